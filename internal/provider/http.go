@@ -1,0 +1,146 @@
+// Package provider holds the plumbing every provider adapter shares: a tuned
+// HTTP client, request sending with bounded reads, a server-sent-events reader,
+// and the normalisation of upstream failures into octomesh error codes.
+//
+// Adapters (internal/provider/openai, anthropic, gemini, sim) import this
+// package; it imports none of them.
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/octomesh/octomesh"
+)
+
+// HTTPOptions tune the shared upstream HTTP client.
+type HTTPOptions struct {
+	DialTimeout           time.Duration // TCP connect; default 5s
+	TLSHandshakeTimeout   time.Duration // default 5s
+	ResponseHeaderTimeout time.Duration // time to first byte of headers; default 60s
+	IdleConnTimeout       time.Duration // default 90s
+	MaxIdleConnsPerHost   int           // default 256
+}
+
+// NewHTTPClient returns a client for upstream calls: keep-alive pools sized
+// for a gateway, bounded connect and header timeouts, no overall timeout
+// (streams run long; callers bound them with contexts), no cookies, and no
+// proxy taken from the environment unless allowProxyEnv is set.
+func NewHTTPClient(o HTTPOptions, allowProxyEnv bool) *http.Client {
+	def := func(d, v time.Duration) time.Duration {
+		if d <= 0 {
+			return v
+		}
+		return d
+	}
+	idle := o.MaxIdleConnsPerHost
+	if idle <= 0 {
+		idle = 256
+	}
+	t := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: def(o.DialTimeout, 5*time.Second), KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   def(o.TLSHandshakeTimeout, 5*time.Second),
+		ResponseHeaderTimeout: def(o.ResponseHeaderTimeout, 60*time.Second),
+		IdleConnTimeout:       def(o.IdleConnTimeout, 90*time.Second),
+		MaxIdleConns:          idle * 4,
+		MaxIdleConnsPerHost:   idle,
+		ForceAttemptHTTP2:     true,
+		ExpectContinueTimeout: time.Second,
+	}
+	if allowProxyEnv {
+		t.Proxy = http.ProxyFromEnvironment
+	}
+	return &http.Client{
+		Transport: t,
+		// Upstream APIs do not redirect; following one could send our
+		// credentials somewhere unexpected.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// MaxErrorBody bounds how much of an upstream error body is read.
+const MaxErrorBody = 64 << 10
+
+// MaxResponseBody bounds how much of a non-streaming upstream body is read.
+const MaxResponseBody = 32 << 20
+
+// PostJSON marshals body and POSTs it to url with the given headers. On a 2xx
+// response it returns the open response for the caller to read and close;
+// otherwise it reads a bounded error body, closes the response, and returns
+// the error produced by classify (or a generic normalisation when classify is
+// nil). Transport failures are normalised too.
+func PostJSON(ctx context.Context, c *http.Client, providerID, url string, header http.Header, body any, classify Classifier) (*http.Response, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, octomesh.Errorf(octomesh.EINTERNAL, "encode upstream request").WithCause(err)
+	}
+	return PostBytes(ctx, c, providerID, url, header, b, classify)
+}
+
+// PostBytes is PostJSON with a pre-encoded body.
+func PostBytes(ctx context.Context, c *http.Client, providerID, url string, header http.Header, body []byte, classify Classifier) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, octomesh.Errorf(octomesh.EINTERNAL, "build upstream request").WithCause(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, TransportError(ctx, providerID, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+	if classify == nil {
+		classify = Classify
+	}
+	return nil, classify(providerID, resp.StatusCode, resp.Header, errBody)
+}
+
+// ReadBody reads a bounded non-streaming response body and closes it.
+func ReadBody(ctx context.Context, providerID string, resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	if err != nil {
+		return nil, TransportError(ctx, providerID, err)
+	}
+	if len(b) > MaxResponseBody {
+		return nil, Upstream(providerID, octomesh.EUPSTREAM, "the provider's response is too large", resp.StatusCode)
+	}
+	return b, nil
+}
+
+// TransportError normalises a failure to reach or read from the upstream.
+// A cancelled ctx yields the context's error unchanged (the client went away;
+// nothing to report upstream); a deadline yields ETIMEOUT.
+func TransportError(ctx context.Context, providerID string, err error) error {
+	if ctx.Err() == context.Canceled {
+		return ctx.Err()
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return Upstream(providerID, octomesh.ETIMEOUT, "the provider did not respond in time", 0).WithCause(err)
+	}
+	return Upstream(providerID, octomesh.EUPSTREAM, "could not reach the provider", 0).WithCause(err)
+}
+
+// BadResponse reports an upstream body that could not be understood.
+func BadResponse(providerID string, err error) error {
+	return Upstream(providerID, octomesh.EUPSTREAM, "the provider returned a malformed response", 0).WithCause(err)
+}
+
+// Upstream builds a client-safe upstream error.
+func Upstream(providerID string, code octomesh.ErrorCode, msg string, status int) *octomesh.Error {
+	return &octomesh.Error{Code: code, Message: msg, Provider: providerID, Status: status}
+}

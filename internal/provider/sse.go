@@ -1,0 +1,122 @@
+package provider
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Event is one server-sent event. Data is valid until the next call to
+// SSEReader.Next.
+type Event struct {
+	Name string // the "event:" field; "" when absent
+	Data []byte // the "data:" lines joined by "\n"
+}
+
+// ErrEventTooLarge is returned when an event exceeds the reader's limit.
+var ErrEventTooLarge = errors.New("sse: event too large")
+
+// SSEReader parses a text/event-stream (WHATWG server-sent events) from r,
+// one event at a time, without goroutines. It is not safe for concurrent use.
+type SSEReader struct {
+	r    *bufio.Reader
+	max  int
+	name []byte
+	data []byte
+}
+
+// NewSSEReader returns a reader that fails with ErrEventTooLarge on events
+// whose data exceeds maxEvent bytes (0 means 8 MiB).
+func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
+	if maxEvent <= 0 {
+		maxEvent = 8 << 20
+	}
+	return &SSEReader{r: bufio.NewReaderSize(r, 16<<10), max: maxEvent}
+}
+
+// Next returns the next event. It returns io.EOF when the stream ends on an
+// event boundary, and io.ErrUnexpectedEOF when it ends inside an event that
+// was never terminated by a blank line (the pending event is discarded: a
+// half-received event is not trusted).
+func (s *SSEReader) Next() (Event, error) {
+	s.name = s.name[:0]
+	s.data = s.data[:0]
+	hasData := false
+	pending := false
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			if err == io.EOF && pending {
+				return Event{}, io.ErrUnexpectedEOF
+			}
+			return Event{}, err
+		}
+		if len(line) == 0 {
+			if hasData {
+				return Event{Name: string(s.name), Data: s.data}, nil
+			}
+			// A blank line after only comments or an event name: nothing to dispatch.
+			s.name = s.name[:0]
+			pending = false
+			continue
+		}
+		pending = true
+		if line[0] == ':' {
+			continue // comment / keep-alive
+		}
+		field, value, found := bytes.Cut(line, []byte{':'})
+		if found && len(value) > 0 && value[0] == ' ' {
+			value = value[1:]
+		}
+		switch string(field) {
+		case "data":
+			if hasData {
+				s.data = append(s.data, '\n')
+			}
+			if len(s.data)+len(value) > s.max {
+				return Event{}, ErrEventTooLarge
+			}
+			s.data = append(s.data, value...)
+			hasData = true
+		case "event":
+			s.name = append(s.name[:0], value...)
+		}
+		// "id", "retry" and unknown fields are ignored.
+	}
+}
+
+// readLine returns one line without its terminator (\n, \r\n or \r is
+// accepted; a lone \r is treated as a line end only when followed by \n or
+// data, which is what every real provider sends).
+func (s *SSEReader) readLine() ([]byte, error) {
+	line, err := s.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		// A very long line: accumulate it up to the limit.
+		buf := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull {
+			if len(buf) > s.max+64 {
+				return nil, ErrEventTooLarge
+			}
+			line, err = s.r.ReadSlice('\n')
+			buf = append(buf, line...)
+		}
+		line = buf
+	}
+	if err != nil {
+		if err == io.EOF && len(line) > 0 {
+			// The last line had no terminator: it is incomplete.
+			return nil, io.ErrUnexpectedEOF
+		}
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		return nil, fmt.Errorf("read event stream: %w", err)
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}

@@ -1,0 +1,54 @@
+package octomesh
+
+import "context"
+
+// Provider is an upstream that serves chat completions: an adapter for a
+// provider's wire format (OpenAI-compatible, Anthropic, Gemini) or the built-in
+// simulated fleet.
+//
+// The request's Model is the upstream model name (the gateway rewrites it from
+// the public deployment name before calling). Implementations must not modify
+// the request; they return errors as *Error with a normalised code (ERATELIMITED,
+// ECONTEXTLENGTH, ECONTENTFILTER, EUPSTREAMAUTH, EOVERLOADED, ETIMEOUT,
+// EUPSTREAM, EINVALID) and a message safe to show a client. Implementations are
+// safe for concurrent use.
+type Provider interface {
+	// ID is the provider instance's configured name, e.g. "openai" or "sim".
+	ID() string
+	// Chat sends a non-streaming request and returns the whole response.
+	Chat(ctx context.Context, req *ChatRequest) (*ChatResponse, error)
+	// ChatStream sends a streaming request. The returned stream must be closed
+	// by the caller; cancelling ctx aborts the upstream connection.
+	ChatStream(ctx context.Context, req *ChatRequest) (ChatStream, error)
+}
+
+// ChatStream is a pull iterator over a streamed completion. It is not safe for
+// concurrent use; one goroutine drives it. A stream owns no goroutine that
+// outlives Close.
+//
+//	for s.Next() {
+//		use(s.Chunk())
+//	}
+//	if err := s.Err(); err != nil { ... }
+//	s.Close()
+type ChatStream interface {
+	// Next advances to the next chunk. It returns false at the end of the
+	// stream or on error.
+	Next() bool
+	// Chunk returns the current chunk. It is valid until the next call to Next;
+	// callers that keep it must copy it.
+	Chunk() *Chunk
+	// Err returns the error that ended the stream, or nil if it ended cleanly.
+	// A stream that ends without the provider's terminating event (e.g. OpenAI's
+	// [DONE], Anthropic's message_stop) ends with an EUPSTREAM error: a truncated
+	// answer is never reported as complete.
+	Err() error
+	// Close releases the stream's resources and aborts the upstream request if
+	// it is still running. It is safe to call more than once.
+	Close() error
+}
+
+// Embedder is the optional interface of providers that compute embeddings.
+type Embedder interface {
+	Embed(ctx context.Context, req *EmbeddingRequest) (*EmbeddingResponse, error)
+}
