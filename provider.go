@@ -22,7 +22,16 @@ type Provider interface {
 	ChatStream(ctx context.Context, req *ChatRequest) (ChatStream, error)
 }
 
-// ChatStream is a pull iterator over a streamed completion. It is not safe for
+// ChatStream is a pull iterator over a streamed completion.
+//
+// Adapters always ask their upstream for usage (the gateway meters every
+// request), and report it as a final chunk with no choices and Usage set,
+// after the chunk carrying finish_reason. Whether the client sees that chunk
+// is the inbound API's decision (stream_options.include_usage).
+// Chunks carry canonical content only: a role chunk first (Delta.Role set),
+// then content / tool-call deltas (tool calls keyed by Index, the first
+// fragment of each call carrying ID, Type and Function.Name), then a chunk with
+// FinishReason. It is not safe for
 // concurrent use; one goroutine drives it. A stream owns no goroutine that
 // outlives Close.
 //
