@@ -1,0 +1,150 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/telemetry"
+)
+
+// metered is usage plus whether it was estimated rather than reported.
+type metered struct {
+	octomesh.Usage
+	Estimated bool
+}
+
+// outcome is the metadata recorded for one request: never content.
+type outcome struct {
+	route  string
+	stream bool
+	d      *octomesh.Deployment
+	start  time.Time
+	ttft   time.Duration
+	usage  metered
+	cost   octomesh.Money
+	err    error
+}
+
+// Log attribute keys.
+const (
+	attrRequestID = "request_id"
+	attrRoute     = "route"
+	attrModel     = "model"
+	attrProvider  = "provider"
+	attrStatus    = "status"
+	attrCode      = "code"
+	attrLatency   = "latency_ms"
+	attrTTFT      = "ttft_ms"
+	attrPrompt    = "prompt_tokens"
+	attrOutput    = "completion_tokens"
+	attrEstimated = "usage_estimated"
+	attrCost      = "cost_usd"
+	attrCause     = "cause"
+)
+
+func (s *Service) finish(ctx context.Context, o outcome) {
+	latency := s.now().Sub(o.start)
+	status := statusOf(o.err)
+	code := ""
+	if o.err != nil {
+		code = string(octomesh.ErrorCodeOf(o.err))
+		if errors.Is(o.err, context.Canceled) {
+			code = "client_cancelled"
+		}
+	}
+	if s.metrics != nil {
+		s.metrics.ObserveRequest(telemetry.RequestObservation{
+			Route: o.route, Model: o.d.Name, Provider: o.d.Provider, Status: status, Stream: o.stream,
+			Latency: latency, TTFT: o.ttft,
+			PromptTokens: o.usage.PromptTokens, CompletionTokens: o.usage.CompletionTokens,
+			Cost: o.cost, UpstreamErrorCode: code,
+		})
+		if o.err != nil && code != "client_cancelled" {
+			s.metrics.ObserveUpstreamError(o.d.Provider, o.d.Name, code)
+		}
+	}
+	attrs := []slog.Attr{
+		slog.String(attrRequestID, octomesh.RequestIDFrom(ctx)),
+		slog.String(attrRoute, o.route),
+		slog.String(attrModel, o.d.Name),
+		slog.String(attrProvider, o.d.Provider),
+		slog.Int(attrStatus, status),
+		slog.Int64(attrLatency, latency.Milliseconds()),
+		slog.Int(attrPrompt, o.usage.PromptTokens),
+		slog.Int(attrOutput, o.usage.CompletionTokens),
+		slog.String(attrCost, o.cost.String()),
+	}
+	if o.stream {
+		attrs = append(attrs, slog.Int64(attrTTFT, o.ttft.Milliseconds()))
+	}
+	if o.usage.Estimated {
+		attrs = append(attrs, slog.Bool(attrEstimated, true))
+	}
+	level := slog.LevelInfo
+	if o.err != nil {
+		// The cause is our own error text: adapters never put upstream bodies or
+		// content into it, only status codes and identifiers.
+		attrs = append(attrs, slog.String(attrCode, code), slog.String(attrCause, o.err.Error()))
+		level = slog.LevelWarn
+	}
+	s.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// statusOf is the HTTP status class recorded for an outcome. It mirrors the
+// transport's table for metrics only; the transport owns the real mapping.
+func statusOf(err error) int {
+	if err == nil {
+		return 200
+	}
+	if errors.Is(err, context.Canceled) {
+		return 499
+	}
+	switch octomesh.ErrorCodeOf(err) {
+	case octomesh.EINVALID, octomesh.ECONTEXTLENGTH, octomesh.ECONTENTFILTER:
+		return 400
+	case octomesh.ERATELIMITED:
+		return 429
+	case octomesh.ETIMEOUT:
+		return 504
+	case octomesh.EOVERLOADED, octomesh.EUNAVAILABLE:
+		return 503
+	case octomesh.EUPSTREAM, octomesh.EUPSTREAMAUTH:
+		return 502
+	}
+	return 500
+}
+
+// usageOrEstimate returns the provider's usage, or an estimate when it
+// reported none.
+func usageOrEstimate(u *octomesh.Usage, req *octomesh.ChatRequest, outText int) metered {
+	if u != nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
+		v := *u
+		if v.TotalTokens == 0 {
+			v.TotalTokens = v.PromptTokens + v.CompletionTokens
+		}
+		return metered{Usage: v}
+	}
+	return estimate(req, outText)
+}
+
+// estimate counts tokens as about four bytes each.
+func estimate(req *octomesh.ChatRequest, outBytes int) metered {
+	in := req.EstimateTokens()
+	out := (outBytes + 3) / 4
+	return metered{Usage: octomesh.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}, Estimated: true}
+}
+
+// responseText returns the byte length of a response's generated content.
+func responseText(r *octomesh.ChatResponse) int {
+	n := 0
+	for _, c := range r.Choices {
+		n += len(c.Message.Content.Text()) + len(c.Message.Refusal)
+		for _, tc := range c.Message.ToolCalls {
+			n += len(tc.Function.Arguments)
+		}
+	}
+	return n
+}

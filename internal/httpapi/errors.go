@@ -1,0 +1,170 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/octomesh/octomesh"
+)
+
+// errorStatus is the one table mapping error codes to HTTP statuses.
+var errorStatus = map[octomesh.ErrorCode]int{
+	octomesh.EINVALID:       http.StatusBadRequest,
+	octomesh.ECONTEXTLENGTH: http.StatusBadRequest,
+	octomesh.ECONTENTFILTER: http.StatusBadRequest,
+	octomesh.EUNAUTHORIZED:  http.StatusUnauthorized,
+	octomesh.EBUDGET:        http.StatusPaymentRequired,
+	octomesh.EFORBIDDEN:     http.StatusForbidden,
+	octomesh.ENOTFOUND:      http.StatusNotFound,
+	octomesh.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	octomesh.ERATELIMITED:   http.StatusTooManyRequests,
+	octomesh.EINTERNAL:      http.StatusInternalServerError,
+	octomesh.EUPSTREAM:      http.StatusBadGateway,
+	octomesh.EUPSTREAMAUTH:  http.StatusBadGateway,
+	octomesh.EOVERLOADED:    http.StatusServiceUnavailable,
+	octomesh.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	octomesh.ETIMEOUT:       http.StatusGatewayTimeout,
+}
+
+// statusClientClosed is nginx's convention for "the client went away".
+const statusClientClosed = 499
+
+// StatusOf returns the HTTP status for err.
+func StatusOf(err error) int {
+	if errors.Is(err, context.Canceled) {
+		return statusClientClosed
+	}
+	if s, ok := errorStatus[octomesh.ErrorCodeOf(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// openAIErrorType is the "type" OpenAI's error bodies carry for each code.
+var openAIErrorType = map[octomesh.ErrorCode]string{
+	octomesh.EINVALID:       "invalid_request_error",
+	octomesh.ECONTEXTLENGTH: "invalid_request_error",
+	octomesh.ECONTENTFILTER: "invalid_request_error",
+	octomesh.ETOOLARGE:      "invalid_request_error",
+	octomesh.ENOTFOUND:      "invalid_request_error",
+	octomesh.EUNAUTHORIZED:  "authentication_error",
+	octomesh.EFORBIDDEN:     "permission_error",
+	octomesh.EBUDGET:        "insufficient_quota",
+	octomesh.ERATELIMITED:   "rate_limit_error",
+	octomesh.EUPSTREAM:      "upstream_error",
+	octomesh.EUPSTREAMAUTH:  "upstream_error",
+	octomesh.EOVERLOADED:    "overloaded_error",
+	octomesh.EUNAVAILABLE:   "server_error",
+	octomesh.ETIMEOUT:       "timeout_error",
+	octomesh.EINTERNAL:      "server_error",
+}
+
+// openAIErrorCode is the machine "code" field; OpenAI's own names where they exist.
+func openAIErrorCode(c octomesh.ErrorCode, param string) string {
+	switch c {
+	case octomesh.EUNAUTHORIZED:
+		return "invalid_api_key"
+	case octomesh.ENOTFOUND:
+		if param == "model" {
+			return "model_not_found"
+		}
+		return "not_found"
+	case octomesh.ERATELIMITED:
+		return "rate_limit_exceeded"
+	case octomesh.EBUDGET:
+		return "insufficient_quota"
+	case octomesh.ETOOLARGE:
+		return "request_too_large"
+	}
+	return string(c)
+}
+
+type openAIError struct {
+	Error openAIErrorBody `json:"error"`
+}
+
+type openAIErrorBody struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    string  `json:"code"`
+}
+
+func newOpenAIError(err error) openAIError {
+	e := octomesh.AsError(err)
+	var param *string
+	if e.Param != "" {
+		param = &e.Param
+	}
+	t := openAIErrorType[e.Code]
+	if t == "" {
+		t = "server_error"
+	}
+	return openAIError{Error: openAIErrorBody{Message: octomesh.ErrorMessage(err), Type: t, Param: param, Code: openAIErrorCode(e.Code, e.Param)}}
+}
+
+// anthropicErrorType maps codes to Anthropic's error types.
+var anthropicErrorType = map[octomesh.ErrorCode]string{
+	octomesh.EINVALID:       "invalid_request_error",
+	octomesh.ECONTEXTLENGTH: "invalid_request_error",
+	octomesh.ECONTENTFILTER: "invalid_request_error",
+	octomesh.EUNAUTHORIZED:  "authentication_error",
+	octomesh.EFORBIDDEN:     "permission_error",
+	octomesh.EBUDGET:        "billing_error",
+	octomesh.ENOTFOUND:      "not_found_error",
+	octomesh.ETOOLARGE:      "request_too_large",
+	octomesh.ERATELIMITED:   "rate_limit_error",
+	octomesh.EOVERLOADED:    "overloaded_error",
+	octomesh.EUNAVAILABLE:   "overloaded_error",
+	octomesh.ETIMEOUT:       "timeout_error",
+}
+
+type anthropicError struct {
+	Type  string             `json:"type"`
+	Error anthropicErrorBody `json:"error"`
+}
+
+type anthropicErrorBody struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+func newAnthropicError(err error) anthropicError {
+	t := anthropicErrorType[octomesh.ErrorCodeOf(err)]
+	if t == "" {
+		t = "api_error"
+	}
+	return anthropicError{Type: "error", Error: anthropicErrorBody{Type: t, Message: octomesh.ErrorMessage(err)}}
+}
+
+// errorFormat selects the error body shape of a route.
+type errorFormat int
+
+const (
+	formatOpenAI errorFormat = iota
+	formatAnthropic
+)
+
+// writeError writes err with the right status, headers and body shape.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f errorFormat, err error) {
+	status := StatusOf(err)
+	if status == statusClientClosed {
+		return // nobody is listening
+	}
+	var e *octomesh.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	if status >= 500 {
+		s.log.LogAttrs(r.Context(), levelFor(status), "error response",
+			attrString(attrRequestID, octomesh.RequestIDFrom(r.Context())), attrInt(attrStatus, status), attrString(attrCause, err.Error()))
+	}
+	if f == formatAnthropic {
+		writeJSON(w, status, newAnthropicError(err))
+		return
+	}
+	writeJSON(w, status, newOpenAIError(err))
+}

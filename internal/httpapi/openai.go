@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"math"
+	"net/http"
+
+	"github.com/octomesh/octomesh"
+)
+
+// setServed writes the x-octomesh-* headers naming what served the request.
+func setServed(h http.Header, sv *octomesh.Served) {
+	if sv == nil {
+		return
+	}
+	if sv.Model != "" {
+		h.Set("X-Octomesh-Model", sv.Model)
+	}
+	if sv.Provider != "" {
+		h.Set("X-Octomesh-Provider", sv.Provider)
+	}
+}
+
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
+	var req octomesh.ChatRequest
+	if err := decodeStrict(body, &req); err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
+	if req.Stream {
+		s.streamChat(w, r, &req)
+		return
+	}
+	resp, served, err := s.svc.Chat(r.Context(), &req)
+	setServed(w.Header(), served)
+	if err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
+	w.Header().Set("X-Octomesh-Cost-Usd", served.Cost.String())
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// streamChat relays a stream as OpenAI's SSE, flushing each chunk as it
+// arrives. A failure after the first byte ends the stream with an error event
+// ({"error":{...}}, which the OpenAI SDKs raise) and no [DONE], so a cut
+// answer is never presented as complete.
+func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest) {
+	st, served, err := s.svc.ChatStream(r.Context(), req)
+	setServed(w.Header(), served)
+	if err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
+	defer st.Close()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("Trailer", "X-Octomesh-Cost-Usd")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	enc := chunkEncoder{includeUsage: req.WantsUsageInStream()}
+	buf := make([]byte, 0, 1024)
+	for st.Next() {
+		c := st.Chunk()
+		if len(c.Choices) == 0 && !enc.includeUsage {
+			continue // the usage chunk, which this caller did not ask for
+		}
+		buf = append(buf[:0], "data: "...)
+		buf = enc.append(buf, c)
+		buf = append(buf, "\n\n"...)
+		if _, err := w.Write(buf); err != nil {
+			return // the client went away; Close cancels the upstream
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+	if err := st.Err(); err != nil {
+		if r.Context().Err() != nil {
+			return
+		}
+		buf = append(buf[:0], "data: "...)
+		buf = appendJSONValue(buf, newOpenAIError(err))
+		buf = append(buf, "\n\n"...)
+		w.Write(buf)
+		rc.Flush()
+		st.Close()
+		h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
+		return
+	}
+	w.Write([]byte("data: [DONE]\n\n"))
+	rc.Flush()
+	st.Close()
+	h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
+}
+
+func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
+	var req octomesh.EmbeddingRequest
+	if err := decodeStrict(body, &req); err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
+	resp, served, err := s.svc.Embed(r.Context(), &req)
+	setServed(w.Header(), served)
+	if err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
+	w.Header().Set("X-Octomesh-Cost-Usd", served.Cost.String())
+	out := embeddingList{Object: "list", Model: resp.Model, Data: make([]embeddingItem, len(resp.Data))}
+	out.Usage.PromptTokens = resp.Usage.PromptTokens
+	out.Usage.TotalTokens = resp.Usage.PromptTokens
+	for i, e := range resp.Data {
+		item := embeddingItem{Object: "embedding", Index: e.Index}
+		if req.EncodingFormat == "base64" {
+			item.Embedding = float32Base64(e.Embedding)
+		} else {
+			item.Embedding = e.Embedding
+		}
+		out.Data[i] = item
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type embeddingList struct {
+	Object string          `json:"object"`
+	Data   []embeddingItem `json:"data"`
+	Model  string          `json:"model"`
+	Usage  struct {
+		PromptTokens int `json:"prompt_tokens"`
+		TotalTokens  int `json:"total_tokens"`
+	} `json:"usage"`
+}
+
+type embeddingItem struct {
+	Object    string `json:"object"`
+	Index     int    `json:"index"`
+	Embedding any    `json:"embedding"` // []float32, or a base64 string of little-endian float32s
+}
+
+// float32Base64 encodes a vector as OpenAI's base64 format: little-endian
+// float32s. (The Python SDK asks for this format by default.)
+func float32Base64(v []float32) string {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+	// OctoMesh extensions: what a router needs to know about a model.
+	Provider      string                `json:"provider"`
+	ContextWindow int                   `json:"context_window,omitempty"`
+	MaxOutput     int                   `json:"max_output_tokens,omitempty"`
+	Capabilities  octomesh.Capabilities `json:"capabilities"`
+	Pricing       modelPricing          `json:"pricing"`
+}
+
+// modelPricing is shown as decimal USD strings per million tokens, exact.
+type modelPricing struct {
+	InputPerMTok       string `json:"input_per_mtok_usd"`
+	OutputPerMTok      string `json:"output_per_mtok_usd"`
+	CachedInputPerMTok string `json:"cached_input_per_mtok_usd,omitempty"`
+}
+
+func toModelObject(d *octomesh.Deployment) modelObject {
+	m := modelObject{ID: d.Name, Object: "model", Created: d.Created, OwnedBy: d.OwnedBy, Provider: d.Provider,
+		ContextWindow: d.ContextWindow, MaxOutput: d.MaxOutputTokens, Capabilities: d.Capabilities,
+		Pricing: modelPricing{InputPerMTok: d.Price.InputPerMTok.String(), OutputPerMTok: d.Price.OutputPerMTok.String()}}
+	if d.Price.CachedInputPerMTok != 0 {
+		m.Pricing.CachedInputPerMTok = d.Price.CachedInputPerMTok.String()
+	}
+	if m.OwnedBy == "" {
+		m.OwnedBy = d.Provider
+	}
+	return m
+}
+
+func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	ds := s.svc.Models(r.Context())
+	out := struct {
+		Object string        `json:"object"`
+		Data   []modelObject `json:"data"`
+	}{Object: "list", Data: make([]modelObject, 0, len(ds))}
+	for _, d := range ds {
+		out.Data = append(out.Data, toModelObject(d))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
+	d, err := s.svc.Model(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toModelObject(d))
+}

@@ -1,0 +1,223 @@
+// Package httpapi is OctoMesh's HTTP transport: the OpenAI-compatible routes
+// (/v1/chat/completions, /v1/embeddings, /v1/models), the Anthropic-compatible
+// /v1/messages, health and metrics endpoints, authentication, request ids,
+// body limits, and the one table mapping error codes to statuses.
+//
+// It sees only root interfaces (octomesh.ChatService, octomesh.Authenticator);
+// cmd/octomesh wires the concrete gateway in. A Server is immutable once built
+// and safe for concurrent use.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/octomesh/octomesh"
+)
+
+// Options configure a Server.
+type Options struct {
+	Service      octomesh.ChatService
+	Auth         octomesh.Authenticator
+	Metrics      http.Handler                // served at GET /metrics; optional
+	Ready        func(context.Context) error // readiness probe for /readyz; optional
+	Logger       *slog.Logger
+	MaxBodyBytes int64 // default 10 MiB
+}
+
+// Server routes and serves OctoMesh's HTTP API.
+type Server struct {
+	svc     octomesh.ChatService
+	auth    octomesh.Authenticator
+	metrics http.Handler
+	ready   func(context.Context) error
+	log     *slog.Logger
+	maxBody int64
+	mux     *http.ServeMux
+
+	idPrefix string
+	idSeq    atomic.Uint64
+}
+
+// New builds a Server.
+func New(o Options) *Server {
+	s := &Server{svc: o.Service, auth: o.Auth, metrics: o.Metrics, ready: o.Ready, log: o.Logger, maxBody: o.MaxBodyBytes}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 10 << 20
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	s.idPrefix = "req_" + hex.EncodeToString(b[:])
+	s.mux = http.NewServeMux()
+	s.routes()
+	return s
+}
+
+// Route is one entry of the route table; tests derive their matrices from it.
+type Route struct {
+	Pattern string // ServeMux pattern, e.g. "POST /v1/chat/completions"
+	Auth    bool   // requires an API key
+	format  errorFormat
+	handler func(http.ResponseWriter, *http.Request)
+}
+
+// Routes returns the route table.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{Pattern: "POST /v1/chat/completions", Auth: true, handler: s.handleChat},
+		{Pattern: "POST /v1/messages", Auth: true, format: formatAnthropic, handler: s.handleMessages},
+		{Pattern: "POST /v1/embeddings", Auth: true, handler: s.handleEmbeddings},
+		{Pattern: "GET /v1/models", Auth: true, handler: s.handleModels},
+		{Pattern: "GET /v1/models/{id...}", Auth: true, handler: s.handleModel},
+		{Pattern: "GET /healthz", handler: s.handleHealth},
+		{Pattern: "GET /readyz", handler: s.handleReady},
+		{Pattern: "GET /metrics", handler: s.handleMetrics},
+	}
+}
+
+func (s *Server) routes() {
+	for _, rt := range s.Routes() {
+		h := rt.handler
+		if rt.Auth {
+			h = s.authenticate(rt.format, h)
+		}
+		s.mux.HandleFunc(rt.Pattern, h)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		f := formatOpenAI
+		if r.URL.Path == "/v1/messages" {
+			f = formatAnthropic
+		}
+		s.writeError(w, r, f, octomesh.Errorf(octomesh.ENOTFOUND, "unknown route %s %s", r.Method, clip(r.URL.Path, 100)))
+	})
+}
+
+// ServeHTTP assigns the request id, recovers panics, and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if !validRequestID(id) {
+		id = s.idPrefix + strconv.FormatUint(s.idSeq.Add(1), 36)
+	}
+	w.Header().Set("X-Request-Id", id)
+	ctx := octomesh.WithRequestID(r.Context(), id)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.LogAttrs(ctx, slog.LevelError, "panic", attrString(attrRequestID, id), attrString("stack", string(debug.Stack())))
+			s.writeError(w, r, formatOpenAI, octomesh.Errorf(octomesh.EINTERNAL, "internal error"))
+		}
+	}()
+	s.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// validRequestID accepts caller ids of 1-128 safe characters, so they cannot
+// inject into logs or headers.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// authenticate requires a valid API key, sent as each SDK sends it:
+// Authorization: Bearer (OpenAI), x-api-key (Anthropic), x-goog-api-key (Gemini).
+func (s *Server) authenticate(f errorFormat, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.auth.Authenticate(r.Context(), KeyFromRequest(r))
+		if err != nil {
+			s.writeError(w, r, f, err)
+			return
+		}
+		next(w, r.WithContext(octomesh.WithPrincipal(r.Context(), p)))
+	}
+}
+
+// KeyFromRequest extracts the API key from the request's headers, or "".
+func KeyFromRequest(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	if k := r.Header.Get("X-Api-Key"); k != "" {
+		return strings.TrimSpace(k)
+	}
+	return strings.TrimSpace(r.Header.Get("X-Goog-Api-Key"))
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": octomesh.Version})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil {
+		if err := s.ready(r.Context()); err != nil {
+			s.log.LogAttrs(r.Context(), slog.LevelWarn, "not ready", attrString(attrCause, err.Error()))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil {
+		s.writeError(w, r, formatOpenAI, octomesh.Errorf(octomesh.ENOTFOUND, "metrics are disabled"))
+		return
+	}
+	s.metrics.ServeHTTP(w, r)
+}
+
+// writeJSON writes v as a JSON response without HTML escaping.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Log attribute keys.
+const (
+	attrRequestID = "request_id"
+	attrStatus    = "status"
+	attrCause     = "cause"
+)
+
+func attrString(k, v string) slog.Attr  { return slog.String(k, v) }
+func attrInt(k string, v int) slog.Attr { return slog.Int(k, v) }
+
+func levelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelWarn
+}

@@ -1,0 +1,69 @@
+package octomesh_test
+
+import (
+	"testing"
+
+	"github.com/octomesh/octomesh"
+)
+
+func TestParseMoney(t *testing.T) {
+	tests := []struct {
+		in   string
+		want octomesh.Money
+	}{
+		{"0.15", 150_000_000},
+		{"12", 12 * octomesh.Dollar},
+		{"$2.50", 2_500_000_000},
+		{"0.000000001", 1},
+		{".5", 500_000_000},
+		{"-1.25", -1_250_000_000},
+		{"0.0375", 37_500_000},
+	}
+	for _, tt := range tests {
+		got, err := octomesh.ParseMoney(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseMoney(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "abc", "1.0000000001", "1e3", "1.2.3", "--1", "99999999999999"} {
+		if _, err := octomesh.ParseMoney(bad); err == nil {
+			t.Errorf("ParseMoney(%q): want error", bad)
+		}
+	}
+}
+
+func TestMoneyString(t *testing.T) {
+	for m, want := range map[octomesh.Money]string{
+		0:                    "0.00",
+		150_000_000:          "0.15",
+		12 * octomesh.Dollar: "12.00",
+		150:                  "0.00000015",
+		-1_250_000_000:       "-1.25",
+	} {
+		if got := m.String(); got != want {
+			t.Errorf("Money(%d).String() = %q, want %q", int64(m), got, want)
+		}
+	}
+}
+
+func TestPriceCost(t *testing.T) {
+	p := octomesh.Price{InputPerMTok: 150_000_000, OutputPerMTok: 600_000_000, CachedInputPerMTok: 75_000_000}
+	// 1000 prompt (200 cached) + 500 output:
+	// 800*0.15/1M + 200*0.075/1M + 500*0.60/1M = 0.00012 + 0.000015 + 0.0003 = 0.000435 USD
+	u := octomesh.Usage{PromptTokens: 1000, CompletionTokens: 500, PromptTokensDetails: &octomesh.PromptTokensDetails{CachedTokens: 200}}
+	if got, want := p.Cost(u), octomesh.Money(435_000); got != want {
+		t.Errorf("Cost = %d, want %d", got, want)
+	}
+	// One token of a $0.0375/M price is 37.5 nano-dollars: rounded half up once.
+	cheap := octomesh.Price{InputPerMTok: 37_500_000}
+	if got := cheap.Cost(octomesh.Usage{PromptTokens: 1}); got != 38 {
+		t.Errorf("one cheap token = %d, want 38", got)
+	}
+	if got := cheap.Cost(octomesh.Usage{PromptTokens: 2}); got != 75 {
+		t.Errorf("two cheap tokens = %d, want 75 (exact)", got)
+	}
+	withFee := octomesh.Price{PerRequest: 1000}
+	if got := withFee.Cost(octomesh.Usage{}); got != 1000 {
+		t.Errorf("per-request fee = %d, want 1000", got)
+	}
+}

@@ -1,0 +1,52 @@
+package octomesh
+
+import "context"
+
+// Served tells the caller how a request was served: which deployment and
+// provider answered, and what it cost. The HTTP layer turns it into
+// x-octomesh-* response headers.
+type Served struct {
+	RequestID string
+	Model     string // the deployment's public name
+	Provider  string // the provider instance ID
+	Attempts  int    // upstream attempts made, including the successful one
+	Cost      Money  // known once the response is complete
+}
+
+// ChatService is the gateway as the transport layer sees it: it validates,
+// routes, invokes, meters and records. Implementations are safe for
+// concurrent use; errors are *Error.
+type ChatService interface {
+	// Chat serves a non-streaming chat request.
+	Chat(ctx context.Context, req *ChatRequest) (*ChatResponse, *Served, error)
+	// ChatStream opens a streaming chat request. Served is filled in with the
+	// deployment before the first chunk and with the cost once the stream has
+	// ended; the caller must Close the stream.
+	ChatStream(ctx context.Context, req *ChatRequest) (ChatStream, *Served, error)
+	// Embed serves an embeddings request.
+	Embed(ctx context.Context, req *EmbeddingRequest) (*EmbeddingResponse, *Served, error)
+	// Models lists the deployments the caller may use.
+	Models(ctx context.Context) []*Deployment
+	// Model returns one deployment by name or alias, or ENOTFOUND.
+	Model(ctx context.Context, name string) (*Deployment, error)
+}
+
+// Authenticator resolves a raw API key to the principal it belongs to.
+// Implementations answer from memory and compare in constant time.
+type Authenticator interface {
+	// Authenticate returns EUNAUTHORIZED for unknown, revoked or expired keys.
+	Authenticate(ctx context.Context, rawKey string) (*Principal, error)
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFrom returns the request id in ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
