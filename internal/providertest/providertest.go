@@ -48,8 +48,8 @@ var update = flag.Bool("update", false, "rewrite want_* golden files from curren
 // test credential "test-key".
 type Factory func(t *testing.T, baseURL string) octomesh.Provider
 
-// RunGolden runs every case directory under dir as a subtest, then the
-// behavioural checks derived from the streaming cases.
+// RunGolden runs every case directory under dir as a subtest. Adapters run
+// the behavioural stream checks separately, with RunStreamBehaviour.
 func RunGolden(t *testing.T, dir string, newProvider Factory) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
