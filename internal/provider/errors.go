@@ -44,7 +44,7 @@ func ParseDetail(body []byte) UpstreamDetail {
 	var e struct {
 		Type    string          `json:"type"`
 		Code    json.RawMessage `json:"code"`
-		Status  string          `json:"status"`
+		Status  json.RawMessage `json:"status"` // Gemini: "RESOURCE_EXHAUSTED"; Azure: 400
 		Message string          `json:"message"`
 	}
 	if json.Unmarshal(v.Error, &e) != nil {
@@ -57,7 +57,7 @@ func ParseDetail(body []byte) UpstreamDetail {
 	}
 	d := UpstreamDetail{Type: e.Type, Message: e.Message}
 	if d.Type == "" {
-		d.Type = e.Status // Gemini: "RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"
+		json.Unmarshal(e.Status, &d.Type) // Gemini's string status; a numeric (Azure) status is ignored
 	}
 	var code string
 	if json.Unmarshal(e.Code, &code) == nil {

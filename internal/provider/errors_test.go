@@ -1,0 +1,58 @@
+package provider
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/octomesh/octomesh"
+)
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		want   octomesh.ErrorCode
+		retry  time.Duration
+	}{
+		{"openai context", 400, nil, `{"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","code":"context_length_exceeded"}}`, octomesh.ECONTEXTLENGTH, 0},
+		{"azure content filter numeric status", 400, nil, `{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"param":"prompt","code":"content_filter","status":400}}`, octomesh.ECONTENTFILTER, 0},
+		{"gemini resource exhausted", 429, nil, `{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}`, octomesh.ERATELIMITED, 0},
+		{"rate limit retry-after", 429, http.Header{"Retry-After": {"7"}}, `{}`, octomesh.ERATELIMITED, 7 * time.Second},
+		{"retry-after-ms", 429, http.Header{"Retry-After-Ms": {"250"}}, `{}`, octomesh.ERATELIMITED, 250 * time.Millisecond},
+		{"auth", 401, nil, `{"error":{"message":"Incorrect API key provided: sk-abc***","type":"invalid_request_error"}}`, octomesh.EUPSTREAMAUTH, 0},
+		{"anthropic overloaded", 529, nil, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, octomesh.EOVERLOADED, 0},
+		{"503", 503, nil, `oops`, octomesh.EOVERLOADED, 0},
+		{"504", 504, nil, ``, octomesh.ETIMEOUT, 0},
+		{"500 html", 500, nil, `<html>bad gateway</html>`, octomesh.EUPSTREAM, 0},
+		{"other 4xx", 422, nil, `{"error":{"message":"CANARY prompt echo","type":"invalid_request_error"}}`, octomesh.EINVALID, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Classify("p", tt.status, tt.header, []byte(tt.body))
+			e := octomesh.AsError(err)
+			if e.Code != tt.want {
+				t.Fatalf("code = %q, want %q", e.Code, tt.want)
+			}
+			if e.RetryAfter != tt.retry {
+				t.Errorf("RetryAfter = %v, want %v", e.RetryAfter, tt.retry)
+			}
+			for _, leak := range []string{"sk-abc", "CANARY", "maximum context length is 8192"} {
+				if contains(e.Message, leak) {
+					t.Errorf("client message %q leaks upstream text %q", e.Message, leak)
+				}
+			}
+		})
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}

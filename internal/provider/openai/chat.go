@@ -1,0 +1,67 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/provider"
+)
+
+// Chat sends a non-streaming chat completion request (whatever req.Stream
+// says) and returns the upstream's completion. Upstream failures are
+// returned as *octomesh.Error with a normalised code; a 2xx body that is not
+// a valid completion is EUPSTREAM. req is not modified.
+func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh.ChatResponse, error) {
+	body, err := c.chatRequestBody(req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := provider.PostBytes(ctx, c.hc, c.id, c.endpoint("chat/completions", req.Model), c.headers(), body, classify)
+	if err != nil {
+		return nil, err
+	}
+	b, err := provider.ReadBody(ctx, c.id, resp)
+	if err != nil {
+		return nil, err
+	}
+	return decodeChatResponse(c.id, b)
+}
+
+// wireResponse is a chat completion as it arrives; Error catches servers
+// that answer 200 with an error object.
+type wireResponse struct {
+	octomesh.ChatResponse
+	Error json.RawMessage `json:"error"`
+}
+
+// decodeChatResponse parses an upstream chat.completion body.
+func decodeChatResponse(providerID string, b []byte) (*octomesh.ChatResponse, error) {
+	var w wireResponse
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, provider.BadResponse(providerID, err)
+	}
+	if hasError(w.Error) {
+		return nil, embeddedError(providerID, w.Error)
+	}
+	if w.Object == "error" {
+		return nil, embeddedError(providerID, b)
+	}
+	if len(w.Choices) == 0 {
+		return nil, provider.BadResponse(providerID, errors.New("completion has no choices"))
+	}
+	r := &w.ChatResponse
+	r.Object = octomesh.ObjectChatCompletion
+	for i := range r.Choices {
+		ch := &r.Choices[i]
+		if ch.Message.Role == "" {
+			ch.Message.Role = octomesh.RoleAssistant
+		}
+		if bytes.Equal(bytes.TrimSpace(ch.Logprobs), []byte("null")) {
+			ch.Logprobs = nil
+		}
+	}
+	return r, nil
+}

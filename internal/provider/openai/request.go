@@ -1,0 +1,112 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/octomesh/octomesh"
+)
+
+// chatBody is the upstream chat request: the canonical request (a copy,
+// with quirks applied) whose model may be omitted. The outer Model field
+// shadows the embedded one in JSON.
+type chatBody struct {
+	*octomesh.ChatRequest
+	Model string `json:"model,omitempty"`
+}
+
+// chatRequestBody encodes the upstream body for req without modifying req.
+// stream selects a streaming request.
+func (c *Client) chatRequestBody(req *octomesh.ChatRequest, stream bool) ([]byte, error) {
+	if c.quirks.has(azureDeploymentPath) && req.Model == "" {
+		return nil, octomesh.Errorf(octomesh.EINVALID, "model is required").WithParam("model")
+	}
+	out := *req // shallow copy: fields are replaced, never written through
+	body := chatBody{ChatRequest: &out, Model: req.Model}
+	if c.quirks.has(azureDeploymentPath) {
+		body.Model = "" // the deployment in the path names the model
+	}
+
+	out.Stream = stream
+	out.StreamOptions = nil
+	if stream && !c.quirks.has(noStreamOptions) {
+		out.StreamOptions = &octomesh.StreamOptions{IncludeUsage: true}
+	}
+	if !isJSONTrue(req.Store) {
+		out.Metadata = nil // OpenAI accepts metadata only with store: true
+	}
+	if c.quirks.has(maxTokensOnly) && req.MaxCompletionTokens != nil {
+		n := req.MaxOutputTokens()
+		out.MaxTokens = &n
+		out.MaxCompletionTokens = nil
+	}
+	if c.quirks.has(noParallelToolCalls) {
+		out.ParallelToolCalls = nil
+	}
+	if c.quirks.has(developerAsSystem) {
+		out.Messages = developerToSystem(req.Messages)
+	}
+
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, octomesh.Errorf(octomesh.EINVALID, "the request could not be encoded for the provider").WithCause(err)
+	}
+	return b, nil
+}
+
+// developerToSystem returns msgs with role developer replaced by system,
+// copying the slice only if a message changes.
+func developerToSystem(msgs []octomesh.Message) []octomesh.Message {
+	var out []octomesh.Message
+	for i := range msgs {
+		if msgs[i].Role != octomesh.RoleDeveloper {
+			continue
+		}
+		if out == nil {
+			out = append([]octomesh.Message(nil), msgs...)
+		}
+		out[i].Role = octomesh.RoleSystem
+	}
+	if out == nil {
+		return msgs
+	}
+	return out
+}
+
+// isJSONTrue reports whether raw is the JSON literal true.
+func isJSONTrue(raw json.RawMessage) bool {
+	return bytes.Equal(bytes.TrimSpace(raw), []byte("true"))
+}
+
+// embedBody is the upstream embeddings request.
+type embedBody struct {
+	Model          string                  `json:"model,omitempty"`
+	Input          octomesh.EmbeddingInput `json:"input"`
+	EncodingFormat string                  `json:"encoding_format"`
+	Dimensions     *int                    `json:"dimensions,omitempty"`
+	User           string                  `json:"user,omitempty"`
+}
+
+// embedRequestBody encodes the upstream embeddings body for req. It always
+// asks for float vectors: the canonical response holds floats, and the
+// inbound layer encodes base64 itself when its caller asked for it.
+func (c *Client) embedRequestBody(req *octomesh.EmbeddingRequest) ([]byte, error) {
+	if c.quirks.has(azureDeploymentPath) && req.Model == "" {
+		return nil, octomesh.Errorf(octomesh.EINVALID, "model is required").WithParam("model")
+	}
+	body := embedBody{
+		Model:          req.Model,
+		Input:          req.Input,
+		EncodingFormat: "float",
+		Dimensions:     req.Dimensions,
+		User:           req.User,
+	}
+	if c.quirks.has(azureDeploymentPath) {
+		body.Model = ""
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, octomesh.Errorf(octomesh.EINVALID, "the request could not be encoded for the provider").WithCause(err)
+	}
+	return b, nil
+}

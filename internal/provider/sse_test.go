@@ -1,0 +1,64 @@
+package provider
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestSSEReader(t *testing.T) {
+	in := ": keep-alive\n\nevent: message_start\ndata: {\"a\":1}\n\ndata: line1\r\ndata: line2\r\n\r\nid: 5\nretry: 10\ndata:nospace\n\n"
+	r := NewSSEReader(strings.NewReader(in), 0)
+	want := []Event{{Name: "message_start", Data: []byte(`{"a":1}`)}, {Data: []byte("line1\nline2")}, {Data: []byte("nospace")}}
+	for i, w := range want {
+		ev, err := r.Next()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if ev.Name != w.Name || string(ev.Data) != string(w.Data) {
+			t.Errorf("event %d = {%q %q}, want {%q %q}", i, ev.Name, ev.Data, w.Name, w.Data)
+		}
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Errorf("end: %v, want io.EOF", err)
+	}
+}
+
+func TestSSEReaderTruncated(t *testing.T) {
+	for _, in := range []string{"data: {\"a\":1}\n", "data: {\"a\":1}", "data: x\n\ndata: partial"} {
+		r := NewSSEReader(strings.NewReader(in), 0)
+		var err error
+		for err == nil {
+			_, err = r.Next()
+		}
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%q: err = %v, want io.ErrUnexpectedEOF", in, err)
+		}
+	}
+}
+
+func TestSSEReaderLimit(t *testing.T) {
+	r := NewSSEReader(strings.NewReader("data: "+strings.Repeat("x", 100_000)+"\n\n"), 1000)
+	if _, err := r.Next(); !errors.Is(err, ErrEventTooLarge) {
+		t.Errorf("err = %v, want ErrEventTooLarge", err)
+	}
+}
+
+func FuzzSSEReader(f *testing.F) {
+	f.Add([]byte("event: a\ndata: b\n\n"))
+	f.Add([]byte("data: [DONE]\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := NewSSEReader(strings.NewReader(string(b)), 4096)
+		for i := 0; i < 10_000; i++ {
+			ev, err := r.Next()
+			if err != nil {
+				return
+			}
+			if len(ev.Data) > 4096 {
+				t.Fatalf("event larger than the limit: %d", len(ev.Data))
+			}
+		}
+		t.Fatal("reader did not terminate")
+	})
+}
