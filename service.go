@@ -50,3 +50,21 @@ func RequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
+
+type forwardKey struct{}
+
+// WithForwardHeaders returns ctx carrying inbound headers that the operator
+// allowed to be forwarded upstream (config server.allowed_forward_headers).
+// Each entry is a canonical header name and its value.
+func WithForwardHeaders(ctx context.Context, h [][2]string) context.Context {
+	if len(h) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, forwardKey{}, h)
+}
+
+// ForwardHeadersFrom returns the headers to forward upstream, or nil.
+func ForwardHeadersFrom(ctx context.Context) [][2]string {
+	h, _ := ctx.Value(forwardKey{}).([][2]string)
+	return h
+}

@@ -31,6 +31,10 @@ type Options struct {
 	Ready        func(context.Context) error // readiness probe for /readyz; optional
 	Logger       *slog.Logger
 	MaxBodyBytes int64 // default 10 MiB
+	// ForwardHeaders are inbound headers the operator allows to reach
+	// upstream providers (config server.allowed_forward_headers). Nothing
+	// else from the client's request is ever forwarded.
+	ForwardHeaders []string
 }
 
 // Server routes and serves OctoMesh's HTTP API.
@@ -41,6 +45,7 @@ type Server struct {
 	ready   func(context.Context) error
 	log     *slog.Logger
 	maxBody int64
+	forward []string
 	mux     *http.ServeMux
 
 	idPrefix string
@@ -52,6 +57,9 @@ func New(o Options) *Server {
 	s := &Server{svc: o.Service, auth: o.Auth, metrics: o.Metrics, ready: o.Ready, log: o.Logger, maxBody: o.MaxBodyBytes}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, h := range o.ForwardHeaders {
+		s.forward = append(s.forward, http.CanonicalHeaderKey(h))
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 10 << 20
@@ -147,7 +155,17 @@ func (s *Server) authenticate(f errorFormat, next http.HandlerFunc) http.Handler
 			s.writeError(w, r, f, err)
 			return
 		}
-		next(w, r.WithContext(octomesh.WithPrincipal(r.Context(), p)))
+		ctx := octomesh.WithPrincipal(r.Context(), p)
+		if len(s.forward) > 0 {
+			var fwd [][2]string
+			for _, name := range s.forward {
+				if v := r.Header.Get(name); v != "" {
+					fwd = append(fwd, [2]string{name, v})
+				}
+			}
+			ctx = octomesh.WithForwardHeaders(ctx, fwd)
+		}
+		next(w, r.WithContext(ctx))
 	}
 }
 

@@ -1,7 +1,9 @@
 package provider
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -55,4 +57,26 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+func TestPostForwardsOnlyAllowedHeaders(t *testing.T) {
+	got := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	ctx := octomesh.WithForwardHeaders(context.Background(), [][2]string{{"X-Trace", "t1"}, {"Authorization", "Bearer client"}})
+	resp, err := PostBytes(ctx, srv.Client(), "p", srv.URL, http.Header{"Authorization": {"Bearer upstream"}}, []byte(`{}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := <-got
+	if h.Get("X-Trace") != "t1" {
+		t.Errorf("allowed header not forwarded: %v", h)
+	}
+	if h.Get("Authorization") != "Bearer upstream" {
+		t.Errorf("a forwarded header overrode the adapter's credentials: %q", h.Get("Authorization"))
+	}
 }

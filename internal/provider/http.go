@@ -89,6 +89,11 @@ func PostBytes(ctx context.Context, c *http.Client, providerID, url string, head
 	if err != nil {
 		return nil, octomesh.Errorf(octomesh.EINTERNAL, "build upstream request").WithCause(err)
 	}
+	// Operator-allowed inbound headers first, so the adapter's own headers
+	// (credentials, content type, version) always win over them.
+	for _, kv := range octomesh.ForwardHeadersFrom(ctx) {
+		req.Header.Set(kv[0], kv[1])
+	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
