@@ -17,6 +17,7 @@ type fakeService struct {
 	endErr  error // error after the chunks
 	openErr error
 	last    *octomesh.ChatRequest
+	fwd     [][2]string
 }
 
 func (f *fakeService) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh.ChatResponse, *octomesh.Served, error) {
