@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/anthropicwire"
 )
 
 // errorStatus is the one table mapping error codes to HTTP statuses.
@@ -105,22 +106,6 @@ func newOpenAIError(err error) openAIError {
 	return openAIError{Error: openAIErrorBody{Message: octomesh.ErrorMessage(err), Type: t, Param: param, Code: openAIErrorCode(e.Code, e.Param)}}
 }
 
-// anthropicErrorType maps codes to Anthropic's error types.
-var anthropicErrorType = map[octomesh.ErrorCode]string{
-	octomesh.EINVALID:       "invalid_request_error",
-	octomesh.ECONTEXTLENGTH: "invalid_request_error",
-	octomesh.ECONTENTFILTER: "invalid_request_error",
-	octomesh.EUNAUTHORIZED:  "authentication_error",
-	octomesh.EFORBIDDEN:     "permission_error",
-	octomesh.EBUDGET:        "billing_error",
-	octomesh.ENOTFOUND:      "not_found_error",
-	octomesh.ETOOLARGE:      "request_too_large",
-	octomesh.ERATELIMITED:   "rate_limit_error",
-	octomesh.EOVERLOADED:    "overloaded_error",
-	octomesh.EUNAVAILABLE:   "overloaded_error",
-	octomesh.ETIMEOUT:       "timeout_error",
-}
-
 type anthropicError struct {
 	Type  string             `json:"type"`
 	Error anthropicErrorBody `json:"error"`
@@ -132,10 +117,7 @@ type anthropicErrorBody struct {
 }
 
 func newAnthropicError(err error) anthropicError {
-	t := anthropicErrorType[octomesh.ErrorCodeOf(err)]
-	if t == "" {
-		t = "api_error"
-	}
+	t := anthropicwire.ErrorType(octomesh.ErrorCodeOf(err))
 	return anthropicError{Type: "error", Error: anthropicErrorBody{Type: t, Message: octomesh.ErrorMessage(err)}}
 }
 

@@ -4,9 +4,87 @@ import (
 	"net/http"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/anthropicwire"
 )
 
-// handleMessages serves Anthropic's Messages API (placeholder until the codec lands).
+// handleMessages serves Anthropic's Messages API, so Anthropic SDK users can
+// point at OctoMesh: the request is decoded into the canonical form, served by
+// whatever deployment it names (any provider), and the answer encoded back
+// into Anthropic's format, streaming included.
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, formatAnthropic, octomesh.Errorf(octomesh.EINVALID, "not yet"))
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, formatAnthropic, err)
+		return
+	}
+	req, err := anthropicwire.DecodeRequest(body)
+	if err != nil {
+		s.writeError(w, r, formatAnthropic, err)
+		return
+	}
+	if req.Stream {
+		s.streamMessages(w, r, req)
+		return
+	}
+	resp, served, err := s.svc.Chat(r.Context(), req)
+	setServed(w.Header(), served)
+	if err != nil {
+		s.writeError(w, r, formatAnthropic, err)
+		return
+	}
+	out, err := anthropicwire.EncodeResponse(resp)
+	if err != nil {
+		s.writeError(w, r, formatAnthropic, err)
+		return
+	}
+	w.Header().Set("X-Octomesh-Cost-Usd", served.Cost.String())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+}
+
+// streamMessages relays a stream as Anthropic's events. A failure after the
+// stream began ends it with an error event and no message_stop.
+func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest) {
+	st, served, err := s.svc.ChatStream(r.Context(), req)
+	setServed(w.Header(), served)
+	if err != nil {
+		s.writeError(w, r, formatAnthropic, err)
+		return
+	}
+	defer st.Close()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("Trailer", "X-Octomesh-Cost-Usd")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	sw := anthropicwire.NewStreamWriter(w, func() { rc.Flush() }, "", served.Model)
+	pinged := false
+	for st.Next() {
+		if err := sw.WriteChunk(st.Chunk()); err != nil {
+			if r.Context().Err() == nil {
+				s.log.LogAttrs(r.Context(), levelFor(500), "anthropic stream encode",
+					attrString(attrRequestID, octomesh.RequestIDFrom(r.Context())), attrString(attrCause, err.Error()))
+				sw.WriteErr(octomesh.Errorf(octomesh.EUPSTREAM, "the provider's stream could not be expressed in Anthropic's format"))
+			}
+			return
+		}
+		if !pinged {
+			// Anthropic sends one ping early in every stream; clients expect it.
+			sw.Ping()
+			pinged = true
+		}
+	}
+	if err := st.Err(); err != nil {
+		if r.Context().Err() == nil {
+			sw.WriteErr(err)
+		}
+		return
+	}
+	if sw.Finish() == nil {
+		st.Close()
+		h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
+	}
 }

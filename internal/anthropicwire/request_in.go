@@ -1,0 +1,549 @@
+package anthropicwire
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/octomesh/octomesh"
+)
+
+// unsupportedField reports whether name is a Messages API parameter the
+// canonical request cannot carry; DecodeRequest rejects those by name instead
+// of calling them unknown.
+func unsupportedField(name string) bool {
+	switch name {
+	case "top_k", "thinking", "service_tier", "container", "mcp_servers",
+		"context_management", "output_config", "output_format", "inference_geo",
+		"speed", "cache_control":
+		return true
+	}
+	return false
+}
+
+// imageMediaType reports whether t is a base64 image type Anthropic accepts.
+func imageMediaType(t string) bool {
+	switch t {
+	case "image/jpeg", "image/png", "image/gif", "image/webp":
+		return true
+	}
+	return false
+}
+
+// DecodeRequest strictly decodes an Anthropic Messages request body (the
+// inbound /v1/messages endpoint) into a canonical request.
+//
+// Every problem is an *octomesh.Error with code EINVALID, a message safe to
+// return to the client, and Param naming the offending field path: malformed
+// JSON, a body that is not an object, wrong types, unknown fields, parameters
+// the canonical format cannot carry, missing model/max_tokens/messages, and
+// out-of-range values. See the package documentation for what is accepted
+// but not carried (cache_control, is_error).
+func DecodeRequest(body []byte) (*octomesh.ChatRequest, error) {
+	if firstByte(body) != '{' {
+		if !json.Valid(body) {
+			var v any
+			return nil, syntaxError(json.Unmarshal(body, &v))
+		}
+		return nil, octomesh.Errorf(octomesh.EINVALID, "request body must be a JSON object")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, syntaxError(err)
+	}
+	top := &object{fields: fields}
+	for _, name := range top.names() {
+		if unsupportedField(name) {
+			return nil, invalid(name, "parameter %s is not supported", name)
+		}
+	}
+	err := top.only("model", "max_tokens", "messages", "system", "temperature", "top_p",
+		"stop_sequences", "stream", "metadata", "tools", "tool_choice")
+	if err != nil {
+		return nil, err
+	}
+	d := requestDecoder{}
+	return d.decode(top)
+}
+
+type requestDecoder struct{}
+
+func (d *requestDecoder) decode(top *object) (*octomesh.ChatRequest, error) {
+	req := &octomesh.ChatRequest{}
+	var err error
+	if req.Model, err = top.str("model", true); err != nil {
+		return nil, err
+	}
+	if _, ok := top.get("max_tokens"); !ok {
+		return nil, invalid("max_tokens", "max_tokens is required")
+	}
+	if req.MaxTokens, err = top.integer("max_tokens", 1); err != nil {
+		return nil, err
+	}
+	if req.Temperature, err = top.number("temperature", 0, 1); err != nil {
+		return nil, err
+	}
+	if req.TopP, err = top.number("top_p", 0, 1); err != nil {
+		return nil, err
+	}
+	var stop []string
+	if stop, err = top.strings("stop_sequences"); err != nil {
+		return nil, err
+	}
+	if len(stop) > 0 {
+		req.Stop = stop
+	}
+	stream, err := top.boolean("stream")
+	if err != nil {
+		return nil, err
+	}
+	if stream != nil && *stream {
+		req.Stream = true
+		// Anthropic streams always report usage.
+		req.StreamOptions = &octomesh.StreamOptions{IncludeUsage: true}
+	}
+	if req.User, err = d.metadata(top); err != nil {
+		return nil, err
+	}
+	if req.Messages, err = d.system(top); err != nil {
+		return nil, err
+	}
+	msgs, ok, err := top.array("messages")
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, invalid("messages", "messages is required")
+	case len(msgs) == 0:
+		return nil, invalid("messages", "messages must not be empty")
+	}
+	for i, raw := range msgs {
+		out, err := d.message(raw, fmt.Sprintf("messages[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		req.Messages = append(req.Messages, out...)
+	}
+	if req.Tools, err = d.tools(top); err != nil {
+		return nil, err
+	}
+	if err := d.toolChoice(top, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func (d *requestDecoder) metadata(top *object) (string, error) {
+	raw, ok := top.get("metadata")
+	if !ok {
+		return "", nil
+	}
+	o, err := decodeObject(raw, "metadata", "metadata")
+	if err != nil {
+		return "", err
+	}
+	if err := o.only("user_id"); err != nil {
+		return "", err
+	}
+	return o.str("user_id", false)
+}
+
+// system decodes the system prompt into at most one system message.
+func (d *requestDecoder) system(top *object) ([]octomesh.Message, error) {
+	raw, ok := top.get("system")
+	if !ok {
+		return nil, nil
+	}
+	if firstByte(raw) == '"' {
+		s, err := top.str("system", false)
+		if err != nil || s == "" {
+			return nil, err
+		}
+		return []octomesh.Message{{Role: octomesh.RoleSystem, Content: octomesh.TextContent(s)}}, nil
+	}
+	blocks, _, err := top.array("system")
+	if err != nil {
+		return nil, invalid("system", "system must be a string or an array of text blocks")
+	}
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	parts := make([]octomesh.Part, 0, len(blocks))
+	for i, b := range blocks {
+		path := fmt.Sprintf("system[%d]", i)
+		o, err := decodeObject(b, path, path)
+		if err != nil {
+			return nil, err
+		}
+		typ, err := o.str("type", true)
+		if err != nil {
+			return nil, err
+		}
+		if typ != BlockText {
+			return nil, invalid(o.at("type"), "system blocks must be text blocks")
+		}
+		p, err := d.text(o)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return []octomesh.Message{{Role: octomesh.RoleSystem, Content: octomesh.Content{Parts: parts, Array: true}}}, nil
+}
+
+// message decodes one turn. A user turn holding tool_result blocks becomes
+// canonical tool messages (one per result) and user messages for the blocks
+// around them, in order.
+func (d *requestDecoder) message(raw json.RawMessage, path string) ([]octomesh.Message, error) {
+	o, err := decodeObject(raw, path, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.only("role", "content"); err != nil {
+		return nil, err
+	}
+	role, err := o.str("role", true)
+	if err != nil {
+		return nil, err
+	}
+	if role != "user" && role != "assistant" {
+		return nil, invalid(o.at("role"), "%s must be \"user\" or \"assistant\"", o.at("role"))
+	}
+	content, ok := o.get("content")
+	if !ok {
+		return nil, invalid(o.at("content"), "%s is required", o.at("content"))
+	}
+	if firstByte(content) == '"' {
+		s, err := o.str("content", false)
+		if err != nil {
+			return nil, err
+		}
+		return []octomesh.Message{{Role: octomesh.Role(role), Content: octomesh.TextContent(s)}}, nil
+	}
+	blocks, _, err := o.array("content")
+	if err != nil {
+		return nil, invalid(o.at("content"), "%s must be a string or an array of content blocks", o.at("content"))
+	}
+	if len(blocks) == 0 {
+		return nil, invalid(o.at("content"), "%s must not be empty", o.at("content"))
+	}
+	if role == "assistant" {
+		m, err := d.assistant(blocks, o.at("content"))
+		if err != nil {
+			return nil, err
+		}
+		return []octomesh.Message{m}, nil
+	}
+	return d.user(blocks, o.at("content"))
+}
+
+func (d *requestDecoder) user(blocks []json.RawMessage, path string) ([]octomesh.Message, error) {
+	var out []octomesh.Message
+	var run []octomesh.Part
+	flush := func() {
+		if run != nil {
+			out = append(out, octomesh.Message{Role: octomesh.RoleUser, Content: octomesh.Content{Parts: run, Array: true}})
+			run = nil
+		}
+	}
+	for i, raw := range blocks {
+		o, typ, err := block(raw, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case BlockText:
+			p, err := d.text(o)
+			if err != nil {
+				return nil, err
+			}
+			run = append(run, p)
+		case BlockImage:
+			p, err := d.image(o)
+			if err != nil {
+				return nil, err
+			}
+			run = append(run, p)
+		case BlockToolResult:
+			m, err := d.toolResult(o)
+			if err != nil {
+				return nil, err
+			}
+			flush()
+			out = append(out, m)
+		default:
+			return nil, unsupportedBlock(o, typ, "user")
+		}
+	}
+	flush()
+	return out, nil
+}
+
+func (d *requestDecoder) assistant(blocks []json.RawMessage, path string) (octomesh.Message, error) {
+	m := octomesh.Message{Role: octomesh.RoleAssistant}
+	for i, raw := range blocks {
+		o, typ, err := block(raw, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return m, err
+		}
+		switch typ {
+		case BlockText:
+			p, err := d.text(o)
+			if err != nil {
+				return m, err
+			}
+			m.Content.Parts = append(m.Content.Parts, p)
+			m.Content.Array = true
+		case BlockToolUse:
+			if err := o.only("type", "id", "name", "input", "cache_control"); err != nil {
+				return m, err
+			}
+			id, err := o.str("id", true)
+			if err != nil {
+				return m, err
+			}
+			name, err := o.str("name", true)
+			if err != nil {
+				return m, err
+			}
+			if _, ok := o.get("input"); !ok {
+				return m, invalid(o.at("input"), "%s is required", o.at("input"))
+			}
+			input, err := o.jsonObject("input")
+			if err != nil {
+				return m, err
+			}
+			m.ToolCalls = append(m.ToolCalls, octomesh.ToolCall{
+				ID: id, Type: "function",
+				Function: octomesh.FunctionCall{Name: name, Arguments: string(input)},
+			})
+		default:
+			return m, unsupportedBlock(o, typ, "assistant")
+		}
+	}
+	return m, nil
+}
+
+// block decodes a content block's object and its required type.
+func block(raw json.RawMessage, path string) (*object, string, error) {
+	o, err := decodeObject(raw, path, path)
+	if err != nil {
+		return nil, "", err
+	}
+	typ, err := o.str("type", true)
+	return o, typ, err
+}
+
+func unsupportedBlock(o *object, typ, role string) error {
+	return invalid(o.at("type"), "content block type %q is not supported in %s messages", safeQuote(typ), role)
+}
+
+func (d *requestDecoder) text(o *object) (octomesh.Part, error) {
+	if err := o.only("type", "text", "cache_control", "citations"); err != nil {
+		return octomesh.Part{}, err
+	}
+	if _, ok := o.get("text"); !ok {
+		return octomesh.Part{}, invalid(o.at("text"), "%s is required", o.at("text"))
+	}
+	s, err := o.str("text", false)
+	return octomesh.Part{Type: octomesh.PartText, Text: s}, err
+}
+
+func (d *requestDecoder) image(o *object) (octomesh.Part, error) {
+	if err := o.only("type", "source", "cache_control"); err != nil {
+		return octomesh.Part{}, err
+	}
+	raw, ok := o.get("source")
+	if !ok {
+		return octomesh.Part{}, invalid(o.at("source"), "%s is required", o.at("source"))
+	}
+	src, err := decodeObject(raw, o.at("source"), o.at("source"))
+	if err != nil {
+		return octomesh.Part{}, err
+	}
+	typ, err := src.str("type", true)
+	if err != nil {
+		return octomesh.Part{}, err
+	}
+	var url string
+	switch typ {
+	case SourceBase64:
+		if err := src.only("type", "media_type", "data"); err != nil {
+			return octomesh.Part{}, err
+		}
+		media, err := src.str("media_type", true)
+		if err != nil {
+			return octomesh.Part{}, err
+		}
+		if !imageMediaType(media) {
+			return octomesh.Part{}, invalid(src.at("media_type"), "%s must be one of image/jpeg, image/png, image/gif, image/webp", src.at("media_type"))
+		}
+		data, err := src.str("data", true)
+		if err != nil {
+			return octomesh.Part{}, err
+		}
+		url = "data:" + media + ";base64," + data
+	case SourceURL:
+		if err := src.only("type", "url"); err != nil {
+			return octomesh.Part{}, err
+		}
+		if url, err = src.str("url", true); err != nil {
+			return octomesh.Part{}, err
+		}
+		if !isHTTPURL(url) {
+			return octomesh.Part{}, invalid(src.at("url"), "%s must be an http or https URL", src.at("url"))
+		}
+	default:
+		return octomesh.Part{}, invalid(src.at("type"), "image source type %q is not supported", safeQuote(typ))
+	}
+	return octomesh.Part{Type: octomesh.PartImageURL, ImageURL: &octomesh.ImageURL{URL: url}}, nil
+}
+
+func (d *requestDecoder) toolResult(o *object) (octomesh.Message, error) {
+	if err := o.only("type", "tool_use_id", "content", "is_error", "cache_control"); err != nil {
+		return octomesh.Message{}, err
+	}
+	id, err := o.str("tool_use_id", true)
+	if err != nil {
+		return octomesh.Message{}, err
+	}
+	if _, err := o.boolean("is_error"); err != nil {
+		return octomesh.Message{}, err
+	}
+	m := octomesh.Message{Role: octomesh.RoleTool, ToolCallID: id, Content: octomesh.TextContent("")}
+	raw, ok := o.get("content")
+	if !ok {
+		return m, nil
+	}
+	if firstByte(raw) == '"' {
+		s, err := o.str("content", false)
+		m.Content = octomesh.TextContent(s)
+		return m, err
+	}
+	blocks, _, err := o.array("content")
+	if err != nil {
+		return m, invalid(o.at("content"), "%s must be a string or an array of text and image blocks", o.at("content"))
+	}
+	parts := make([]octomesh.Part, 0, len(blocks))
+	for i, b := range blocks {
+		bo, typ, err := block(b, fmt.Sprintf("%s[%d]", o.at("content"), i))
+		if err != nil {
+			return m, err
+		}
+		var p octomesh.Part
+		switch typ {
+		case BlockText:
+			p, err = d.text(bo)
+		case BlockImage:
+			p, err = d.image(bo)
+		default:
+			return m, invalid(bo.at("type"), "content block type %q is not supported in tool results", safeQuote(typ))
+		}
+		if err != nil {
+			return m, err
+		}
+		parts = append(parts, p)
+	}
+	m.Content = octomesh.Content{Parts: parts, Array: true}
+	return m, nil
+}
+
+func (d *requestDecoder) tools(top *object) ([]octomesh.Tool, error) {
+	list, _, err := top.array("tools")
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	out := make([]octomesh.Tool, 0, len(list))
+	for i, raw := range list {
+		path := fmt.Sprintf("tools[%d]", i)
+		o, err := decodeObject(raw, path, path)
+		if err != nil {
+			return nil, err
+		}
+		typ, err := o.str("type", false)
+		if err != nil {
+			return nil, err
+		}
+		if typ != "" && typ != "custom" {
+			// Server tools (web_search_…, bash_…) run at Anthropic; they cannot be routed.
+			return nil, invalid(o.at("type"), "tool type %q is not supported", safeQuote(typ))
+		}
+		if err := o.only("type", "name", "description", "input_schema", "strict", "cache_control"); err != nil {
+			return nil, err
+		}
+		name, err := o.str("name", true)
+		if err != nil {
+			return nil, err
+		}
+		desc, err := o.str("description", false)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := o.get("input_schema"); !ok {
+			return nil, invalid(o.at("input_schema"), "%s is required", o.at("input_schema"))
+		}
+		schema, err := o.jsonObject("input_schema")
+		if err != nil {
+			return nil, err
+		}
+		strict, err := o.boolean("strict")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, octomesh.Tool{Type: "function", Function: octomesh.FunctionDef{
+			Name: name, Description: desc, Parameters: schema, Strict: strict,
+		}})
+	}
+	return out, nil
+}
+
+func (d *requestDecoder) toolChoice(top *object, req *octomesh.ChatRequest) error {
+	raw, ok := top.get("tool_choice")
+	if !ok {
+		return nil
+	}
+	o, err := decodeObject(raw, "tool_choice", "tool_choice")
+	if err != nil {
+		return err
+	}
+	if err := o.only("type", "name", "disable_parallel_tool_use"); err != nil {
+		return err
+	}
+	typ, err := o.str("type", true)
+	if err != nil {
+		return err
+	}
+	name, err := o.str("name", false)
+	if err != nil {
+		return err
+	}
+	noParallel, err := o.boolean("disable_parallel_tool_use")
+	if err != nil {
+		return err
+	}
+	if name != "" && typ != ChoiceTool {
+		return invalid(o.at("name"), "tool_choice.name is allowed only with type \"tool\"")
+	}
+	switch typ {
+	case ChoiceAuto:
+		req.ToolChoice = &octomesh.ToolChoice{Mode: octomesh.ToolChoiceAuto}
+	case ChoiceAny:
+		req.ToolChoice = &octomesh.ToolChoice{Mode: octomesh.ToolChoiceRequired}
+	case ChoiceTool:
+		if name == "" {
+			return invalid(o.at("name"), "tool_choice.name is required with type \"tool\"")
+		}
+		req.ToolChoice = &octomesh.ToolChoice{Mode: octomesh.ToolChoiceFunction, Function: name}
+	case ChoiceNone:
+		if noParallel != nil {
+			return invalid(o.at("disable_parallel_tool_use"), "disable_parallel_tool_use is not allowed with tool_choice none")
+		}
+		req.ToolChoice = &octomesh.ToolChoice{Mode: octomesh.ToolChoiceNone}
+	default:
+		return invalid(o.at("type"), "tool_choice.type must be one of auto, any, tool, none")
+	}
+	if noParallel != nil && *noParallel {
+		f := false
+		req.ParallelToolCalls = &f
+	}
+	return nil
+}
