@@ -27,10 +27,13 @@ type wiring struct {
 func buildProviders(cfg config.Config, log *slog.Logger) (*wiring, error) {
 	w := &wiring{providers: map[string]octomesh.Provider{}, aliases: map[string]string{}}
 	if cfg.Sim.Enabled {
-		fleet := sim.New(sim.Options{
+		fleet, err := sim.New(sim.Options{
 			Seed: cfg.Sim.Seed, Speed: cfg.Sim.Speed, FailureScale: cfg.Sim.FailureScale,
 			AllowFaultHints: cfg.Sim.AllowFaultHints, Now: time.Now,
 		})
+		if err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
 		w.providers[fleet.ID()] = fleet
 		w.deployments = append(w.deployments, fleet.Deployments()...)
 	}
