@@ -11,7 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -54,10 +54,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	if cfg.Database.DSN != "" {
-		return errors.New("database.dsn: only the embedded SQLite store is available in this version; leave dsn empty")
+	driver, dsn := cfg.DatabaseDSN()
+	if driver != config.DriverSQLite {
+		return errors.New("database.dsn: PostgreSQL is not available in this version yet; leave dsn empty for SQLite")
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "octomesh.db"))
+	db, err := sqlite.Open(ctx, sqlitePath(dsn.Reveal()))
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	api := httpapi.New(httpapi.Options{
 		Service: svc, Auth: keys, Metrics: metrics.Handler(), Ready: db.Ping, Logger: log,
-		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
+		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), ForwardHeaders: cfg.Server.AllowedForwardHeaders,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -158,10 +159,15 @@ func bootstrapAdmin(ctx context.Context, keys *apikey.Cache, envKey string, stdo
 	return nil
 }
 
+// sqlitePath accepts a plain path or a file: URI (its query is ignored:
+// OctoMesh sets its own pragmas).
+func sqlitePath(dsn string) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	return p
+}
+
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
