@@ -99,10 +99,11 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	}
 	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: d.Name, Provider: d.Provider, Attempts: 1}
 	up := upstreamRequest(req, d)
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	uctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	resp, err := p.Chat(ctx, up)
+	resp, err := p.Chat(uctx, up)
 	if err != nil {
+		err = s.upstreamErr(ctx, d, err)
 		s.finish(ctx, outcome{route: "chat", d: d, start: start, err: err})
 		return nil, served, err
 	}
@@ -135,12 +136,13 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	inner, err := p.ChatStream(sctx, up)
 	if err != nil {
 		cancel()
+		err = s.upstreamErr(ctx, d, err)
 		s.finish(ctx, outcome{route: "chat", stream: true, d: d, start: start, err: err})
 		return nil, served, err
 	}
 	st := &stream{svc: s, ctx: ctx, cancel: cancel, inner: inner, req: req, d: d, served: served, start: start}
 	if !st.prefetch() {
-		err := inner.Err()
+		err := st.Err()
 		if err == nil {
 			err = octomesh.Errorf(octomesh.EUPSTREAM, "the provider ended the stream without sending anything")
 		}
@@ -168,10 +170,11 @@ func (s *Service) Embed(ctx context.Context, req *octomesh.EmbeddingRequest) (*o
 	up := *req
 	up.Model = d.UpstreamModel
 	up.EncodingFormat = "" // the upstream answers floats; the inbound layer encodes
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	uctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	resp, err := emb.Embed(ctx, &up)
+	resp, err := emb.Embed(uctx, &up)
 	if err != nil {
+		err = s.upstreamErr(ctx, d, err)
 		s.finish(ctx, outcome{route: "embeddings", d: d, start: start, err: err})
 		return nil, served, err
 	}
@@ -272,6 +275,17 @@ func upstreamRequest(req *octomesh.ChatRequest, d *octomesh.Deployment) *octomes
 	up := *req
 	up.Model = d.UpstreamModel
 	return &up
+}
+
+// upstreamErr turns the expiry of the upstream deadline into a provider
+// timeout (ETIMEOUT, 504). A caller that went away keeps context.Canceled.
+func (s *Service) upstreamErr(ctx context.Context, d *octomesh.Deployment, err error) error {
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		e := octomesh.Errorf(octomesh.ETIMEOUT, "the provider did not finish within the upstream timeout of %s", s.timeout)
+		e.Provider = d.Provider
+		return e.WithCause(err)
+	}
+	return err
 }
 
 func clip(s string, n int) string {

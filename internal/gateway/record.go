@@ -62,7 +62,10 @@ func (s *Service) finish(ctx context.Context, o outcome) {
 			PromptTokens: o.usage.PromptTokens, CompletionTokens: o.usage.CompletionTokens,
 			Cost: o.cost, UpstreamErrorCode: code,
 		})
-		if o.err != nil && code != "client_cancelled" {
+		// Count only failures that came from a provider, not OctoMesh's own
+		// rejections (they are in the requests series with their code).
+		var e *octomesh.Error
+		if errors.As(o.err, &e) && e.Provider != "" {
 			s.metrics.ObserveUpstreamError(o.d.Provider, o.d.Name, code)
 		}
 	}

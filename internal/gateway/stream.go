@@ -83,10 +83,10 @@ func (s *stream) Chunk() *octomesh.Chunk { return s.cur }
 
 // Err returns the error that ended the stream.
 func (s *stream) Err() error {
-	if s.closed && s.inner == nil {
-		return nil
+	if err := s.inner.Err(); err != nil {
+		return s.svc.upstreamErr(s.ctx, s.d, err)
 	}
-	return s.inner.Err()
+	return nil
 }
 
 // Close releases the upstream stream and records the outcome. The cost is
@@ -98,7 +98,7 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.closed = true
-	err := s.inner.Err()
+	err := s.Err()
 	cerr := s.inner.Close()
 	s.cancel()
 	var m metered

@@ -1,0 +1,93 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/octomesh/octomesh"
+)
+
+// PublicName returns the model's public name: Name, or
+// "<provider>/<upstream_model>" when Name is empty (and "" when either part
+// of the default is missing).
+func (m Model) PublicName() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	if m.Provider == "" || m.UpstreamModel == "" {
+		return ""
+	}
+	return m.Provider + "/" + m.UpstreamModel
+}
+
+// Deployment converts the model to the routable octomesh.Deployment. OwnedBy
+// is the provider instance name. It returns an error for an unparsable price
+// or an unknown capability; a validated Config never has either.
+func (m Model) Deployment() (octomesh.Deployment, error) {
+	price, err := m.Price.Money()
+	if err != nil {
+		return octomesh.Deployment{}, fmt.Errorf("model %s: %w", m.PublicName(), err)
+	}
+	var caps octomesh.Capabilities
+	for _, c := range m.Capabilities {
+		switch c {
+		case "tools":
+			caps.Tools = true
+		case "json_schema":
+			caps.JSONSchema = true
+		case "vision":
+			caps.Vision = true
+		case "streaming":
+			caps.Streaming = true
+		case "embeddings":
+			caps.Embeddings = true
+		default:
+			return octomesh.Deployment{}, fmt.Errorf("model %s: unknown capability %s", m.PublicName(), quoted(c))
+		}
+	}
+	return octomesh.Deployment{
+		Name:            m.PublicName(),
+		Provider:        m.Provider,
+		UpstreamModel:   m.UpstreamModel,
+		ContextWindow:   m.ContextWindow,
+		MaxOutputTokens: m.MaxOutputTokens,
+		Capabilities:    caps,
+		Price:           price,
+		Region:          m.Region,
+		OwnedBy:         m.Provider,
+	}, nil
+}
+
+// Money parses the price list exactly. Empty fields are zero (Validate is
+// what requires input and output).
+func (p Price) Money() (octomesh.Price, error) {
+	var out octomesh.Price
+	dst := []*octomesh.Money{&out.InputPerMTok, &out.OutputPerMTok, &out.CachedInputPerMTok, &out.PerRequest}
+	for i, f := range p.fields() {
+		if *f.value == "" {
+			continue
+		}
+		v, err := parsePrice(*f.value)
+		if err != nil {
+			return octomesh.Price{}, fmt.Errorf("price.%s: %w", f.name, err)
+		}
+		*dst[i] = v
+	}
+	return out, nil
+}
+
+// priceField is one field of a Price, for validation and conversion.
+type priceField struct {
+	name     string
+	value    *string
+	required bool
+}
+
+// fields lists the price fields in the order of octomesh.Price.
+func (p *Price) fields() []priceField {
+	return []priceField{
+		{"input", &p.Input, true},
+		{"output", &p.Output, true},
+		{"cached_input", &p.CachedInput, false},
+		{"per_request", &p.PerRequest, false},
+	}
+}
