@@ -131,9 +131,12 @@ func (r *ChatRequest) HasImages() bool {
 	return false
 }
 
-// StreamOptions are the OpenAI stream options.
+// StreamOptions are the OpenAI stream options. IncludeObfuscation is
+// accepted for compatibility with current SDKs and not forwarded: OctoMesh
+// does not pad chunks (OpenAI's "obfuscation" field).
 type StreamOptions struct {
-	IncludeUsage bool `json:"include_usage,omitempty"`
+	IncludeUsage       bool  `json:"include_usage,omitempty"`
+	IncludeObfuscation *bool `json:"include_obfuscation,omitempty"`
 }
 
 // Message is one chat message.

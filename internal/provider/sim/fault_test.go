@@ -48,9 +48,9 @@ func TestFaultHints(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {
+			start := time.Now() // before the deadline is set, so a blocked call takes ≥ short
 			ctx, cancel := deadline(tt.blocks)
 			defer cancel()
-			start := time.Now()
 			_, err := f.Chat(ctx, hintReq("gpt-4o", string(tt.fault), false))
 			e := wantCode(t, err, tt.code)
 			if tt.retryAfter != (e != nil && e.RetryAfter > 0) {
@@ -181,9 +181,9 @@ func TestVaryRetries(t *testing.T) {
 
 func TestRandomTimeoutBlocksUntilDeadline(t *testing.T) {
 	f := flaky(t, FaultRates{Timeout: 1}, Options{FailureScale: 1})
+	start := time.Now() // before the deadline is set, so elapsed ≥ 30ms
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := f.ChatStream(ctx, userReq("gpt-4o-mini", "hi"))
 	wantCode(t, err, octomesh.ETIMEOUT)
 	if d := time.Since(start); d < 30*time.Millisecond || d > 30*time.Millisecond+time.Second {
