@@ -82,6 +82,8 @@ type Price struct {
 // Cost returns the cost of the usage u at price p, rounded half up to a whole
 // nano-dollar once for the request (not per token kind). Cached prompt tokens
 // are charged at the cached rate when one is set, else at the input rate.
+// Cache-write tokens (Anthropic) are part of PromptTokens and so charged at
+// the input rate, once; a cache-write surcharge would need its own price.
 func (p Price) Cost(u Usage) Money {
 	cached := int64(u.CachedTokens())
 	uncached := int64(u.PromptTokens) - cached
@@ -92,7 +94,6 @@ func (p Price) Cost(u Usage) Money {
 	// Sum in nano-dollars × 1e6 (i.e. per-token exact), then round once.
 	micro := uncached*int64(p.InputPerMTok) +
 		cached*int64(cachedRate) +
-		int64(u.CacheWriteTokens)*int64(p.InputPerMTok) +
 		int64(u.CompletionTokens)*int64(p.OutputPerMTok)
 	return Money((micro+500_000)/1_000_000) + p.PerRequest
 }

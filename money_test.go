@@ -67,3 +67,13 @@ func TestPriceCost(t *testing.T) {
 		t.Errorf("per-request fee = %d, want 1000", got)
 	}
 }
+
+func TestPriceCostCountsCacheWritesOnce(t *testing.T) {
+	// Anthropic: 10 uncached input + 4 cache reads + 2 cache writes = 16 prompt tokens.
+	p := octomesh.Price{InputPerMTok: octomesh.Dollar, OutputPerMTok: 5 * octomesh.Dollar, CachedInputPerMTok: octomesh.Dollar / 10}
+	u := octomesh.Usage{PromptTokens: 16, CompletionTokens: 9, CacheWriteTokens: 2, PromptTokensDetails: &octomesh.PromptTokensDetails{CachedTokens: 4}}
+	// 12 × $1/M + 4 × $0.10/M + 9 × $5/M = 12 + 0.4 + 45 = 57.4 µ$ = 57,400 n$
+	if got, want := p.Cost(u), octomesh.Money(57_400); got != want {
+		t.Errorf("Cost = %d, want %d", got, want)
+	}
+}

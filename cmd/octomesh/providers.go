@@ -27,8 +27,13 @@ type wiring struct {
 func buildProviders(cfg config.Config, log *slog.Logger) (*wiring, error) {
 	w := &wiring{providers: map[string]octomesh.Provider{}, aliases: map[string]string{}}
 	if cfg.Sim.Enabled {
+		// sim.Options.Speed scales delays; the config's speed scales throughput.
+		delay := 0.0
+		if cfg.Sim.Speed > 0 {
+			delay = 1 / cfg.Sim.Speed
+		}
 		fleet, err := sim.New(sim.Options{
-			Seed: cfg.Sim.Seed, Speed: cfg.Sim.Speed, FailureScale: cfg.Sim.FailureScale,
+			Seed: cfg.Sim.Seed, Speed: delay, FailureScale: cfg.Sim.FailureScale,
 			AllowFaultHints: cfg.Sim.AllowFaultHints, Now: time.Now,
 		})
 		if err != nil {

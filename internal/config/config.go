@@ -108,7 +108,8 @@ type Sim struct {
 	Enabled bool `yaml:"enabled"`
 	// Seed makes the simulation reproducible. Default 1.
 	Seed int64 `yaml:"seed"`
-	// Speed multiplies simulated throughput: 2 answers twice as fast. Default 1.
+	// Speed multiplies simulated throughput: 2 answers twice as fast. 0 means
+	// instant: no simulated latency at all (tests). Default 1.
 	Speed float64 `yaml:"speed"`
 	// FailureScale multiplies each simulated model's failure rates: 0 (the
 	// default) never fails, 1 fails at the realistic rates.

@@ -50,8 +50,8 @@ func (c *Config) Validate() error {
 	if !oneOf(c.Log.Format, "text", "json") {
 		p.add("log.format", "%s is not one of text, json", quoted(c.Log.Format))
 	}
-	if !(c.Sim.Speed > 0) || math.IsInf(c.Sim.Speed, 0) {
-		p.add("sim.speed", "must be a positive number")
+	if !(c.Sim.Speed >= 0) || math.IsInf(c.Sim.Speed, 0) {
+		p.add("sim.speed", "must be 0 (instant) or a positive number")
 	}
 	if !(c.Sim.FailureScale >= 0) || math.IsInf(c.Sim.FailureScale, 0) {
 		p.add("sim.failure_scale", "must be zero or a positive number")

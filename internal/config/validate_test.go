@@ -64,9 +64,9 @@ func TestValidateRules(t *testing.T) {
 		{"bad postgres dsn", func(c *Config) { c.Database.DSN = "postgres://" }, "database.dsn: not a valid PostgreSQL URL"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose" is not one of`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not one of text, json`},
-		{"sim speed zero", func(c *Config) { c.Sim.Speed = 0 }, "sim.speed: must be a positive number"},
-		{"sim speed NaN", func(c *Config) { c.Sim.Speed = math.NaN() }, "sim.speed: must be a positive number"},
-		{"sim speed Inf", func(c *Config) { c.Sim.Speed = math.Inf(1) }, "sim.speed: must be a positive number"},
+		{"sim speed negative", func(c *Config) { c.Sim.Speed = -1 }, "sim.speed: must be 0 (instant) or a positive number"},
+		{"sim speed NaN", func(c *Config) { c.Sim.Speed = math.NaN() }, "sim.speed: must be 0 (instant) or a positive number"},
+		{"sim speed Inf", func(c *Config) { c.Sim.Speed = math.Inf(1) }, "sim.speed: must be 0 (instant) or a positive number"},
 		{"sim failure scale", func(c *Config) { c.Sim.FailureScale = -0.5 }, "sim.failure_scale: must be zero or a positive number"},
 		// providers
 		{"provider name missing", func(c *Config) { c.Providers[1].Name = "" }, "providers[1].name: required"},

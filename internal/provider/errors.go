@@ -71,7 +71,9 @@ func ClassifyDetail(providerID string, status int, header http.Header, d Upstrea
 	msg := strings.ToLower(d.Message)
 	mk := func(code octomesh.ErrorCode, text string) *octomesh.Error {
 		e := Upstream(providerID, code, text, status)
-		e.Err = fmt.Errorf("upstream %s status %d type=%q code=%q", providerID, status, d.Type, d.Code)
+		// Only identifier-shaped type/code values reach the logs, so a hostile
+		// or echoing upstream cannot smuggle content into them.
+		e.Err = fmt.Errorf("upstream %s status %d type=%q code=%q", providerID, status, identOrDash(d.Type), identOrDash(d.Code))
 		return e
 	}
 	switch {
@@ -154,4 +156,11 @@ func safeIdent(s string) bool {
 		}
 	}
 	return true
+}
+
+func identOrDash(s string) string {
+	if safeIdent(s) {
+		return s
+	}
+	return "-"
 }

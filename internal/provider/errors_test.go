@@ -80,3 +80,10 @@ func TestPostForwardsOnlyAllowedHeaders(t *testing.T) {
 		t.Errorf("a forwarded header overrode the adapter's credentials: %q", h.Get("Authorization"))
 	}
 }
+
+func TestClassifyCauseCarriesNoContent(t *testing.T) {
+	err := Classify("p", 400, nil, []byte(`{"error":{"type":"CANARY with spaces","code":"x\ny","message":"CANARY"}}`))
+	if s := err.Error(); contains(s, "CANARY") {
+		t.Errorf("log text %q carries upstream content", s)
+	}
+}
