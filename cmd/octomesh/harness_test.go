@@ -58,12 +58,14 @@ var providerOf = map[string]string{
 // suite spends no time on simulated latency.
 const simSpeed = "0"
 
-// configTemplate is the test configuration; %s are the log level and the
-// sim speed. Base URLs and keys come from the environment, as an operator
+// configTemplate is the test configuration; %s are the read timeouts, the
+// log level and the sim speed. Base URLs and keys come from the environment, as an operator
 // would write them.
 const configTemplate = `
 server:
   shutdown_timeout: 2s
+  read_header_timeout: %s
+  read_timeout: %s
 log:
   level: %s
   format: text
@@ -158,8 +160,9 @@ type testServer struct {
 
 // serverOptions adjust the test server.
 type serverOptions struct {
-	logLevel string // default "info"
-	simSpeed string // default simSpeed
+	logLevel    string // default "info"
+	simSpeed    string // default simSpeed
+	readTimeout string // server read_header_timeout and read_timeout; default "10s"
 }
 
 // startServer starts fakes and `octomesh serve` with the test configuration,
@@ -172,6 +175,9 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	if o.simSpeed == "" {
 		o.simSpeed = simSpeed
 	}
+	if o.readTimeout == "" {
+		o.readTimeout = "10s"
+	}
 	ts := &testServer{
 		AdminKey:  "om-e2e-admin-" + randomHex(t, 16),
 		DataDir:   t.TempDir(),
@@ -182,7 +188,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		Gemini:    fakeupstream.NewGemini(t),
 	}
 	cfgPath := filepath.Join(t.TempDir(), "octomesh.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, o.logLevel, o.simSpeed)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, o.readTimeout, o.readTimeout, o.logLevel, o.simSpeed)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{

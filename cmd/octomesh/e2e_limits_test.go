@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSlowClientsCannotHoldTheServer: a client that never finishes its
+// headers, or trickles its body, is cut off at the configured read timeouts.
+func TestSlowClientsCannotHoldTheServer(t *testing.T) {
+	ts := startServer(t, serverOptions{readTimeout: "300ms"})
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	for _, tc := range []struct{ name, send string }{
+		{"headers never finish", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"},
+		{"body never arrives", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ts.AdminKey + "\r\nContent-Length: 1000\r\n\r\n{\"model\":"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, tc.send); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			io.Copy(io.Discard, conn) // returns when the server closes the connection
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("the server held a slow client for %v; want it cut off near 300ms", d)
+			}
+		})
+	}
+	// The server still answers others.
+	resp, err := http.Get(ts.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz after slow clients: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// TestClientDisconnectCancelsUpstream: a client that goes away mid-stream
+// cancels the upstream attempt within a second. The sim's "stall" fault
+// streams a little and then blocks until its context ends, so the request is
+// only recorded (as 499, client gone) once the cancellation reached it.
+func TestClientDisconnectCancelsUpstream(t *testing.T) {
+	ts := startServer(t, serverOptions{})
+	body := `{"model":"` + modelSim + `","stream":true,"metadata":{"sim_fault":"stall"},"messages":[{"role":"user","content":"tell me a long story"}]}`
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+ts.AdminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "data: ") {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	resp.Body.Close() // the client goes away mid-answer
+	deadline := time.Now().Add(time.Second)
+	for {
+		m := ts.metrics(t)
+		if strings.Contains(m, `code="499"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no cancelled (499) request recorded 1s after the client left; metrics:\n%s", grepLines(m, "octomesh_requests_total"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (ts *testServer) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
