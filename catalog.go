@@ -21,6 +21,9 @@ type Deployment struct {
 	Capabilities    Capabilities `json:"capabilities"`
 	Price           Price        `json:"price"`
 	Region          string       `json:"region,omitempty"`
+	DataPolicy      DataPolicy   `json:"data_policy"`
+	Groups          []string     `json:"groups,omitempty"` // model groups this deployment serves (e.g. "fast")
+	Weight          int          `json:"weight,omitempty"` // load-balancing weight within its groups; 0 means 1
 	OwnedBy         string       `json:"owned_by"`
 	Created         int64        `json:"created"` // unix seconds, as /v1/models reports
 }

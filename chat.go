@@ -54,6 +54,10 @@ type ChatRequest struct {
 	Stream              bool              `json:"stream,omitempty"`
 	StreamOptions       *StreamOptions    `json:"stream_options,omitempty"`
 
+	// Octomesh is OctoMesh's own extension object: routing preferences and
+	// constraints. The gateway never forwards it upstream.
+	Octomesh *RouteOptions `json:"octomesh,omitempty"`
+
 	Passthrough
 }
 

@@ -274,6 +274,7 @@ func eligible(d *octomesh.Deployment, req *octomesh.ChatRequest) error {
 func upstreamRequest(req *octomesh.ChatRequest, d *octomesh.Deployment) *octomesh.ChatRequest {
 	up := *req
 	up.Model = d.UpstreamModel
+	up.Octomesh = nil // OctoMesh's own options never reach a provider
 	return &up
 }
 
