@@ -8,6 +8,10 @@ type Capabilities struct {
 	Vision     bool `json:"vision"`
 	Streaming  bool `json:"streaming"`
 	Embeddings bool `json:"embeddings"`
+	// Continuation: the deployment continues a partial assistant message
+	// given as the last message (a prefill), so a stream cut mid-answer can
+	// be completed there.
+	Continuation bool `json:"continuation"`
 }
 
 // Deployment is one routable model: a public name served by one provider

@@ -11,6 +11,9 @@ type Served struct {
 	Provider  string // the provider instance ID
 	Attempts  int    // upstream attempts made, including the successful one
 	Cost      Money  // known once the response is complete
+	// Route is the compact route taken, e.g. "sim/gpt-4o:rate_limited>sim/claude-3-haiku:ok",
+	// sent as the x-octomesh-route header.
+	Route string
 }
 
 // ChatService is the gateway as the transport layer sees it: it validates,
@@ -29,6 +32,12 @@ type ChatService interface {
 	Models(ctx context.Context) []*Deployment
 	// Model returns one deployment by name or alias, or ENOTFOUND.
 	Model(ctx context.Context, name string) (*Deployment, error)
+	// Decision returns the routing decision of one of the caller's org's
+	// requests, or ENOTFOUND.
+	Decision(ctx context.Context, requestID string) (*Decision, error)
+	// Explain returns the decision the router would make for req without
+	// sending it.
+	Explain(ctx context.Context, req *ChatRequest) (*Decision, error)
 }
 
 // Authenticator resolves a raw API key to the principal it belongs to.

@@ -40,6 +40,8 @@ func (m Model) Deployment() (octomesh.Deployment, error) {
 			caps.Streaming = true
 		case "embeddings":
 			caps.Embeddings = true
+		case "continuation":
+			caps.Continuation = true
 		default:
 			return octomesh.Deployment{}, fmt.Errorf("model %s: unknown capability %s", m.PublicName(), quoted(c))
 		}

@@ -251,7 +251,7 @@ func checkBaseURL(raw string) string {
 }
 
 // Capability names, as the config spells them.
-var capabilityNames = []string{"tools", "json_schema", "vision", "streaming", "embeddings"}
+var capabilityNames = []string{"tools", "json_schema", "vision", "streaming", "embeddings", "continuation"}
 
 func (m *Model) validate(p *problems, at string, providers map[string]bool, names map[string]string) {
 	switch {

@@ -30,6 +30,8 @@ type Options struct {
 	Logger          *slog.Logger                 // optional
 	Now             octomesh.Clock               // optional; time.Now
 	UpstreamTimeout time.Duration                // total bound on one upstream call; default 10m
+	// DecisionCapacity bounds the decision records kept in memory; default 100,000.
+	DecisionCapacity int
 }
 
 // Service is the gateway pipeline. It implements octomesh.ChatService.
@@ -40,6 +42,10 @@ type Service struct {
 	log       *slog.Logger
 	now       octomesh.Clock
 	timeout   time.Duration
+	health    health
+	rand      func() float64
+	planner   func(ctx context.Context, req *octomesh.ChatRequest) (*plan, error)
+	decisions *decisionStore
 }
 
 var _ octomesh.ChatService = (*Service)(nil)
@@ -65,6 +71,9 @@ func New(o Options) (*Service, error) {
 	if s.timeout <= 0 {
 		s.timeout = 10 * time.Minute
 	}
+	s.health = newLocalHealth()
+	s.planner = s.simplePlan
+	s.decisions = newDecisionStore(o.DecisionCapacity)
 	return s, nil
 }
 
@@ -87,69 +96,92 @@ func (s *Service) notFound(name string) error {
 	return octomesh.Errorf(octomesh.ENOTFOUND, "%s", msg).WithParam("model")
 }
 
-// Chat serves a non-streaming chat request.
+// Chat serves a non-streaming chat request, following the routing plan:
+// failover, retries within the budget, hedging where the plan allows it.
 func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh.ChatResponse, *octomesh.Served, error) {
 	start := s.now()
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
-	d, p, err := s.pick(req)
+	p, err := s.planner(ctx, req)
 	if err != nil {
 		return nil, nil, err
 	}
-	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: d.Name, Provider: d.Provider, Attempts: 1}
-	up := upstreamRequest(req, d)
-	uctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	resp, err := p.Chat(uctx, up)
+	e := s.newExecutor(p, start)
+	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: p.attempts[0].d.Name, Provider: p.attempts[0].d.Provider}
+	resp, won, err := e.chat(ctx, req)
+	served.Attempts = e.tried
+	served.Route = routeHeader(p.decision.Attempts)
 	if err != nil {
-		err = s.upstreamErr(ctx, d, err)
-		s.finish(ctx, outcome{route: "chat", d: d, start: start, err: err})
+		s.finish(ctx, outcome{route: "chat", d: p.attempts[0].d, start: start, err: err, decision: p.decision})
 		return nil, served, err
 	}
+	d := won.d
+	served.Model, served.Provider = d.Name, d.Provider
 	resp.Model = d.Name
 	u := usageOrEstimate(resp.Usage, req, responseText(resp))
 	resp.Usage = &u.Usage
 	served.Cost = d.Price.Cost(u.Usage)
-	s.finish(ctx, outcome{route: "chat", d: d, start: start, usage: u, cost: served.Cost})
+	s.finish(ctx, outcome{route: "chat", d: d, start: start, usage: u, cost: served.Cost, decision: p.decision})
 	return resp, served, nil
 }
 
-// ChatStream opens a streaming chat request. The first chunk is fetched
-// before returning, so a provider that fails before sending anything yields
-// an error here (and a proper HTTP status) rather than a broken stream.
+// ChatStream opens a streaming chat request. It returns once an attempt has
+// produced content, so a plan whose every candidate fails before sending
+// anything yields an error here (and a proper HTTP status) rather than a
+// broken stream; failures after that are handled by the stream itself.
 func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (octomesh.ChatStream, *octomesh.Served, error) {
 	start := s.now()
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
-	d, p, err := s.pick(req)
+	p, err := s.planner(ctx, req)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !d.Capabilities.Streaming {
-		return nil, nil, octomesh.Errorf(octomesh.EINVALID, "model %q does not support streaming", d.Name).WithParam("stream")
+	e := s.newExecutor(p, start)
+	first := p.attempts[0].d
+	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: first.Name, Provider: first.Provider}
+	f := &failoverStream{e: e, ctx: ctx, req: req, served: served, curIdx: -1}
+	f.done = func(err error, _ int, _ *octomesh.Usage, _ *octomesh.Deployment) {
+		f.settle(start, err)
 	}
-	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: d.Name, Provider: d.Provider, Attempts: 1}
-	up := upstreamRequest(req, d)
-	sctx, cancel := context.WithTimeout(ctx, s.timeout)
-	inner, err := p.ChatStream(sctx, up)
+	// Open attempts until one sends content (or the plan is exhausted).
+	i := e.pickNext(ctx, -1, nil)
+	if i < 0 {
+		return nil, served, e.finalErr()
+	}
+	la, err := e.open(ctx, req, &p.attempts[i], false)
 	if err != nil {
-		cancel()
-		err = s.upstreamErr(ctx, d, err)
-		s.finish(ctx, outcome{route: "chat", stream: true, d: d, start: start, err: err})
-		return nil, served, err
+		if ctx.Err() != nil || afterFailure(err) == stop {
+			served.Route = routeHeader(p.decision.Attempts)
+			s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: err, decision: p.decision})
+			return nil, served, err
+		}
+		f.curIdx = i
+		if !f.recover(err) {
+			served.Route = routeHeader(p.decision.Attempts)
+			s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: f.err, decision: p.decision})
+			return nil, served, f.err
+		}
+	} else {
+		f.setCurrent(la, i, false)
 	}
-	st := &stream{svc: s, ctx: ctx, cancel: cancel, inner: inner, req: req, d: d, served: served, start: start}
-	if !st.prefetch() {
-		err := st.Err()
+	if !f.Next() {
+		err := f.Err()
 		if err == nil {
 			err = octomesh.Errorf(octomesh.EUPSTREAM, "the provider ended the stream without sending anything")
 		}
-		st.Close()
+		f.closed = true
+		served.Route = routeHeader(p.decision.Attempts)
+		s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: err, decision: p.decision})
 		return nil, served, err
 	}
-	return st, served, nil
+	f.pending = true
+	d := f.cur.a.d
+	served.Model, served.Provider = d.Name, d.Provider
+	served.Route = routeHeader(p.decision.Attempts) + ">" + d.Name + ":streaming"
+	return f, served, nil
 }
 
 // Embed serves an embeddings request.
@@ -183,90 +215,6 @@ func (s *Service) Embed(ctx context.Context, req *octomesh.EmbeddingRequest) (*o
 	served.Cost = d.Price.Cost(resp.Usage)
 	s.finish(ctx, outcome{route: "embeddings", d: d, start: start, usage: u, cost: served.Cost})
 	return resp, served, nil
-}
-
-// pick resolves the requested model and checks the deployment can serve the
-// request, failing with a 4xx that names the unmet need.
-func (s *Service) pick(req *octomesh.ChatRequest) (*octomesh.Deployment, octomesh.Provider, error) {
-	if req.Model == AutoModel {
-		d, err := s.auto(req)
-		if err != nil {
-			return nil, nil, err
-		}
-		return d, s.providers[d.Provider], nil
-	}
-	d, ok := s.cat.Deployment(req.Model)
-	if !ok {
-		return nil, nil, s.notFound(req.Model)
-	}
-	if err := eligible(d, req); err != nil {
-		return nil, nil, err
-	}
-	return d, s.providers[d.Provider], nil
-}
-
-// auto picks the cheapest deployment able to serve the request. It is the
-// interim policy until the learned router (issue: learned quality routing)
-// replaces it; it already respects every hard constraint.
-func (s *Service) auto(req *octomesh.ChatRequest) (*octomesh.Deployment, error) {
-	var best *octomesh.Deployment
-	var bestCost octomesh.Money
-	var firstErr error
-	in := req.EstimateTokens()
-	out := req.MaxOutputTokens()
-	if out == 0 {
-		out = 256
-	}
-	for _, d := range s.cat.Deployments() {
-		if d.Capabilities.Embeddings {
-			continue
-		}
-		if err := eligible(d, req); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		if req.Stream && !d.Capabilities.Streaming {
-			continue
-		}
-		c := d.Price.Cost(octomesh.Usage{PromptTokens: in, CompletionTokens: out})
-		if best == nil || c < bestCost {
-			best, bestCost = d, c
-		}
-	}
-	if best == nil {
-		if firstErr != nil {
-			return nil, octomesh.Errorf(octomesh.EINVALID, "no model can serve this request: %s", octomesh.ErrorMessage(firstErr)).WithParam("model")
-		}
-		return nil, octomesh.Errorf(octomesh.EUNAVAILABLE, "no chat models are configured")
-	}
-	return best, nil
-}
-
-// eligible checks a deployment's capabilities and context window against
-// what the request needs.
-func eligible(d *octomesh.Deployment, req *octomesh.ChatRequest) error {
-	c := d.Capabilities
-	switch {
-	case c.Embeddings && !c.Tools && !c.Streaming && d.ContextWindow == 0:
-		return octomesh.Errorf(octomesh.EINVALID, "model %q is an embedding model; use /v1/embeddings", d.Name).WithParam("model")
-	case len(req.Tools) > 0 && !c.Tools:
-		return octomesh.Errorf(octomesh.EINVALID, "model %q does not support tools", d.Name).WithParam("tools")
-	case req.ResponseFormat != nil && req.ResponseFormat.Type == octomesh.FormatJSONSchema && !c.JSONSchema:
-		return octomesh.Errorf(octomesh.EINVALID, "model %q does not support json_schema response formats", d.Name).WithParam("response_format")
-	case req.HasImages() && !c.Vision:
-		return octomesh.Errorf(octomesh.EINVALID, "model %q does not accept images", d.Name).WithParam("messages")
-	}
-	if d.MaxOutputTokens > 0 && req.MaxOutputTokens() > d.MaxOutputTokens {
-		return octomesh.Errorf(octomesh.EINVALID, "max tokens %d exceeds model %q's output limit of %d", req.MaxOutputTokens(), d.Name, d.MaxOutputTokens).WithParam("max_tokens")
-	}
-	if d.ContextWindow > 0 {
-		if need := req.EstimateTokens() + req.MaxOutputTokens(); need > d.ContextWindow {
-			return octomesh.Errorf(octomesh.ECONTEXTLENGTH, "this model's maximum context length is %d tokens; the request needs about %d (prompt estimate plus max tokens)", d.ContextWindow, need).WithParam("messages")
-		}
-	}
-	return nil
 }
 
 // upstreamRequest returns a shallow copy of req addressed to d's upstream

@@ -18,14 +18,15 @@ type metered struct {
 
 // outcome is the metadata recorded for one request: never content.
 type outcome struct {
-	route  string
-	stream bool
-	d      *octomesh.Deployment
-	start  time.Time
-	ttft   time.Duration
-	usage  metered
-	cost   octomesh.Money
-	err    error
+	route    string
+	stream   bool
+	d        *octomesh.Deployment
+	start    time.Time
+	ttft     time.Duration
+	usage    metered
+	cost     octomesh.Money
+	err      error
+	decision *octomesh.Decision // kept for the owning org, when routing made one
 }
 
 // Log attribute keys.
@@ -47,6 +48,13 @@ const (
 
 func (s *Service) finish(ctx context.Context, o outcome) {
 	latency := s.now().Sub(o.start)
+	if o.decision != nil {
+		o.decision.Outcome = outcomeOf(o.err)
+		if errors.Is(o.err, context.Canceled) {
+			o.decision.Outcome = "cancelled"
+		}
+		s.decisions.put(o.decision)
+	}
 	status := statusOf(o.err)
 	code := ""
 	if o.err != nil {

@@ -54,6 +54,18 @@ func (f *fakeService) Model(_ context.Context, name string) (*octomesh.Deploymen
 	return nil, octomesh.Errorf(octomesh.ENOTFOUND, "no such model").WithParam("model")
 }
 
+func (f *fakeService) Decision(_ context.Context, id string) (*octomesh.Decision, error) {
+	if id == "req-known" {
+		return &octomesh.Decision{RequestID: id, Plan: []string{"fake/m"}}, nil
+	}
+	return nil, octomesh.Errorf(octomesh.ENOTFOUND, "no routing decision")
+}
+
+func (f *fakeService) Explain(_ context.Context, req *octomesh.ChatRequest) (*octomesh.Decision, error) {
+	f.last = req
+	return &octomesh.Decision{Requested: req.Model, Plan: []string{"fake/m"}}, nil
+}
+
 type sliceStream struct {
 	chunks []octomesh.Chunk
 	i      int

@@ -20,6 +20,9 @@ func setServed(h http.Header, sv *octomesh.Served) {
 	if sv.Provider != "" {
 		h.Set("X-Octomesh-Provider", sv.Provider)
 	}
+	if sv.Route != "" {
+		h.Set("X-Octomesh-Route", sv.Route)
+	}
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {

@@ -88,6 +88,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /v1/embeddings", Auth: true, handler: s.handleEmbeddings},
 		{Pattern: "GET /v1/models", Auth: true, handler: s.handleModels},
 		{Pattern: "GET /v1/models/{id...}", Auth: true, handler: s.handleModel},
+		{Pattern: "GET /v1/routing/decisions/{id}", Auth: true, handler: s.handleDecision},
+		{Pattern: "POST /v1/routing/explain", Auth: true, handler: s.handleExplain},
 		{Pattern: "GET /healthz", handler: s.handleHealth},
 		{Pattern: "GET /readyz", handler: s.handleReady},
 		{Pattern: "GET /metrics", handler: s.handleMetrics},

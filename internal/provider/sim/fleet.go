@@ -123,7 +123,7 @@ func (f *Fleet) Deployments() []octomesh.Deployment {
 			UpstreamModel:   m.Name,
 			ContextWindow:   m.ContextWindow,
 			MaxOutputTokens: m.MaxOutputTokens,
-			Capabilities:    m.Caps,
+			Capabilities:    simCaps(m.Caps),
 			Price:           m.Price,
 			OwnedBy:         m.OwnedBy,
 			Created:         m.Created.Unix(),
@@ -164,4 +164,13 @@ func (f *Fleet) model(name string) (*Model, error) {
 // scale multiplies a simulated duration by the fleet's speed.
 func (f *Fleet) scale(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * f.speed)
+}
+
+// simCaps adds what every simulated chat model can do: continue a partial
+// assistant message (the sim answers a prefilled turn like any other).
+func simCaps(c octomesh.Capabilities) octomesh.Capabilities {
+	if !c.Embeddings {
+		c.Continuation = true
+	}
+	return c
 }

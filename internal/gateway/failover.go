@@ -1,0 +1,422 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/octomesh/octomesh"
+)
+
+// errStalled and errNoFirstByte are the causes an attempt's context is
+// cancelled with when its idle or first-byte timer fires.
+var (
+	errStalled     = errors.New("stream stalled")
+	errNoFirstByte = errors.New("no first byte")
+)
+
+// liveAttempt is one open upstream stream with its timers.
+type liveAttempt struct {
+	a      *planned
+	s      octomesh.ChatStream
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer // first-byte timer, then idle timer
+	end    func(attemptResult)
+	rec    octomesh.AttemptRecord
+	at     time.Time
+	ttfb   time.Duration
+	gotAny bool // a content chunk arrived
+}
+
+// open starts a streaming attempt on a. The first-byte timer runs until the
+// first content chunk; after that the idle timer bounds every gap.
+func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *planned, continued bool) (*liveAttempt, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	if a.total > 0 {
+		var c2 context.CancelFunc
+		actx, c2 = context.WithTimeout(actx, a.total)
+		old := cancel
+		cancel = func(cause error) { c2(); old(cause) }
+	}
+	la := &liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
+		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Continued: continued}}
+	la.rec.Start = la.at.Sub(e.start)
+	if a.firstByte > 0 {
+		la.timer = time.AfterFunc(a.firstByte, func() { cancel(errNoFirstByte) })
+	}
+	la.end = e.svc.health.begin(a.d.Name)
+	s, err := a.p.ChatStream(actx, upstreamRequest(req, a.d))
+	if err != nil {
+		err = e.attemptStreamErr(ctx, la, err)
+		e.finishAttempt(la, err)
+		return nil, err
+	}
+	la.s = s
+	return la, nil
+}
+
+// attemptStreamErr explains why an attempt's stream failed, turning our own
+// timers' cancellations into timeouts.
+func (e *executor) attemptStreamErr(parent context.Context, la *liveAttempt, err error) error {
+	if parent.Err() != nil {
+		return parent.Err() // the client went away
+	}
+	timeout := func(msg string) error {
+		oe := octomesh.Errorf(octomesh.ETIMEOUT, "%s", msg)
+		oe.Provider = la.a.d.Provider
+		return oe.WithCause(err)
+	}
+	switch cause := context.Cause(la.ctx); {
+	case errors.Is(cause, errStalled):
+		return timeout("the provider's stream stalled")
+	case errors.Is(cause, errNoFirstByte):
+		return timeout("the provider sent nothing before the first-byte deadline")
+	case errors.Is(cause, context.DeadlineExceeded):
+		return timeout("the provider did not finish in time")
+	}
+	if err == nil {
+		return nil
+	}
+	return e.svc.attemptErr(parent, la.a, err)
+}
+
+// finishAttempt stops an attempt's timers, closes its stream and records it.
+func (e *executor) finishAttempt(la *liveAttempt, err error) {
+	if la.timer != nil {
+		la.timer.Stop()
+	}
+	if la.s != nil {
+		la.s.Close()
+	}
+	la.cancel(context.Canceled)
+	dur := e.svc.now().Sub(la.at)
+	la.rec.Duration, la.rec.TTFB = dur, la.ttfb
+	la.end(attemptResult{err: err, ttfb: la.ttfb, duration: dur})
+	e.record(la.a, la.rec, err)
+}
+
+// failoverStream is the stream a client reads. Before any content reached
+// the client, a failing attempt is replaced invisibly by the next candidate
+// (role chunks are held back until content arrives, so nothing was sent).
+// After content was sent, the answer is continued on a candidate that can
+// continue an assistant message; when none can, the stream ends with the
+// original error, never as a complete answer. The usage chunk is emitted once
+// at the end with the totals of every attempt that produced content.
+type failoverStream struct {
+	e      *executor
+	ctx    context.Context
+	req    *octomesh.ChatRequest
+	cur    *liveAttempt
+	curIdx int
+	served *octomesh.Served
+	done   func(err error, relayed int, usage *octomesh.Usage, d *octomesh.Deployment)
+
+	held      *octomesh.Chunk // a role chunk held back until content arrives
+	chunk     *octomesh.Chunk
+	pending   bool // chunk was fetched by ChatStream and not yet returned
+	sent      bool // content reached the caller
+	cont      bool // the current attempt continues an earlier one: drop its role chunk
+	text      strings.Builder
+	toolCall  bool // a tool call was relayed: such answers cannot be continued
+	finished  bool
+	id        string
+	created   int64
+	attBytes  int             // content bytes relayed by the current attempt
+	attUsage  *octomesh.Usage // usage the current attempt reported
+	spent     []spent         // attempts that produced content, for billing
+	usageDone bool
+	err       error
+	closed    bool
+}
+
+// spent is what one attempt consumed.
+type spent struct {
+	d     *octomesh.Deployment
+	usage metered
+}
+
+// Next advances the stream, failing over as described on failoverStream.
+func (f *failoverStream) Next() bool {
+	if f.closed || f.err != nil {
+		return false
+	}
+	if f.pending {
+		f.pending = false
+		return true
+	}
+	if f.held != nil && f.sent {
+		f.chunk, f.held = f.held, nil
+		return true
+	}
+	for f.cur != nil {
+		la := f.cur
+		if la.s.Next() {
+			if f.accept(la, la.s.Chunk()) {
+				return true
+			}
+			continue
+		}
+		err := f.e.attemptStreamErr(f.ctx, la, la.s.Err())
+		if err == nil && !f.finished {
+			err = octomesh.Errorf(octomesh.EUPSTREAM, "the provider ended the stream without a finish reason")
+		}
+		f.endAttempt(err)
+		if err == nil {
+			return f.emitUsage()
+		}
+		if f.ctx.Err() != nil {
+			f.err = f.ctx.Err()
+			return false
+		}
+		if !f.recover(err) {
+			return false
+		}
+	}
+	return false
+}
+
+// endAttempt closes the current attempt and books what it consumed.
+func (f *failoverStream) endAttempt(err error) {
+	la := f.cur
+	f.cur = nil
+	la.rec.Relayed = f.attBytes
+	f.e.finishAttempt(la, err)
+	if f.attBytes > 0 || (f.attUsage != nil && err == nil) {
+		var m metered
+		if f.attUsage != nil && (f.attUsage.PromptTokens > 0 || f.attUsage.CompletionTokens > 0) {
+			m = metered{Usage: *f.attUsage}
+		} else {
+			// No usage report (the stream was cut): bill what was relayed.
+			m = estimate(f.req, f.attBytes)
+		}
+		f.spent = append(f.spent, spent{d: la.a.d, usage: m})
+	}
+	f.attBytes, f.attUsage = 0, nil
+}
+
+// total sums the usage of every attempt that produced content.
+func (f *failoverStream) total() (metered, octomesh.Money) {
+	var t metered
+	var cost octomesh.Money
+	for _, sp := range f.spent {
+		t.PromptTokens += sp.usage.PromptTokens
+		t.CompletionTokens += sp.usage.CompletionTokens
+		t.CacheWriteTokens += sp.usage.CacheWriteTokens
+		if c := sp.usage.CachedTokens(); c > 0 {
+			if t.PromptTokensDetails == nil {
+				t.PromptTokensDetails = &octomesh.PromptTokensDetails{}
+			}
+			t.PromptTokensDetails.CachedTokens += c
+		}
+		t.Estimated = t.Estimated || sp.usage.Estimated
+		cost += sp.d.Price.Cost(sp.usage.Usage)
+	}
+	t.TotalTokens = t.PromptTokens + t.CompletionTokens
+	return t, cost
+}
+
+// emitUsage returns the final usage chunk once.
+func (f *failoverStream) emitUsage() bool {
+	if f.usageDone {
+		return false
+	}
+	f.usageDone = true
+	t, _ := f.total()
+	u := t.Usage
+	f.chunk = &octomesh.Chunk{ID: f.id, Object: octomesh.ObjectChatCompletionChunk, Created: f.created, Model: f.served.Model, Choices: []octomesh.ChunkChoice{}, Usage: &u}
+	return true
+}
+
+// accept processes one upstream chunk; it reports whether the chunk is to be
+// returned to the caller now.
+func (f *failoverStream) accept(la *liveAttempt, c *octomesh.Chunk) bool {
+	content := false
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		if ch.Delta.Content != "" || ch.Delta.Refusal != "" || len(ch.Delta.ToolCalls) > 0 || ch.FinishReason != "" {
+			content = true
+		}
+	}
+	if content && !la.gotAny {
+		la.gotAny = true
+		la.ttfb = f.e.svc.now().Sub(la.at)
+	}
+	if content && la.timer != nil || content && la.a.idle > 0 {
+		// From the first content on, the timer bounds the gap between chunks.
+		if la.timer != nil {
+			la.timer.Stop()
+		}
+		la.timer = nil
+		if la.a.idle > 0 {
+			cancel := la.cancel
+			la.timer = time.AfterFunc(la.a.idle, func() { cancel(errStalled) })
+		}
+	}
+	if f.id == "" {
+		f.id, f.created = c.ID, c.Created
+	}
+	c.ID, c.Created = f.id, f.created // a continuation keeps the stream's id
+	c.Model = f.served.Model
+	if c.Usage != nil && len(c.Choices) == 0 {
+		u := *c.Usage
+		f.attUsage = &u
+		return false // the usage chunk is emitted once, at the end, with the totals
+	}
+	if !content {
+		if f.cont || f.sent || f.held != nil {
+			return false // a continuation's (or repeated) role chunk
+		}
+		cp := *c
+		f.held = &cp
+		return false
+	}
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		f.text.WriteString(ch.Delta.Content)
+		n := len(ch.Delta.Content) + len(ch.Delta.Refusal)
+		for _, tc := range ch.Delta.ToolCalls {
+			f.toolCall = true
+			n += len(tc.Function.Arguments)
+		}
+		f.attBytes += n
+		if ch.FinishReason != "" {
+			f.finished = true
+		}
+	}
+	if !f.sent && f.held != nil {
+		// Send the held role chunk first, then this one.
+		f.sent = true
+		cp := *c
+		f.chunk, f.held = f.held, &cp
+		return true
+	}
+	f.sent = true
+	f.chunk = c
+	return true
+}
+
+// recover opens the next attempt after a failure; it reports whether the
+// stream can go on.
+func (f *failoverStream) recover(err error) bool {
+	e := f.e
+	if afterFailure(err) == stop {
+		f.err = err
+		return false
+	}
+	if !f.sent {
+		for {
+			i := e.pickNext(f.ctx, f.curIdx, err)
+			if i < 0 {
+				f.err = e.finalErr()
+				return false
+			}
+			la, oerr := e.open(f.ctx, f.req, &e.plan.attempts[i], false)
+			if oerr == nil {
+				f.setCurrent(la, i, false)
+				return true
+			}
+			if afterFailure(oerr) == stop || f.ctx.Err() != nil {
+				f.err = oerr
+				return false
+			}
+			f.curIdx, err = i, oerr
+		}
+	}
+	// Content was sent: continue the answer on a capable candidate.
+	original := err
+	if f.toolCall || f.finished {
+		f.err = original
+		return false
+	}
+	creq := continuationRequest(f.req, f.text.String())
+	for {
+		i := e.pickContinuation(f.ctx, f.curIdx, err)
+		if i < 0 {
+			f.err = original
+			return false
+		}
+		la, oerr := e.open(f.ctx, creq, &e.plan.attempts[i], true)
+		if oerr == nil {
+			f.req = creq
+			f.setCurrent(la, i, true)
+			return true
+		}
+		// A fallback that rejects the continuation must not mask the original failure.
+		if f.ctx.Err() != nil {
+			f.err = f.ctx.Err()
+			return false
+		}
+		f.curIdx, err = i, oerr
+	}
+}
+
+func (f *failoverStream) setCurrent(la *liveAttempt, i int, cont bool) {
+	f.cur, f.curIdx, f.cont = la, i, cont
+	f.served.Attempts = f.e.tried + 1
+}
+
+// pickContinuation is pickNext restricted to candidates that can continue a
+// partial assistant message.
+func (e *executor) pickContinuation(ctx context.Context, cur int, err error) int {
+	return e.pickNextWhere(ctx, cur, err, func(a *planned) bool { return a.d.Capabilities.Continuation })
+}
+
+// continuationRequest asks a model to continue the partial answer: the
+// original conversation plus the partial assistant message (a prefill).
+func continuationRequest(req *octomesh.ChatRequest, partial string) *octomesh.ChatRequest {
+	c := *req
+	c.Messages = append(append([]octomesh.Message(nil), req.Messages...),
+		octomesh.Message{Role: octomesh.RoleAssistant, Content: octomesh.TextContent(partial)})
+	c.N = nil
+	return &c
+}
+
+// Chunk returns the current chunk.
+func (f *failoverStream) Chunk() *octomesh.Chunk { return f.chunk }
+
+// Err returns the error that ended the stream.
+func (f *failoverStream) Err() error { return f.err }
+
+// Close ends the current attempt and records the request.
+func (f *failoverStream) Close() error {
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	if f.cur != nil {
+		err := f.err
+		if err == nil && !f.finished {
+			err = context.Canceled // the caller stopped reading
+		}
+		f.endAttempt(err)
+	}
+	f.done(f.err, 0, nil, nil)
+	return nil
+}
+
+// settle prices the request and records its outcome.
+func (f *failoverStream) settle(start time.Time, err error) {
+	t, cost := f.total()
+	f.served.Cost = cost
+	f.served.Attempts = f.e.tried
+	d := f.e.plan.attempts[0].d
+	if len(f.spent) > 0 {
+		d = f.spent[len(f.spent)-1].d
+	}
+	if err == nil && !f.finished {
+		err = context.Canceled
+	}
+	f.e.svc.finish(f.ctx, outcome{route: "chat", stream: true, d: d, start: start, ttft: f.ttft(), usage: t, cost: cost, err: err, decision: f.e.plan.decision})
+}
+
+// ttft is the time to the first content of the first attempt that sent any.
+func (f *failoverStream) ttft() time.Duration {
+	for _, a := range f.e.plan.decision.Attempts {
+		if a.TTFB > 0 {
+			return a.Start + a.TTFB
+		}
+	}
+	return 0
+}

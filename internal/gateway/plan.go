@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/octomesh/octomesh"
+)
+
+// plan is what the executor follows: candidates in order, each with its
+// per-attempt timeouts, the attempt cap, and the hedging rule.
+type plan struct {
+	attempts    []planned
+	maxAttempts int
+	hedgeAfter  time.Duration // 0: no hedging
+	decision    *octomesh.Decision
+}
+
+// planned is one candidate of a plan.
+type planned struct {
+	d *octomesh.Deployment
+	p octomesh.Provider
+	timeouts
+}
+
+// timeouts bound one upstream attempt.
+type timeouts struct {
+	firstByte time.Duration // until the first content arrives (0: none)
+	idle      time.Duration // longest gap between stream chunks (0: none)
+	total     time.Duration // the whole attempt (0: none)
+}
+
+// attemptResult is what an attempt reports back to the health tracker.
+type attemptResult struct {
+	err              error
+	ttfb, duration   time.Duration
+	completionTokens int
+}
+
+// health is the executor's view of the router's live state: outstanding
+// requests, outcomes, cool-downs and the retry and hedge budgets.
+type health interface {
+	begin(deployment string) (end func(attemptResult))
+	coolDown(deployment string, until time.Time)
+	coolingUntil(deployment string) time.Time
+	allowRetry() bool
+	allowHedge() bool
+}
+
+// backoff returns the wait before retrying the same deployment for the nth
+// time (n ≥ 1): exponential from 100ms, capped at 2s, with full jitter in
+// [d/2, d], so synchronised clients spread out.
+func backoff(n int, rnd func() float64) time.Duration {
+	d := 100 * time.Millisecond << min(n-1, 5)
+	d = min(d, 2*time.Second)
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	return d/2 + time.Duration(rnd()*float64(d/2))
+}
+
+// routeHeader renders attempts compactly for the x-octomesh-route header:
+// "a:rate_limited>b:ok". Deployment names and codes are safe identifiers.
+func routeHeader(atts []octomesh.AttemptRecord) string {
+	var b strings.Builder
+	for i, a := range atts {
+		if i > 0 {
+			b.WriteByte('>')
+		}
+		b.WriteString(a.Deployment)
+		b.WriteByte(':')
+		if a.Hedge {
+			b.WriteString("hedge-")
+		}
+		if a.Continued {
+			b.WriteString("cont-")
+		}
+		b.WriteString(a.Outcome)
+	}
+	return b.String()
+}
+
+// outcomeOf names an attempt's outcome: "ok" or the error code.
+func outcomeOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return string(octomesh.ErrorCodeOf(err))
+}
+
+// next says what to do after a failed attempt.
+type next int
+
+const (
+	stop     next = iota // return the error to the caller
+	failover             // try the next candidate
+	larger               // try a candidate with a larger context window
+)
+
+// afterFailure classifies an upstream error. 400-class errors are not
+// retried on the same model: a context-length error moves to a larger
+// window; a content-filter or invalid-request rejection is returned as is.
+func afterFailure(err error) next {
+	switch octomesh.ErrorCodeOf(err) {
+	case octomesh.ECONTEXTLENGTH:
+		return larger
+	case octomesh.EINVALID, octomesh.ECONTENTFILTER, octomesh.ENOTFOUND, octomesh.ETOOLARGE, octomesh.EINTERNAL:
+		return stop
+	}
+	if octomesh.ErrorCodeOf(err).Retryable() {
+		return failover
+	}
+	return stop
+}
