@@ -35,6 +35,7 @@ type Config struct {
 	Sim       Sim        `yaml:"sim"`
 	Providers []Provider `yaml:"providers"`
 	Models    []Model    `yaml:"models"`
+	Routing   Routing    `yaml:"routing"`
 	Privacy   Privacy    `yaml:"privacy"`
 }
 
@@ -189,6 +190,15 @@ type Model struct {
 	Region string `yaml:"region"`
 	// Aliases are extra public names for the deployment.
 	Aliases []string `yaml:"aliases"`
+	// DataPolicy is what the provider does with prompts for this model;
+	// unknown counts as the worse value when a request demands zero
+	// retention or no training.
+	DataPolicy DataPolicy `yaml:"data_policy"`
+	// Groups are the model groups this model serves (e.g. "fast"); a request
+	// naming a group is load-balanced and failed over across its members.
+	Groups []string `yaml:"groups"`
+	// Weight is the model's load-balancing weight in its groups. Default 1.
+	Weight int `yaml:"weight"`
 }
 
 // Price is a price list as decimal US dollar strings, parsed exactly (never
@@ -260,6 +270,17 @@ func Default() Config {
 		DataDir: "./octomesh-data",
 		Log:     Log{Level: "info", Format: "text"},
 		Sim:     Sim{Enabled: true, Seed: 1, Speed: 1.0},
+		Routing: Routing{
+			Defaults:    RouteDefaults{Objective: "cheapest", QualityFloor: 0.9, Regions: []string{}},
+			MaxAttempts: 3,
+			RetryBudget: Budget{Ratio: 0.2, MinPerSecond: 5},
+			HedgeBudget: Budget{Ratio: 0.1},
+			Health: Health{ConsecutiveFailures: 5, ErrorRate: 0.5, MinRequests: 20, Window: 30 * time.Second,
+				BaseEjection: 10 * time.Second, MaxEjection: 5 * time.Minute, HalfOpenProbes: 1, MaxEjectedFraction: 0.5},
+			Timeouts:      Timeouts{Connect: 10 * time.Second, FirstByte: 30 * time.Second, Idle: 30 * time.Second, Total: 10 * time.Minute},
+			Groups:        []Group{},
+			QualityPriors: map[string]float64{},
+		},
 	}
 }
 

@@ -33,6 +33,17 @@ func TestDefault(t *testing.T) {
 		Log:     Log{Level: "info", Format: "text"},
 		Sim:     Sim{Enabled: true, Seed: 1, Speed: 1},
 		Privacy: Privacy{StoreContent: false},
+		Routing: Routing{
+			Defaults:    RouteDefaults{Objective: "cheapest", QualityFloor: 0.9, Regions: []string{}},
+			MaxAttempts: 3,
+			RetryBudget: Budget{Ratio: 0.2, MinPerSecond: 5},
+			HedgeBudget: Budget{Ratio: 0.1},
+			Health: Health{ConsecutiveFailures: 5, ErrorRate: 0.5, MinRequests: 20, Window: 30 * time.Second,
+				BaseEjection: 10 * time.Second, MaxEjection: 5 * time.Minute, HalfOpenProbes: 1, MaxEjectedFraction: 0.5},
+			Timeouts:      Timeouts{Connect: 10 * time.Second, FirstByte: 30 * time.Second, Idle: 30 * time.Second, Total: 10 * time.Minute},
+			Groups:        []Group{},
+			QualityPriors: map[string]float64{},
+		},
 	}
 	got := Default()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -351,6 +362,8 @@ func TestModelDeployment(t *testing.T) {
 		},
 		Region:  "eastus",
 		OwnedBy: "openai",
+		// No data policy configured: unknown, which routing treats as the worse value.
+		DataPolicy: octomesh.DataPolicy{RetainsPrompts: octomesh.Unknown, TrainsOnData: octomesh.Unknown},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Deployment() mismatch (-want +got):\n%s", diff)

@@ -55,6 +55,9 @@ func (m Model) Deployment() (octomesh.Deployment, error) {
 		Capabilities:    caps,
 		Price:           price,
 		Region:          m.Region,
+		DataPolicy:      m.DataPolicy.Policy(),
+		Groups:          m.Groups,
+		Weight:          m.Weight,
 		OwnedBy:         m.Provider,
 	}, nil
 }

@@ -70,7 +70,12 @@ func (c *Config) Validate() error {
 	names := make(map[string]string) // public name or alias -> where it was defined
 	for i := range c.Models {
 		c.Models[i].validate(&p, fmt.Sprintf("models[%d]", i), providers, names)
+		c.Models[i].DataPolicy.validate(&p, fmt.Sprintf("models[%d].data_policy", i))
+		if c.Models[i].Weight < 0 {
+			p.add(fmt.Sprintf("models[%d].weight", i), "must not be negative")
+		}
 	}
+	c.Routing.validate(&p, nil)
 	return errors.Join(p...)
 }
 
