@@ -73,6 +73,8 @@ type CandidateScore struct {
 	ExpectedLatency float64 `json:"expected_latency_ms"`
 	Score           float64 `json:"score"` // higher is better under the objective
 	Outstanding     int     `json:"outstanding"`
+	Probe           bool    `json:"probe,omitempty"`       // a half-open circuit's probe
+	PanicFloor      bool    `json:"panic_floor,omitempty"` // circuit open; kept eligible by the panic floor
 }
 
 // AttemptRecord is one upstream attempt made while executing a plan.

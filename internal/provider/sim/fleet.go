@@ -127,9 +127,44 @@ func (f *Fleet) Deployments() []octomesh.Deployment {
 			Price:           m.Price,
 			OwnedBy:         m.OwnedBy,
 			Created:         m.Created.Unix(),
+			DataPolicy:      simPolicy(m.OwnedBy),
+			Groups:          simGroups[m.Name],
+			Region:          simRegion(m.OwnedBy),
 		}
 	}
 	return out
+}
+
+// simPolicy gives each simulated vendor a plausible data policy, so data
+// constraints (zero retention, no training) are visible on the embedded
+// setup: API vendors keep prompts for abuse monitoring and do not train on
+// API data; the open-weight models are "self-hosted" and keep nothing.
+func simPolicy(vendor string) octomesh.DataPolicy {
+	switch vendor {
+	case "openai", "anthropic":
+		return octomesh.DataPolicy{RetainsPrompts: octomesh.Yes, Retention: 30 * 24 * time.Hour, TrainsOnData: octomesh.No}
+	case "google":
+		return octomesh.DataPolicy{RetainsPrompts: octomesh.Yes, Retention: 55 * 24 * time.Hour, TrainsOnData: octomesh.Unknown}
+	case "meta", "mistralai":
+		return octomesh.DataPolicy{RetainsPrompts: octomesh.No, TrainsOnData: octomesh.No}
+	}
+	return octomesh.DataPolicy{RetainsPrompts: octomesh.Unknown, TrainsOnData: octomesh.Unknown}
+}
+
+// simRegion places the simulated vendors, for region constraints.
+func simRegion(vendor string) string {
+	switch vendor {
+	case "meta", "mistralai":
+		return "eu"
+	}
+	return "us"
+}
+
+// simGroups puts the default fleet's chat models into the "fast" and
+// "smart" groups.
+var simGroups = map[string][]string{
+	"gpt-4o-mini": {"fast"}, "claude-3-haiku": {"fast"}, "gemini-1.5-flash-002": {"fast"}, "llama-3.1-8b-instruct": {"fast"},
+	"gpt-4o": {"smart"}, "claude-3-5-sonnet": {"smart"}, "gemini-1.5-pro-002": {"smart"}, "llama-3.1-70b-instruct": {"smart"},
 }
 
 // Quality returns the probability that model (a bare model name, as in

@@ -1,0 +1,295 @@
+package quality
+
+import (
+	"fmt"
+	"math"
+)
+
+// FeatureConfig configures the featuriser. It is saved in the artifact: a
+// router always featurises prompts exactly as its training did.
+type FeatureConfig struct {
+	Bits      int     // log2 of the number of hashed buckets
+	Bigrams   bool    // word bigrams besides unigrams
+	CharMin   int     // shortest character n-gram (0 disables character n-grams)
+	CharMax   int     // longest character n-gram, at most 5
+	TailBytes int     // words in the last TailBytes bytes also hash into a "tail" block (0 disables)
+	WWords    float32 // weight of the word block (each block is L2-normalised, then weighted)
+	WChars    float32 // weight of the character block
+	WTail     float32 // weight of the tail block
+	WShape    float32 // weight of the dense prompt-shape block
+}
+
+// DefaultFeatureConfig is the configuration the shipped router uses.
+func DefaultFeatureConfig() FeatureConfig {
+	return FeatureConfig{
+		Bits: 18, Bigrams: true, CharMin: 3, CharMax: 5, TailBytes: 400,
+		WWords: 1, WChars: 1, WTail: 0.7, WShape: 1,
+	}
+}
+
+// Validate reports a configuration error.
+func (c FeatureConfig) Validate() error {
+	switch {
+	case c.Bits < 8 || c.Bits > 24:
+		return fmt.Errorf("features: bits %d out of range [8,24]", c.Bits)
+	case c.CharMin < 0 || c.CharMax > 5 || (c.CharMin > 0 && c.CharMax < c.CharMin):
+		return fmt.Errorf("features: character n-gram range [%d,%d] invalid (0 disables; at most 5)", c.CharMin, c.CharMax)
+	case c.TailBytes < 0:
+		return fmt.Errorf("features: negative tail bytes")
+	}
+	return nil
+}
+
+// Dim is the dimension of the feature space: the hashed buckets followed by
+// the dense shape features.
+func (c FeatureConfig) Dim() int { return 1<<c.Bits + NumShape }
+
+// Sparse is a sparse feature vector. Indices may repeat (blocks hash into
+// the same space); every use is linear, so repeats add up.
+type Sparse struct {
+	Idx []uint32
+	Val []float32
+}
+
+// Dot returns the dot product of s with the dense vector w.
+func (s Sparse) Dot(w []float32) float32 {
+	var sum float32
+	for i, j := range s.Idx {
+		sum += s.Val[i] * w[j]
+	}
+	return sum
+}
+
+// Clone returns a copy of s that shares no memory with it.
+func (s Sparse) Clone() Sparse {
+	return Sparse{Idx: append([]uint32(nil), s.Idx...), Val: append([]float32(nil), s.Val...)}
+}
+
+// Featuriser turns prompts into feature vectors. It owns scratch buffers, so
+// it is not safe for concurrent use; use one per goroutine (Router keeps a
+// pool). Featurisation is deterministic: the same prompt and configuration
+// always give the same vector.
+type Featuriser struct {
+	cfg     FeatureConfig
+	shift   uint   // 64 - Bits
+	counts  []float32 // per-bucket accumulator, all zero between blocks
+	touched []uint32
+	out     Sparse
+	shape   [NumShape]float32
+}
+
+// NewFeaturiser returns a featuriser for cfg.
+func NewFeaturiser(cfg FeatureConfig) (*Featuriser, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Featuriser{
+		cfg:     cfg,
+		shift:   uint(64 - cfg.Bits),
+		counts:  make([]float32, 1<<cfg.Bits),
+		touched: make([]uint32, 0, 4096),
+		out:     Sparse{Idx: make([]uint32, 0, 4096), Val: make([]float32, 0, 4096)},
+	}, nil
+}
+
+// Config returns the featuriser's configuration.
+func (f *Featuriser) Config() FeatureConfig { return f.cfg }
+
+// Features returns the feature vector of prompt. The result aliases the
+// featuriser's buffers and is valid until the next call; Clone it to keep it.
+func (f *Featuriser) Features(prompt string) Sparse {
+	f.out.Idx = f.out.Idx[:0]
+	f.out.Val = f.out.Val[:0]
+	if f.cfg.WWords != 0 {
+		f.words(prompt, 0, seedWord)
+		f.flush(f.cfg.WWords)
+	}
+	if f.cfg.WTail != 0 && f.cfg.TailBytes > 0 {
+		start := max(0, len(prompt)-f.cfg.TailBytes)
+		for start > 0 && start < len(prompt) && isWordByte(lower(prompt[start])) && isWordByte(lower(prompt[start-1])) {
+			start++ // begin at a word boundary
+		}
+		f.words(prompt, start, seedTail)
+		f.flush(f.cfg.WTail)
+	}
+	if f.cfg.WChars != 0 && f.cfg.CharMin > 0 {
+		f.chars(prompt)
+		f.flush(f.cfg.WChars)
+	}
+	if f.cfg.WShape != 0 {
+		shapeFeatures(prompt, &f.shape)
+		base := uint32(1 << f.cfg.Bits)
+		for i, v := range f.shape {
+			if v != 0 {
+				f.out.Idx = append(f.out.Idx, base+uint32(i))
+				f.out.Val = append(f.out.Val, v*f.cfg.WShape)
+			}
+		}
+	}
+	return f.out
+}
+
+// Hash seeds separate the blocks' namespaces.
+const (
+	seedWord   = 0x9e3779b97f4a7c15
+	seedBigram = 0xc2b2ae3d27d4eb4f
+	seedTail   = 0x165667b19e3779f9
+	seedChar   = 0x27d4eb2f165667c5
+)
+
+// add counts one hashed feature. The key is scrambled with one multiply
+// (Fibonacci hashing): the top bits pick the bucket, the bit below them the
+// sign (signed hashing keeps collisions unbiased).
+func (f *Featuriser) add(key uint64) {
+	h := (key ^ key>>29) * 0x9e3779b97f4a7c15
+	b := uint32(h >> f.shift)
+	c := f.counts[b]
+	if c == 0 {
+		f.touched = append(f.touched, b)
+	}
+	c += float32(1 - 2*int32(h>>(f.shift-1)&1)) // branch-free ±1
+	if c == 0 {                                  // cancelled out: keep a tiny value so the bucket stays marked
+		c = 1e-30
+	}
+	f.counts[b] = c
+}
+
+// flush moves the accumulated block into the output with log-scaled term
+// frequencies, L2-normalised and multiplied by weight, and clears the
+// accumulator.
+func (f *Featuriser) flush(weight float32) {
+	start := len(f.out.Idx)
+	var ss float64
+	for _, b := range f.touched {
+		v := f.counts[b]
+		f.counts[b] = 0
+		a := v
+		if a < 0 {
+			a = -a
+		}
+		if a < 1 {
+			continue
+		}
+		var t float32
+		if a < float32(len(logTF)) {
+			t = logTF[int(a)]
+		} else {
+			t = float32(1 + math.Log(float64(a)))
+		}
+		if v < 0 {
+			t = -t
+		}
+		f.out.Idx = append(f.out.Idx, b)
+		f.out.Val = append(f.out.Val, t)
+		ss += float64(t) * float64(t)
+	}
+	f.touched = f.touched[:0]
+	if ss == 0 {
+		return
+	}
+	scale := weight / float32(math.Sqrt(ss))
+	vals := f.out.Val[start:]
+	for i := range vals {
+		vals[i] *= scale
+	}
+}
+
+// logTF[n] is 1 + ln(n), the log-scaled term frequency of a count n.
+var logTF = func() (t [64]float32) {
+	for i := 1; i < len(t); i++ {
+		t[i] = float32(1 + math.Log(float64(i)))
+	}
+	return t
+}()
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// isWordByte reports whether c (already lower-cased) belongs to a word:
+// ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence.
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+// words hashes the word unigrams (and bigrams) of s[start:]. Words are runs
+// of letters and digits, lower-cased, with digits of multi-digit numbers
+// folded to '0'; each punctuation character and each line break is a token
+// of its own.
+func (f *Featuriser) words(s string, start int, seed uint64) {
+	var prev uint64
+	havePrev := false
+	emit := func(h uint64) {
+		f.add(h ^ seed)
+		if f.cfg.Bigrams && havePrev {
+			f.add((prev*0x100000001b3 + h) ^ seedBigram ^ seed)
+		}
+		prev, havePrev = h, true
+	}
+	for i := start; i < len(s); {
+		c := lower(s[i])
+		switch {
+		case isWordByte(c):
+			j := i
+			digits := 0
+			for j < len(s) && isWordByte(lower(s[j])) {
+				if s[j] >= '0' && s[j] <= '9' {
+					digits++
+				}
+				j++
+			}
+			fold := digits > 1
+			h := uint64(14695981039346656037)
+			for k := i; k < j; k++ {
+				b := lower(s[k])
+				if fold && b >= '1' && b <= '9' {
+					b = '0'
+				}
+				h ^= uint64(b)
+				h *= 1099511628211
+			}
+			emit(h)
+			i = j
+		case c == '\n':
+			emit(uint64('\n') | 1<<40)
+			i++
+		case c == ' ' || c == '\t' || c == '\r':
+			i++
+		default:
+			emit(uint64(c) | 2<<40)
+			i++
+		}
+	}
+}
+
+// chars hashes the character n-grams of s, lower-cased with whitespace runs
+// collapsed to one space. An n-gram of at most five bytes is its own key
+// (packed in a register), so hashing costs one mix per n-gram.
+func (f *Featuriser) chars(s string) {
+	var reg uint64
+	n := 0 // bytes in reg, capped at 8
+	lastSpace := true
+	for i := 0; i < len(s); i++ {
+		c := lower(s[i])
+		if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+			if lastSpace {
+				continue
+			}
+			c = ' '
+			lastSpace = true
+		} else {
+			lastSpace = false
+		}
+		reg = reg<<8 | uint64(c)
+		if n < 8 {
+			n++
+		}
+		for k := f.cfg.CharMin; k <= f.cfg.CharMax && k <= n; k++ {
+			key := reg & (1<<(8*uint(k)) - 1)
+			f.add(key ^ uint64(k)<<56 ^ seedChar)
+		}
+	}
+}
