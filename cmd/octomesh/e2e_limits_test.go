@@ -95,3 +95,26 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestServeHelpDoesNotStartAServer: "serve -h" prints the flags and returns.
+func TestServeHelpDoesNotStartAServer(t *testing.T) {
+	var out, errOut strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- run(t.Context(), []string{"serve", "-h", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, &out, &errOut)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run = %v, want nil", err)
+		}
+		if !strings.Contains(errOut.String(), "-config") {
+			t.Errorf("help output %q lacks the flags", errOut.String())
+		}
+		if strings.Contains(out.String(), "listening") {
+			t.Error("serve -h started a server")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve -h did not return: it started a server")
+	}
+}

@@ -540,6 +540,35 @@ func TestOpenAISDKErrors(t *testing.T) {
 		fake  *fakeupstream.Server
 	}{{modelOpenAI, ts.OpenAI}, {modelAnthropic, ts.Anthropic}, {modelGemini, ts.Gemini}}
 
+	// 500s run before the 429 case: a Retry-After cools the deployment down
+	// for every request until it expires.
+	t.Run("upstream 500 once is retried", func(t *testing.T) {
+		for _, u := range upstreams {
+			u.fake.FailNext(500, "", nil)
+			var httpResp *http.Response
+			_, err := client.Chat.Completions.New(ctx, userParams(u.model, "hi"), option.WithResponseInto(&httpResp))
+			if err != nil {
+				t.Errorf("%s: %v, want the retry to succeed", u.model, err)
+				continue
+			}
+			if got, want := httpResp.Header.Get("X-Octomesh-Route"), u.model+":upstream_error>"+u.model+":ok"; got != want {
+				t.Errorf("%s: x-octomesh-route = %q, want %q", u.model, got, want)
+			}
+		}
+	})
+
+	t.Run("upstream 500 persistent", func(t *testing.T) {
+		for _, u := range upstreams {
+			for range 3 { // the attempt cap
+				u.fake.FailNext(500, "", nil)
+			}
+			_, err := client.Chat.Completions.New(ctx, userParams(u.model, "hi"))
+			if e := asAPIError(t, err); e != nil && e.StatusCode != 502 {
+				t.Errorf("%s: status %d, want 502", u.model, e.StatusCode)
+			}
+		}
+	})
+
 	t.Run("upstream 429", func(t *testing.T) {
 		for _, u := range upstreams {
 			u.fake.FailNext(429, "", map[string]string{"Retry-After": "7"})
@@ -554,16 +583,6 @@ func TestOpenAISDKErrors(t *testing.T) {
 			}
 			if got := e.Response.Header.Get("Retry-After"); got != "7" {
 				t.Errorf("%s: Retry-After = %q, want the upstream's 7", u.model, got)
-			}
-		}
-	})
-
-	t.Run("upstream 500", func(t *testing.T) {
-		for _, u := range upstreams {
-			u.fake.FailNext(500, "", nil)
-			_, err := client.Chat.Completions.New(ctx, userParams(u.model, "hi"))
-			if e := asAPIError(t, err); e != nil && e.StatusCode != 502 {
-				t.Errorf("%s: status %d, want 502", u.model, e.StatusCode)
 			}
 		}
 	})

@@ -81,12 +81,15 @@ func TestPrivacyCanaries(t *testing.T) {
 		}
 		for i, f := range failures {
 			c := canary(fmt.Sprintf("upstream_error_%d", i))
-			f.fake.FailNext(f.status, f.body(canary(fmt.Sprintf("upstream_error_body_%d", i))), nil)
+			for range 3 { // fail every attempt the plan may make
+				f.fake.FailNext(f.status, f.body(canary(fmt.Sprintf("upstream_error_body_%d", i))), nil)
+			}
 			_, err := oa.Chat.Completions.New(ctx, userParams(f.model, "Please repeat "+c))
 			var apiErr *openai.Error
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("%s: got %v, want an API error", f.model, err)
 			}
+			f.fake.ClearFailures() // a 400 is not retried: its spare failures must not hit later requests
 			raw := apiErr.RawJSON()
 			clientSaw.Write([]byte(raw))
 			if canaryRE.MatchString(raw) {

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -19,7 +15,6 @@ import (
 	"github.com/octomesh/octomesh/internal/config"
 	"github.com/octomesh/octomesh/internal/gateway"
 	"github.com/octomesh/octomesh/internal/httpapi"
-	"github.com/octomesh/octomesh/internal/sqlite"
 	"github.com/octomesh/octomesh/internal/telemetry"
 )
 
@@ -51,26 +46,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := newLogger(cfg.Log, stderr)
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
-	}
-	driver, dsn := cfg.DatabaseDSN()
-	if driver != config.DriverSQLite {
-		return errors.New("database.dsn: PostgreSQL is not available in this version yet; leave dsn empty for SQLite")
-	}
-	db, err := sqlite.Open(ctx, sqlitePath(dsn.Reveal()))
+	db, err := openStore(ctx, &cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-
-	keys, err := apikey.NewCache(ctx, db, time.Now)
+	defer db.close()
+	if err := bootstrapAdmin(ctx, db, getenv("OCTOMESH_ADMIN_KEY"), stdout); err != nil {
+		return err
+	}
+	keys, err := apikey.NewCache(ctx, db, apikey.CacheOptions{Now: time.Now})
 	if err != nil {
 		return err
 	}
-	if err := bootstrapAdmin(ctx, keys, getenv("OCTOMESH_ADMIN_KEY"), stdout); err != nil {
-		return err
-	}
+	// Keys changed on other nodes (or with the CLI) arrive within
+	// apikey.RefreshInterval; the poller ends with serve.
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	polled := make(chan struct{})
+	go func() { defer close(polled); keys.Run(pollCtx, apikey.RefreshInterval, log) }()
+	defer func() { stopPoll(); <-polled }()
 
 	wiring, err := buildProviders(cfg, log)
 	if err != nil {
@@ -81,9 +74,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("models: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
+	rt, routeDefaults, err := newRouter(cfg.Routing, wiring.deployments, wiring.aliases)
+	if err != nil {
+		return err
+	}
 	svc, err := gateway.New(gateway.Options{
 		Catalog: catalog, Providers: wiring.providers, Metrics: metrics, Logger: log,
-		UpstreamTimeout: cfg.Server.UpstreamTimeout,
+		UpstreamTimeout: cfg.Server.UpstreamTimeout, Router: rt, RouteDefaults: routeDefaults,
 	})
 	if err != nil {
 		return err
@@ -91,6 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	api := httpapi.New(httpapi.Options{
 		Service: svc, Auth: keys, Metrics: metrics.Handler(), Ready: db.Ping, Logger: log,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), ForwardHeaders: cfg.Server.AllowedForwardHeaders,
+		Accounts: db, MintKey: apikey.Mint,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -126,36 +124,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		srv.Close()
 	}
 	<-errc
-	return nil
-}
-
-// bootstrapAdmin makes sure an admin key exists. With OCTOMESH_ADMIN_KEY set
-// that key is adopted (once; later starts find it already stored). Otherwise,
-// on first start, a key is generated and printed once: only its hash is kept.
-func bootstrapAdmin(ctx context.Context, keys *apikey.Cache, envKey string, stdout io.Writer) error {
-	admin := func() *octomesh.APIKey {
-		var b [8]byte
-		rand.Read(b[:])
-		return &octomesh.APIKey{ID: "key_" + hex.EncodeToString(b[:]), OrgID: "default", Name: "bootstrap admin", Admin: true}
-	}
-	if envKey != "" {
-		if _, err := keys.Authenticate(ctx, envKey); err == nil {
-			return nil
-		}
-		if err := keys.Adopt(ctx, admin(), envKey); err != nil {
-			return fmt.Errorf("OCTOMESH_ADMIN_KEY: %w", err)
-		}
-		fmt.Fprintln(stdout, "Adopted OCTOMESH_ADMIN_KEY as the admin API key.")
-		return nil
-	}
-	if keys.Len() > 0 {
-		return nil
-	}
-	raw, err := keys.Create(ctx, admin())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Created the admin API key. It is shown only this once; store it now:\n\n    %s\n\n", raw)
 	return nil
 }
 

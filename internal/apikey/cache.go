@@ -5,98 +5,167 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/octomesh/octomesh"
 )
 
-// Cache authenticates keys from memory. It is loaded from a KeyStore at start
-// and updated as keys are created, so the request path never touches the
-// database. It is safe for concurrent use.
-type Cache struct {
-	store octomesh.KeyStore
-	now   octomesh.Clock
+// RefreshInterval is how often a serving node asks the store for key and
+// organisation changes. It bounds how long a key revoked on another node
+// (or with the CLI) keeps working here: at most RefreshInterval plus one
+// store round trip. On the node that revoked it, revocation is immediate.
+const RefreshInterval = 5 * time.Second
 
-	mu   sync.RWMutex
-	keys map[[sha256.Size]byte]*octomesh.APIKey
+// MaxStale is how long a node keeps authenticating from memory without a
+// successful refresh. Past it, every key is refused with EUNAVAILABLE
+// rather than risk honouring one revoked meanwhile.
+const MaxStale = time.Minute
+
+// Feed is the store's change feed, as a Cache needs it.
+type Feed interface {
+	AuthChanges(ctx context.Context, since int64) (*octomesh.AuthChanges, error)
+}
+
+// CacheOptions configure a Cache.
+type CacheOptions struct {
+	Now octomesh.Clock // default time.Now
+	// MaxStale bounds the time since the last successful refresh; 0 means
+	// the package default MaxStale, negative means no bound.
+	MaxStale time.Duration
+}
+
+// Cache authenticates keys from memory: the request path never touches the
+// store. It is loaded from the store's change feed at start and kept
+// current by Refresh, which the admin API calls after every change it makes
+// (so the change is effective at once on that node) and Run calls every
+// RefreshInterval (so changes made elsewhere arrive within that bound).
+// It is safe for concurrent use.
+type Cache struct {
+	feed     Feed
+	now      octomesh.Clock
+	maxStale time.Duration
+
+	syncMu sync.Mutex // serialises Refresh, so changes apply in revision order
+
+	mu     sync.RWMutex
+	keys   map[[sha256.Size]byte]*octomesh.APIKey
+	orgs   map[string]*octomesh.Org
+	rev    int64
+	synced time.Time
 }
 
 var _ octomesh.Authenticator = (*Cache)(nil)
 
-// NewCache returns a cache loaded with every key in store.
-func NewCache(ctx context.Context, store octomesh.KeyStore, now octomesh.Clock) (*Cache, error) {
-	if now == nil {
-		now = time.Now
+// NewCache returns a cache loaded with every key and organisation in the
+// store.
+func NewCache(ctx context.Context, feed Feed, o CacheOptions) (*Cache, error) {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	c := &Cache{store: store, now: now, keys: map[[sha256.Size]byte]*octomesh.APIKey{}}
-	keys, err := store.ListKeys(ctx, "")
-	if err != nil {
+	if o.MaxStale == 0 {
+		o.MaxStale = MaxStale
+	}
+	c := &Cache{feed: feed, now: o.Now, maxStale: o.MaxStale,
+		keys: map[[sha256.Size]byte]*octomesh.APIKey{}, orgs: map[string]*octomesh.Org{}}
+	if err := c.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load api keys: %w", err)
-	}
-	for _, k := range keys {
-		c.put(k)
 	}
 	return c, nil
 }
 
-func (c *Cache) put(k *octomesh.APIKey) {
-	var h [sha256.Size]byte
-	copy(h[:], k.Hash)
+// Refresh applies the changes the store has made since the last refresh.
+func (c *Cache) Refresh(ctx context.Context) error {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	c.mu.RLock()
+	since := c.rev
+	c.mu.RUnlock()
+	ch, err := c.feed.AuthChanges(ctx, since)
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
-	c.keys[h] = k
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	for _, k := range ch.Keys {
+		var h [sha256.Size]byte
+		copy(h[:], k.Hash)
+		if old := c.keys[h]; old != nil && old.Rev > k.Rev {
+			continue
+		}
+		if !k.DeletedAt.IsZero() {
+			delete(c.keys, h)
+			continue
+		}
+		c.keys[h] = k
+	}
+	for _, o := range ch.Orgs {
+		if old := c.orgs[o.ID]; old == nil || old.Rev <= o.Rev {
+			c.orgs[o.ID] = o
+		}
+	}
+	if ch.Rev > c.rev {
+		c.rev = ch.Rev
+	}
+	c.synced = c.now()
+	return nil
 }
 
-// Authenticate returns the principal for rawKey, or EUNAUTHORIZED. The map is
-// keyed by the key's SHA-256, so a lookup reveals nothing about stored keys
-// through timing; the final comparison is constant-time as well.
+// Run refreshes the cache every interval until ctx is done. Failures are
+// logged (without detail that could hold a DSN) and retried at the next tick.
+func (c *Cache) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.Refresh(ctx); err != nil && ctx.Err() == nil && log != nil {
+				log.Warn("refresh api keys failed", "cause", err.Error())
+			}
+		}
+	}
+}
+
+// Authenticate returns the principal for rawKey, or EUNAUTHORIZED. Unknown,
+// revoked, expired and deleted keys get the same answer. The map is keyed by
+// the key's SHA-256, so a lookup reveals nothing about stored keys through
+// timing; the final comparison is constant-time as well.
 func (c *Cache) Authenticate(_ context.Context, rawKey string) (*octomesh.Principal, error) {
 	if rawKey == "" {
 		return nil, octomesh.Errorf(octomesh.EUNAUTHORIZED, "missing API key: send it as \"Authorization: Bearer <key>\" (or x-api-key)")
 	}
 	h := sha256.Sum256([]byte(rawKey))
+	now := c.now()
 	c.mu.RLock()
 	k := c.keys[h]
+	var org *octomesh.Org
+	if k != nil {
+		org = c.orgs[k.OrgID]
+	}
+	synced := c.synced
 	c.mu.RUnlock()
-	if k == nil || subtle.ConstantTimeCompare(k.Hash, h[:]) != 1 || !k.Active(c.now()) {
+	if c.maxStale > 0 && now.Sub(synced) > c.maxStale {
+		return nil, octomesh.Errorf(octomesh.EUNAVAILABLE, "API keys cannot be checked right now; try again shortly")
+	}
+	if k == nil || subtle.ConstantTimeCompare(k.Hash, h[:]) != 1 || !k.Active(now) || org == nil {
 		return nil, octomesh.Errorf(octomesh.EUNAUTHORIZED, "invalid API key")
 	}
-	return &octomesh.Principal{KeyID: k.ID, OrgID: k.OrgID, Admin: k.Admin}, nil
+	return octomesh.NewPrincipal(k, org.Settings), nil
 }
 
-// Create generates a key, stores its hash, and returns the raw key: the only
-// time it exists outside the caller's hands.
-func (c *Cache) Create(ctx context.Context, k *octomesh.APIKey) (string, error) {
-	raw, err := Generate(nil)
-	if err != nil {
-		return "", fmt.Errorf("generate api key: %w", err)
-	}
-	return raw, c.Adopt(ctx, k, raw)
-}
-
-// Adopt stores a caller-supplied raw key (e.g. OCTOMESH_ADMIN_KEY for scripted
-// set-ups). It must be at least 20 characters; keys not in OctoMesh's format
-// are accepted but cannot be recognised by secret scanners.
-func (c *Cache) Adopt(ctx context.Context, k *octomesh.APIKey, raw string) error {
-	if len(raw) < 20 {
-		return octomesh.Errorf(octomesh.EINVALID, "API keys must be at least 20 characters")
-	}
-	k.Hash = Hash(raw)
-	k.Prefix = VisiblePrefix(raw)
-	if k.CreatedAt.IsZero() {
-		k.CreatedAt = c.now()
-	}
-	if err := c.store.CreateKey(ctx, k); err != nil {
-		return err
-	}
-	c.put(k)
-	return nil
-}
-
-// Len returns the number of keys known.
+// Len returns the number of keys known (revoked ones included).
 func (c *Cache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.keys)
+}
+
+// Rev returns the store revision the cache has caught up with.
+func (c *Cache) Rev() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.rev
 }

@@ -136,6 +136,14 @@ func (s *Server) FailNext(status int, body string, headers map[string]string) {
 	s.fails = append(s.fails, failure{status: status, body: body, headers: headers})
 }
 
+// ClearFailures drops any queued failures that were not used (a request
+// that was not retried leaves some behind).
+func (s *Server) ClearFailures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails = nil
+}
+
 // CutStreamAfter makes the next streamed answer end after n events (at most
 // all but the last), without the provider's terminating event ([DONE],
 // message_stop, or Gemini's event carrying finishReason). The response

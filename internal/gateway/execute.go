@@ -146,7 +146,11 @@ func (e *executor) attemptChat(ctx context.Context, req *octomesh.ChatRequest, a
 	at := e.svc.now()
 	actx, cancel := withTimeout(ctx, a.total)
 	defer cancel()
-	end := e.svc.health.begin(a.d.Name)
+	end, err := e.svc.health.begin(a)
+	if err != nil {
+		e.record(a, octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Start: at.Sub(e.start), Hedge: hedge}, err)
+		return nil, err
+	}
 	resp, err := a.p.Chat(actx, upstreamRequest(req, a.d))
 	if err != nil {
 		err = e.svc.attemptErr(ctx, a, err)
@@ -176,12 +180,16 @@ func (e *executor) hedged(ctx context.Context, req *octomesh.ChatRequest, i int)
 	results := make(chan result, 2)
 	// Attempts record into the decision; serialise them through this
 	// goroutine by collecting records from results only.
-	launch := func(a *planned, hedge bool) {
+	launch := func(a *planned) {
 		go func() {
 			at := e.svc.now()
 			actx, acancel := withTimeout(hctx, a.total)
 			defer acancel()
-			end := e.svc.health.begin(a.d.Name)
+			end, err := e.svc.health.begin(a)
+			if err != nil {
+				results <- result{nil, a, err}
+				return
+			}
 			resp, err := a.p.Chat(actx, upstreamRequest(req, a.d))
 			if err != nil {
 				err = e.svc.attemptErr(hctx, a, err)
@@ -189,13 +197,12 @@ func (e *executor) hedged(ctx context.Context, req *octomesh.ChatRequest, i int)
 			dur := e.svc.now().Sub(at)
 			end(attemptResult{err: err, ttfb: dur, duration: dur})
 			results <- result{resp, a, err}
-			_ = hedge
 		}()
 	}
 	primary := &e.plan.attempts[i]
 	launched := 1
 	startPrimary := e.svc.now()
-	launch(primary, false)
+	launch(primary)
 	var hedgeA *planned
 	timer := time.NewTimer(e.plan.hedgeAfter)
 	defer timer.Stop()
@@ -210,7 +217,7 @@ func (e *executor) hedged(ctx context.Context, req *octomesh.ChatRequest, i int)
 					}
 					hedgeA = &e.plan.attempts[j]
 					launched++
-					launch(hedgeA, true)
+					launch(hedgeA)
 					break
 				}
 			}

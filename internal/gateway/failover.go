@@ -46,7 +46,13 @@ func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *plann
 	if a.firstByte > 0 {
 		la.timer = time.AfterFunc(a.firstByte, func() { cancel(errNoFirstByte) })
 	}
-	la.end = e.svc.health.begin(a.d.Name)
+	end, err := e.svc.health.begin(a)
+	if err != nil {
+		la.end = func(attemptResult) {}
+		e.finishAttempt(la, err)
+		return nil, err
+	}
+	la.end = end
 	s, err := a.p.ChatStream(actx, upstreamRequest(req, a.d))
 	if err != nil {
 		err = e.attemptStreamErr(ctx, la, err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/router"
 	"github.com/octomesh/octomesh/internal/telemetry"
 )
 
@@ -32,6 +33,13 @@ type Options struct {
 	UpstreamTimeout time.Duration                // total bound on one upstream call; default 10m
 	// DecisionCapacity bounds the decision records kept in memory; default 100,000.
 	DecisionCapacity int
+	// Router plans chat requests (candidates, order, timeouts, hedging) and
+	// keeps live health. Without one, each request goes to the deployment it
+	// names (or the cheapest eligible one for "auto").
+	Router *router.Router
+	// RouteDefaults are the config's route options (the first layer the key
+	// and the request narrow).
+	RouteDefaults octomesh.RouteOptions
 }
 
 // Service is the gateway pipeline. It implements octomesh.ChatService.
@@ -46,6 +54,9 @@ type Service struct {
 	rand      func() float64
 	planner   func(ctx context.Context, req *octomesh.ChatRequest) (*plan, error)
 	decisions *decisionStore
+
+	router        *router.Router
+	routeDefaults octomesh.RouteOptions
 }
 
 var _ octomesh.ChatService = (*Service)(nil)
@@ -73,6 +84,11 @@ func New(o Options) (*Service, error) {
 	}
 	s.health = newLocalHealth()
 	s.planner = s.simplePlan
+	if o.Router != nil {
+		s.router, s.routeDefaults = o.Router, o.RouteDefaults
+		s.health = routerHealth{o.Router}
+		s.planner = s.routerPlan
+	}
 	s.decisions = newDecisionStore(o.DecisionCapacity)
 	return s, nil
 }
@@ -102,6 +118,9 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	start := s.now()
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
+	}
+	if s.router != nil {
+		s.router.Admit()
 	}
 	p, err := s.planner(ctx, req)
 	if err != nil {
@@ -134,6 +153,9 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	start := s.now()
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
+	}
+	if s.router != nil {
+		s.router.Admit()
 	}
 	p, err := s.planner(ctx, req)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/router"
 )
 
 // plan is what the executor follows: candidates in order, each with its
@@ -22,6 +23,7 @@ type planned struct {
 	d *octomesh.Deployment
 	p octomesh.Provider
 	timeouts
+	ra router.PlannedAttempt // the router's view, for Acquire
 }
 
 // timeouts bound one upstream attempt.
@@ -41,7 +43,10 @@ type attemptResult struct {
 // health is the executor's view of the router's live state: outstanding
 // requests, outcomes, cool-downs and the retry and hedge budgets.
 type health interface {
-	begin(deployment string) (end func(attemptResult))
+	// begin starts an attempt, or refuses it (EUNAVAILABLE) when the
+	// deployment started cooling down or its circuit opened since the plan
+	// was made.
+	begin(a *planned) (end func(attemptResult), err error)
 	coolDown(deployment string, until time.Time)
 	coolingUntil(deployment string) time.Time
 	allowRetry() bool

@@ -37,7 +37,9 @@ type localHealth struct {
 
 func newLocalHealth() *localHealth { return &localHealth{cooling: map[string]time.Time{}} }
 
-func (h *localHealth) begin(string) func(attemptResult) { return func(attemptResult) {} }
+func (h *localHealth) begin(*planned) (func(attemptResult), error) {
+	return func(attemptResult) {}, nil
+}
 func (h *localHealth) coolDown(d string, until time.Time) {
 	h.mu.Lock()
 	if until.After(h.cooling[d]) {

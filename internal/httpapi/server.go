@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/octomesh/octomesh"
 )
@@ -35,6 +36,14 @@ type Options struct {
 	// upstream providers (config server.allowed_forward_headers). Nothing
 	// else from the client's request is ever forwarded.
 	ForwardHeaders []string
+	// Accounts is the store behind the admin API (/v1/me, /v1/orgs/…);
+	// nil disables the admin API (its routes answer 404).
+	Accounts octomesh.AccountStore
+	// MintKey generates a new raw API key for k and sets k's Hash and
+	// Prefix (apikey.Mint). Required with Accounts.
+	MintKey func(k *octomesh.APIKey) (octomesh.Secret, error)
+	// Now is the clock for key expiry and rotation overlaps; default time.Now.
+	Now octomesh.Clock
 }
 
 // Server routes and serves OctoMesh's HTTP API.
@@ -47,6 +56,9 @@ type Server struct {
 	maxBody int64
 	forward []string
 	mux     *http.ServeMux
+	store   octomesh.AccountStore
+	mint    func(*octomesh.APIKey) (octomesh.Secret, error)
+	now     octomesh.Clock
 
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -54,7 +66,11 @@ type Server struct {
 
 // New builds a Server.
 func New(o Options) *Server {
-	s := &Server{svc: o.Service, auth: o.Auth, metrics: o.Metrics, ready: o.Ready, log: o.Logger, maxBody: o.MaxBodyBytes}
+	s := &Server{svc: o.Service, auth: o.Auth, metrics: o.Metrics, ready: o.Ready, log: o.Logger, maxBody: o.MaxBodyBytes,
+		store: o.Accounts, mint: o.MintKey, now: o.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -76,31 +92,39 @@ func New(o Options) *Server {
 type Route struct {
 	Pattern string // ServeMux pattern, e.g. "POST /v1/chat/completions"
 	Auth    bool   // requires an API key
+	// Perm is the permission the route needs (octomesh.AccessTable),
+	// checked by authorize, in the organisation of {org} when the path has
+	// one; "" admits any valid key.
+	Perm octomesh.Permission
+	// Self, when set, admits callers without Perm but with Self, limited
+	// to their own user's objects (e.g. a member managing their own keys).
+	Self    octomesh.Permission
 	format  errorFormat
 	handler func(http.ResponseWriter, *http.Request)
 }
 
 // Routes returns the route table.
 func (s *Server) Routes() []Route {
-	return []Route{
-		{Pattern: "POST /v1/chat/completions", Auth: true, handler: s.handleChat},
-		{Pattern: "POST /v1/messages", Auth: true, format: formatAnthropic, handler: s.handleMessages},
-		{Pattern: "POST /v1/embeddings", Auth: true, handler: s.handleEmbeddings},
-		{Pattern: "GET /v1/models", Auth: true, handler: s.handleModels},
-		{Pattern: "GET /v1/models/{id...}", Auth: true, handler: s.handleModel},
+	const use = octomesh.PermUseModels
+	return append([]Route{
+		{Pattern: "POST /v1/chat/completions", Auth: true, Perm: use, handler: s.handleChat},
+		{Pattern: "POST /v1/messages", Auth: true, Perm: use, format: formatAnthropic, handler: s.handleMessages},
+		{Pattern: "POST /v1/embeddings", Auth: true, Perm: use, handler: s.handleEmbeddings},
+		{Pattern: "GET /v1/models", Auth: true, Perm: use, handler: s.handleModels},
+		{Pattern: "GET /v1/models/{id...}", Auth: true, Perm: use, handler: s.handleModel},
 		{Pattern: "GET /v1/routing/decisions/{id}", Auth: true, handler: s.handleDecision},
 		{Pattern: "POST /v1/routing/explain", Auth: true, handler: s.handleExplain},
 		{Pattern: "GET /healthz", handler: s.handleHealth},
 		{Pattern: "GET /readyz", handler: s.handleReady},
 		{Pattern: "GET /metrics", handler: s.handleMetrics},
-	}
+	}, s.adminRoutes()...)
 }
 
 func (s *Server) routes() {
 	for _, rt := range s.Routes() {
 		h := rt.handler
 		if rt.Auth {
-			h = s.authenticate(rt.format, h)
+			h = s.authenticate(rt.format, s.authorize(rt, h))
 		}
 		s.mux.HandleFunc(rt.Pattern, h)
 	}

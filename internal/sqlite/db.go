@@ -4,6 +4,12 @@
 // Open applies the embedded, numbered migrations in migrations/ in order,
 // each exactly once, inside a transaction; a released migration is never
 // edited, only followed by a new one. Queries are parameterised only.
+//
+// DB implements octomesh.AccountStore. Every write runs in one transaction
+// that first updates the single store_head row: SQLite serialises writers
+// anyway (transactions begin IMMEDIATE), and the row hands out revisions for
+// the key cache's change feed and holds the audit chain's head. Behaviour is
+// identical to internal/postgres; internal/storetest checks both.
 package sqlite
 
 import (
@@ -17,7 +23,11 @@ import (
 	"strconv"
 	"strings"
 
+	"time"
+
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/octomesh/octomesh"
 )
 
 //go:embed migrations/*.sql
@@ -25,11 +35,20 @@ var migrations embed.FS
 
 // DB is an open OctoMesh SQLite database. It is safe for concurrent use.
 type DB struct {
-	db *sql.DB
+	db  *sql.DB
+	now octomesh.Clock
 }
 
+var _ octomesh.AccountStore = (*DB)(nil)
+
+// Option configures a DB.
+type Option func(*DB)
+
+// WithClock sets the clock that stamps times (default time.Now).
+func WithClock(now octomesh.Clock) Option { return func(d *DB) { d.now = now } }
+
 // Open opens (creating if needed) the database file at path and migrates it.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -43,7 +62,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	d := &DB{db: db}
+	d := &DB{db: db, now: time.Now}
+	for _, o := range opts {
+		o(d)
+	}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

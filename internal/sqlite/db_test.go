@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite"
 
 	"github.com/octomesh/octomesh"
 )
@@ -17,12 +20,12 @@ func TestOpenMigratesOnceAndKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &octomesh.APIKey{ID: "k1", OrgID: "o", Name: "n", Prefix: "om_abc", Hash: []byte{1, 2, 3}, CreatedAt: time.Unix(100, 5).UTC()}
-	if err := db.CreateKey(ctx, k); err != nil {
+	if err := db.CreateOrg(ctx, &octomesh.Org{ID: "o", Name: "O"}, &octomesh.User{ID: "u", Name: "U"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateKey(ctx, k); octomesh.ErrorCodeOf(err) != octomesh.EINVALID {
-		t.Errorf("duplicate key: err = %v, want EINVALID", err)
+	k := &octomesh.APIKey{ID: "k1", OrgID: "o", Name: "n", Prefix: "om_abc", Hash: []byte{1, 2, 3}, Role: octomesh.RoleMember}
+	if err := db.CreateKey(ctx, k); err != nil {
+		t.Fatal(err)
 	}
 	db.Close()
 
@@ -46,12 +49,6 @@ func TestOpenMigratesOnceAndKeepsData(t *testing.T) {
 	if got.ID != "k1" || !got.CreatedAt.Equal(k.CreatedAt) || got.Prefix != "om_abc" {
 		t.Errorf("got %+v", got)
 	}
-	if _, err := db.KeyByHash(ctx, []byte{9}); octomesh.ErrorCodeOf(err) != octomesh.ENOTFOUND {
-		t.Errorf("missing key: err = %v", err)
-	}
-	if list, _ := db.ListKeys(ctx, "other-org"); len(list) != 0 {
-		t.Errorf("ListKeys for another org returned %d keys", len(list))
-	}
 	var mode string
 	db.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode)
 	if mode != "wal" {
@@ -59,5 +56,48 @@ func TestOpenMigratesOnceAndKeepsData(t *testing.T) {
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
 		t.Errorf("database file: %v", err)
+	}
+}
+
+// TestUpgradeFrom0001 opens a database written by the released 0001 schema
+// (the core issue's bootstrap admin key) and checks the key survives the
+// upgrade as an owner operator key.
+func TestUpgradeFrom0001(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := migrations.ReadFile("migrations/0001_keys.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
+		string(body),
+		`INSERT INTO schema_migrations VALUES (1, '0001_keys.sql')`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(`INSERT INTO api_keys (id, org_id, name, prefix, hash, admin, created_at) VALUES ('key_boot', 'default', 'bootstrap admin', 'om_x', x'0102', 1, ?)`, created.UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	k, err := db.KeyByHash(ctx, []byte{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Role != octomesh.RoleOwner || !k.Platform || k.OrgID != "default" || !k.UpdatedAt.Equal(created) || !k.Active(time.Now()) {
+		t.Errorf("upgraded bootstrap key = %+v", k)
 	}
 }

@@ -2,8 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -11,37 +10,127 @@ import (
 	"github.com/octomesh/octomesh"
 )
 
-var _ octomesh.KeyStore = (*DB)(nil)
+func errKeyNotFound() error { return octomesh.Errorf(octomesh.ENOTFOUND, "API key not found") }
 
-// CreateKey stores k's hash and metadata. It returns EINVALID when the ID or
-// hash already exists.
+// CreateKey stores a key's hash and metadata.
 func (d *DB) CreateKey(ctx context.Context, k *octomesh.APIKey) error {
-	_, err := d.db.ExecContext(ctx,
-		`INSERT INTO api_keys (id, org_id, name, prefix, hash, admin, created_at, expires_at, revoked_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.OrgID, k.Name, k.Prefix, k.Hash, k.Admin, nanos(k.CreatedAt), nanos(k.ExpiresAt), nanos(k.RevokedAt))
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	return d.write(ctx, func(w *writeTx) error { return w.insertKey(k, nil) })
+}
+
+// insertKey checks that the organisation exists and that the key's user is
+// a member whose role covers the key's, stores the key and audits it.
+func (w *writeTx) insertKey(k *octomesh.APIKey, details map[string]string) error {
+	var n int
+	if err := w.queryRow(`SELECT COUNT(*) FROM orgs WHERE id = ?`, k.OrgID).Scan(&n); err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	if n == 0 {
+		return octomesh.ErrOrgNotFound()
+	}
+	if err := w.checkKeyUser(k); err != nil {
+		return err
+	}
+	scopes, err := toJSON(k.Scopes)
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	if _, err := w.exec(`INSERT INTO api_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.OrgID, k.UserID, k.Project, k.Name, k.Prefix, k.Hash, string(k.Role), k.Platform, scopes,
+		nanos(w.now), nanos(w.now), nanos(k.ExpiresAt), nanos(k.RevokedAt), int64(0), "", w.rev); err != nil {
+		if isUnique(err) {
 			return octomesh.Errorf(octomesh.EINVALID, "an API key with this id or value already exists")
 		}
 		return fmt.Errorf("create api key: %w", err)
 	}
+	k.CreatedAt, k.UpdatedAt, k.Rev = w.now, w.now, w.rev
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["role"] = string(k.Role)
+	if k.UserID != "" {
+		details["user_id"] = k.UserID
+	}
+	return w.audit(&octomesh.AuditEntry{OrgID: k.OrgID, Action: octomesh.AuditKeyCreated, Target: k.ID, Details: details})
+}
+
+// checkKeyUser requires a user-bound key's user to be a member of the key's
+// organisation with a role that covers the key's.
+func (w *writeTx) checkKeyUser(k *octomesh.APIKey) error {
+	if k.UserID == "" {
+		return nil
+	}
+	var role string
+	err := w.queryRow(`SELECT role FROM memberships WHERE org_id = ? AND user_id = ?`, k.OrgID, k.UserID).Scan(&role)
+	if noRows(err) {
+		return octomesh.Errorf(octomesh.EINVALID, "user_id: no member of this organisation has this id").WithParam("user_id")
+	}
+	if err != nil {
+		return fmt.Errorf("check key user: %w", err)
+	}
+	if !octomesh.OrgRole(role).Covers(k.Role) {
+		return octomesh.Errorf(octomesh.EINVALID, "role: the user's role (%s) does not cover %s", role, k.Role).WithParam("role")
+	}
 	return nil
+}
+
+const keyCols = `id, org_id, user_id, project, name, prefix, hash, role, admin, scopes, created_at, updated_at, expires_at, revoked_at, deleted_at, replaced_by, rev`
+
+func scanKey(s scanner) (*octomesh.APIKey, error) {
+	var k octomesh.APIKey
+	var role, scopes string
+	var created, updated, expires, revoked, deleted int64
+	if err := s.Scan(&k.ID, &k.OrgID, &k.UserID, &k.Project, &k.Name, &k.Prefix, &k.Hash, &role, &k.Platform, &scopes,
+		&created, &updated, &expires, &revoked, &deleted, &k.ReplacedBy, &k.Rev); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
+		return nil, fmt.Errorf("api key %s scopes: %w", k.ID, err)
+	}
+	k.Role = octomesh.OrgRole(role)
+	k.CreatedAt, k.UpdatedAt, k.ExpiresAt = fromNanos(created), fromNanos(updated), fromNanos(expires)
+	k.RevokedAt, k.DeletedAt = fromNanos(revoked), fromNanos(deleted)
+	return &k, nil
+}
+
+// Key returns a key of an organisation, or ENOTFOUND.
+func (d *DB) Key(ctx context.Context, orgID, id string) (*octomesh.APIKey, error) {
+	k, err := scanKey(d.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE org_id = ? AND id = ? AND deleted_at = 0`, orgID, id))
+	if noRows(err) {
+		return nil, errKeyNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get api key: %w", err)
+	}
+	return k, nil
 }
 
 // KeyByHash returns the key with the given hash, or ENOTFOUND.
 func (d *DB) KeyByHash(ctx context.Context, hash []byte) (*octomesh.APIKey, error) {
-	row := d.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash = ?`, hash)
-	k, err := scanKey(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, octomesh.Errorf(octomesh.ENOTFOUND, "API key not found")
+	k, err := scanKey(d.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash = ?`, hash))
+	if noRows(err) {
+		return nil, errKeyNotFound()
 	}
-	return k, err
+	if err != nil {
+		return nil, fmt.Errorf("get api key: %w", err)
+	}
+	return k, nil
 }
 
-// ListKeys lists the keys of org (all keys when org is ""), oldest first.
-func (d *DB) ListKeys(ctx context.Context, org string) ([]*octomesh.APIKey, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE ? = '' OR org_id = ? ORDER BY created_at, id`, org, org)
+// ListKeys lists the keys of an organisation ("" for all), oldest first.
+func (d *DB) ListKeys(ctx context.Context, orgID string, f octomesh.KeyFilter) ([]*octomesh.APIKey, error) {
+	now := nanos(d.now())
+	return d.queryKeys(ctx, `SELECT `+keyCols+` FROM api_keys
+		WHERE deleted_at = 0 AND (? = '' OR org_id = ?) AND (? = '' OR user_id = ?) AND (? = '' OR project = ?)
+		  AND (? OR (revoked_at = 0 AND (expires_at = 0 OR expires_at > ?)))
+		ORDER BY created_at, id`,
+		orgID, orgID, f.UserID, f.UserID, f.Project, f.Project, f.IncludeRevoked, now)
+}
+
+func (d *DB) queryKeys(ctx context.Context, query string, args ...any) ([]*octomesh.APIKey, error) {
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
@@ -50,40 +139,165 @@ func (d *DB) ListKeys(ctx context.Context, org string) ([]*octomesh.APIKey, erro
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list api keys: %w", err)
 		}
 		out = append(out, k)
 	}
 	return out, rows.Err()
 }
 
-const keyCols = `id, org_id, name, prefix, hash, admin, created_at, expires_at, revoked_at`
+// liveKey reads a key of the organisation inside the transaction, or ENOTFOUND.
+func (w *writeTx) liveKey(orgID, id string) (*octomesh.APIKey, error) {
+	k, err := scanKey(w.queryRow(`SELECT `+keyCols+` FROM api_keys WHERE org_id = ? AND id = ? AND deleted_at = 0`, orgID, id))
+	if noRows(err) {
+		return nil, errKeyNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get api key: %w", err)
+	}
+	return k, nil
+}
 
-type scanner interface{ Scan(...any) error }
-
-func scanKey(s scanner) (*octomesh.APIKey, error) {
-	var k octomesh.APIKey
-	var created, expires, revoked int64
-	if err := s.Scan(&k.ID, &k.OrgID, &k.Name, &k.Prefix, &k.Hash, &k.Admin, &created, &expires, &revoked); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, err
+// UpdateKey changes a key's name, project, role, scopes and expiry.
+func (d *DB) UpdateKey(ctx context.Context, k *octomesh.APIKey) error {
+	return d.write(ctx, func(w *writeTx) error {
+		old, err := w.liveKey(k.OrgID, k.ID)
+		if err != nil {
+			return err
 		}
-		return nil, fmt.Errorf("scan api key: %w", err)
-	}
-	k.CreatedAt, k.ExpiresAt, k.RevokedAt = fromNanos(created), fromNanos(expires), fromNanos(revoked)
-	return &k, nil
+		if !old.RevokedAt.IsZero() {
+			return octomesh.Errorf(octomesh.EINVALID, "the API key is revoked")
+		}
+		next := *old
+		next.Name, next.Project, next.Role, next.Scopes, next.ExpiresAt = k.Name, k.Project, k.Role, k.Scopes, k.ExpiresAt
+		if err := next.Validate(); err != nil {
+			return err
+		}
+		if err := w.checkKeyUser(&next); err != nil {
+			return err
+		}
+		changed := octomesh.KeyChanges(old, &next)
+		if len(changed) > 0 {
+			scopes, err := toJSON(next.Scopes)
+			if err != nil {
+				return fmt.Errorf("update api key: %w", err)
+			}
+			if _, err := w.exec(`UPDATE api_keys SET name = ?, project = ?, role = ?, scopes = ?, expires_at = ?, updated_at = ?, rev = ? WHERE id = ?`,
+				next.Name, next.Project, string(next.Role), scopes, nanos(next.ExpiresAt), nanos(w.now), w.rev, next.ID); err != nil {
+				return fmt.Errorf("update api key: %w", err)
+			}
+			next.UpdatedAt, next.Rev = w.now, w.rev
+			if err := w.audit(&octomesh.AuditEntry{OrgID: k.OrgID, Action: octomesh.AuditKeyUpdated, Target: k.ID,
+				Details: map[string]string{"fields": strings.Join(changed, ","), "role": string(next.Role)}}); err != nil {
+				return err
+			}
+		}
+		*k = next
+		return nil
+	})
 }
 
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+// RotateKey stores next as the successor of an active key, which keeps
+// working until overlapEnds.
+func (d *DB) RotateKey(ctx context.Context, orgID, id string, next *octomesh.APIKey, overlapEnds time.Time) error {
+	if err := next.Validate(); err != nil {
+		return err
 	}
-	return t.UnixNano()
+	if next.OrgID != orgID {
+		return octomesh.Errorf(octomesh.EINVALID, "the successor must belong to the same organisation")
+	}
+	return d.write(ctx, func(w *writeTx) error {
+		old, err := w.liveKey(orgID, id)
+		if err != nil {
+			return err
+		}
+		if !old.Active(w.now) {
+			return octomesh.Errorf(octomesh.EINVALID, "only an active API key can be rotated")
+		}
+		if err := w.insertKey(next, map[string]string{"rotated_from": old.ID}); err != nil {
+			return err
+		}
+		expires, revoked := octomesh.RotationEnd(old, overlapEnds, w.now)
+		if _, err := w.exec(`UPDATE api_keys SET expires_at = ?, revoked_at = ?, replaced_by = ?, updated_at = ?, rev = ? WHERE id = ?`,
+			nanos(expires), nanos(revoked), next.ID, nanos(w.now), w.rev, old.ID); err != nil {
+			return fmt.Errorf("rotate api key: %w", err)
+		}
+		return w.audit(&octomesh.AuditEntry{OrgID: orgID, Action: octomesh.AuditKeyRotated, Target: old.ID,
+			Details: map[string]string{"successor": next.ID, "old_key_ends": octomesh.FormatAuditTime(min0(expires, revoked))}})
+	})
 }
 
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
+// RevokeKey revokes a key at once.
+func (d *DB) RevokeKey(ctx context.Context, orgID, id string) error {
+	return d.write(ctx, func(w *writeTx) error {
+		old, err := w.liveKey(orgID, id)
+		if err != nil {
+			return err
+		}
+		if !old.RevokedAt.IsZero() && !old.RevokedAt.After(w.now) {
+			return nil
+		}
+		if _, err := w.exec(`UPDATE api_keys SET revoked_at = ?, updated_at = ?, rev = ? WHERE id = ?`, nanos(w.now), nanos(w.now), w.rev, id); err != nil {
+			return fmt.Errorf("revoke api key: %w", err)
+		}
+		return w.audit(&octomesh.AuditEntry{OrgID: orgID, Action: octomesh.AuditKeyRevoked, Target: id})
+	})
+}
+
+// DeleteKey revokes a key and leaves a nameless tombstone.
+func (d *DB) DeleteKey(ctx context.Context, orgID, id string) error {
+	return d.write(ctx, func(w *writeTx) error {
+		if _, err := w.liveKey(orgID, id); err != nil {
+			return err
+		}
+		now := nanos(w.now)
+		if _, err := w.exec(`UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 OR revoked_at > ? THEN ? ELSE revoked_at END,
+			deleted_at = ?, name = '', project = '', updated_at = ?, rev = ? WHERE id = ?`, now, now, now, now, w.rev, id); err != nil {
+			return fmt.Errorf("delete api key: %w", err)
+		}
+		return w.audit(&octomesh.AuditEntry{OrgID: orgID, Action: octomesh.AuditKeyDeleted, Target: id})
+	})
+}
+
+// AuthChanges returns the keys and organisations changed after revision
+// since. It reads the head revision first: every revision up to it is
+// committed (writers take revisions one at a time, in commit order), so
+// nothing committed later can be skipped by the next call.
+func (d *DB) AuthChanges(ctx context.Context, since int64) (*octomesh.AuthChanges, error) {
+	ch := &octomesh.AuthChanges{}
+	if err := d.db.QueryRowContext(ctx, `SELECT rev FROM store_head WHERE id = 1`).Scan(&ch.Rev); err != nil {
+		return nil, fmt.Errorf("auth changes: %w", err)
 	}
-	return time.Unix(0, n).UTC()
+	if ch.Rev <= since {
+		ch.Rev = since
+		return ch, nil
+	}
+	var err error
+	if ch.Keys, err = d.queryKeys(ctx, `SELECT `+keyCols+` FROM api_keys WHERE rev > ? AND rev <= ? ORDER BY rev, id`, since, ch.Rev); err != nil {
+		return nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE rev > ? AND rev <= ? ORDER BY rev, id`, since, ch.Rev)
+	if err != nil {
+		return nil, fmt.Errorf("auth changes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, fmt.Errorf("auth changes: %w", err)
+		}
+		ch.Orgs = append(ch.Orgs, o)
+	}
+	return ch, rows.Err()
+}
+
+// min0 returns the earlier of two times, ignoring zero ones.
+func min0(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	}
+	return b
 }

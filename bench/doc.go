@@ -1,0 +1,21 @@
+// Package bench is OctoMesh's benchmark harness: it measures the gateway's
+// own cost against a local mock upstream, side by side with the floor of a
+// bare reverse proxy (nginx, and a minimal Go proxy), in one run on one
+// machine, and reports ratios against that floor.
+//
+// The pieces live in subpackages:
+//
+//   - mockupstream: a fast fake provider speaking OpenAI's and Anthropic's
+//     wire formats (pre-encoded bodies; configurable delay, time to first
+//     token, tokens per second and response size);
+//   - loadgen: an HTTP/1.1 load generator (closed loop at a fixed
+//     concurrency, open loop at a fixed rate) with log-linear latency
+//     histograms;
+//   - procstat: CPU time and peak RSS of a process tree from /proc;
+//   - harness: the scenarios, the targets (processes it starts and stops)
+//     and the markdown/JSON report.
+//
+// `octomesh bench` (cmd/octomesh/bench.go) runs the harness; bench/compare.sh
+// runs the hot-path Go benchmarks (bench_test.go here and in the internal
+// packages) and compares them with a saved baseline.
+package bench

@@ -1,0 +1,247 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/octomesh/octomesh/bench/mockupstream"
+)
+
+// buildOctomesh builds ./cmd/octomesh of this module into a temp dir.
+func buildOctomesh(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go toolchain to build the octomesh binary")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "octomesh")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/octomesh")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/octomesh: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSmoke runs the real harness for a fraction of a second per target:
+// the mock, the Go proxy and `octomesh serve` as child processes (nginx
+// too when it is installed; the smoke test never installs it), one
+// non-streaming, one streaming and one translating scenario.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs octomesh; skipped with -short")
+	}
+	bin := buildOctomesh(t)
+	var log bytes.Buffer
+	rep, err := Run(context.Background(), Options{
+		Binary: bin, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
+		Scenarios: []string{"nonstream", "stream", "pair-anthropic-openai"},
+		Mode:      "smoke", Command: "go test", Log: &log, WorkDir: t.TempDir(),
+	})
+	t.Logf("harness output:\n%s", log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(rep.Scenarios), 3; got != want {
+		t.Fatalf("%d scenarios, want %d", got, want)
+	}
+	for _, s := range rep.Scenarios {
+		if s.Err != "" {
+			t.Fatalf("%s: %s", s.Name, s.Err)
+		}
+		if got, want := len(s.Targets), len(AllTargets); got != want {
+			t.Errorf("%s: %d targets, want %d", s.Name, got, want)
+		}
+		for _, tr := range s.Targets {
+			if tr.Target == TargetNginx && tr.Skipped {
+				t.Logf("%s: nginx not measured (not installed; the smoke test does not install it): %s", s.Name, tr.Err)
+				continue
+			}
+			if tr.Err != "" {
+				t.Errorf("%s/%s: %s", s.Name, tr.Target, tr.Err)
+				continue
+			}
+			if tr.Requests == 0 || tr.Errors != 0 || tr.Throughput <= 0 {
+				t.Errorf("%s/%s: requests %d errors %d (%v) throughput %.0f", s.Name, tr.Target, tr.Requests, tr.Errors, tr.ErrorKinds, tr.Throughput)
+			}
+			if tr.Latency.P50 <= 0 || tr.Latency.P99 < tr.Latency.P50 {
+				t.Errorf("%s/%s: latency %+v", s.Name, tr.Target, tr.Latency)
+			}
+			if s.Stream && (tr.TTFB == nil || tr.TTFB.P50 <= 0) {
+				t.Errorf("%s/%s: no time to first byte", s.Name, tr.Target)
+			}
+			if tr.PeakRSSMB <= 0 || tr.CPUSeconds < 0 {
+				t.Errorf("%s/%s: peak RSS %.1f MB, CPU %.2fs", s.Name, tr.Target, tr.PeakRSSMB, tr.CPUSeconds)
+			}
+		}
+	}
+	md := rep.Markdown()
+	for _, want := range []string{"## Targets from issue 6", "Non-streaming saturation", "Anthropic in → OpenAI upstream", "| OctoMesh |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+}
+
+func TestUpdateReadme(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "README.md")
+	orig := "# X\n\n## Performance\n\n" + ReadmeStart + "\nold table\n" + ReadmeEnd + "\n\n## After\n"
+	if err := os.WriteFile(path, []byte(orig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := UpdateReadme(path, "\nnew table\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := "# X\n\n## Performance\n\n" + ReadmeStart + "\nnew table\n" + ReadmeEnd + "\n\n## After\n"
+	if string(got) != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	os.WriteFile(path, []byte("no markers\n"), 0o644)
+	if err := UpdateReadme(path, "x"); err == nil {
+		t.Error("no markers: no error")
+	}
+	if got, _ := os.ReadFile(path); string(got) != "no markers\n" {
+		t.Errorf("file changed without markers: %q", got)
+	}
+}
+
+func TestChecks(t *testing.T) {
+	res := func(target string, tp, p99 float64) TargetResult {
+		return TargetResult{Target: target, Throughput: tp, Latency: Percentiles{P99: p99}}
+	}
+	rep := &Report{Scenarios: []ScenarioResult{
+		{Scenario: Scenario{Name: "nonstream"}, Targets: []TargetResult{res(TargetNginx, 1000, 1), res(TargetOctoMesh, 600, 2)}},
+		{Scenario: Scenario{Name: "upstream50ms"}, Targets: []TargetResult{res(TargetDirect, 1000, 60), res(TargetOctoMesh, 960, 66)}},
+	}}
+	got := map[string]Check{}
+	for _, c := range rep.Checks() {
+		got[c.Name] = c
+	}
+	tests := []struct {
+		name        string
+		known, pass bool
+		value       string
+	}{
+		{"Non-streaming saturation", true, true, "60%"},
+		{"50 ms upstream, 200 connections: throughput", true, false, "96%"},
+		{"50 ms upstream, 200 connections: p99", true, false, "+6.00 ms"},
+		{"Streaming saturation", false, false, ""},
+		{"Memory at 200 connections", true, true, "0.0 MB"},
+	}
+	for _, tt := range tests {
+		c, ok := got[tt.name]
+		if !ok {
+			t.Errorf("no check %q", tt.name)
+			continue
+		}
+		if c.Known != tt.known || c.Pass != tt.pass || c.Got != tt.value {
+			t.Errorf("%s: known %v pass %v got %q; want %v %v %q", tt.name, c.Known, c.Pass, c.Got, tt.known, tt.pass, tt.value)
+		}
+	}
+}
+
+func TestSelectScenarios(t *testing.T) {
+	got, err := selectScenarios([]string{"pairs", "stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range got {
+		names = append(names, s.Name)
+	}
+	want := "pair-openai-openai,pair-anthropic-openai,pair-openai-anthropic,pair-anthropic-anthropic,stream"
+	if strings.Join(names, ",") != want {
+		t.Errorf("got %v, want %s", names, want)
+	}
+	if _, err := selectScenarios([]string{"nope"}); err == nil {
+		t.Error("unknown scenario: no error")
+	}
+}
+
+func TestNginxConf(t *testing.T) {
+	dir := t.TempDir()
+	path, err := writeNginxConf(dir, "127.0.0.1:8081", "127.0.0.1:9000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	for _, want := range []string{"daemon off;", "listen 127.0.0.1:8081 backlog=4096;", "server 127.0.0.1:9000;", "proxy_buffering off;", "pid " + dir + "/nginx.pid;"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("config lacks %q:\n%s", want, b)
+		}
+	}
+	if nginx, err := exec.LookPath("nginx"); err == nil {
+		out, err := exec.Command(nginx, "-t", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", path).CombinedOutput()
+		if err != nil {
+			t.Errorf("nginx -t: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("nginx not installed: the generated config is not syntax-checked")
+	}
+}
+
+// TestGoProxyStreams checks the Go floor passes a paced stream through as
+// it arrives, not at the end.
+func TestGoProxyStreams(t *testing.T) {
+	mock := httptest.NewServer(mockupstream.New(mockupstream.Config{Tokens: 3, TokensPerSec: 10}))
+	defer mock.Close()
+	u, _ := url.Parse(mock.URL)
+	proxy := httptest.NewServer(NewGoProxy(u))
+	defer proxy.Close()
+	t0 := time.Now()
+	resp, err := http.Post(proxy.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	ttfb := time.Since(t0)
+	rest, _ := io.ReadAll(resp.Body)
+	total := time.Since(t0)
+	if ttfb > 100*time.Millisecond || total < 200*time.Millisecond {
+		t.Errorf("first byte after %v, end after %v: want the first token at once and the last after ~200ms", ttfb, total)
+	}
+	if !strings.HasSuffix(string(rest), "data: [DONE]\n\n") {
+		t.Errorf("stream does not end with [DONE]")
+	}
+}
+
+func TestScenarioRequests(t *testing.T) {
+	for _, s := range Scenarios() {
+		r := s.request("om_key")
+		if s.Inbound == FormatAnthropic {
+			if r.Path != "/v1/messages" || !strings.Contains(string(r.Body), `"max_tokens":256`) {
+				t.Errorf("%s: %s %s", s.Name, r.Path, r.Body)
+			}
+		} else if r.Path != "/v1/chat/completions" {
+			t.Errorf("%s: path %s", s.Name, r.Path)
+		}
+		wantModel := ModelOpenAI
+		if s.Outbound == FormatAnthropic {
+			wantModel = ModelAnthropic
+		}
+		if !strings.Contains(string(r.Body), `"model":"`+wantModel+`"`) {
+			t.Errorf("%s: body names the wrong model: %s", s.Name, r.Body)
+		}
+		if s.Stream != (len(r.Expect) > 0) {
+			t.Errorf("%s: stream %v but expect %q", s.Name, s.Stream, r.Expect)
+		}
+	}
+}

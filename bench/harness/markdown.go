@@ -1,0 +1,212 @@
+package harness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Markers delimit the README's generated performance section.
+const (
+	ReadmeStart = "<!-- bench:start -->"
+	ReadmeEnd   = "<!-- bench:end -->"
+)
+
+var targetTitle = map[string]string{
+	TargetDirect: "direct (mock upstream)", TargetNginx: "nginx", TargetGoProxy: "Go proxy", TargetOctoMesh: "OctoMesh",
+}
+
+// header describes the run in a few lines.
+func (r *Report) header(b *bytes.Buffer) {
+	mode := r.Mode
+	if mode == "" {
+		mode = "custom"
+	}
+	fmt.Fprintf(b, "Run %s in **%s** mode (each target measured for %s after a %s warm-up; pair scenarios for half as long), produced by `%s`.\n\n",
+		r.Started.Format("2006-01-02 15:04 UTC"), mode, r.Duration, r.Warmup, r.Command)
+	m := r.Machine
+	fmt.Fprintf(b, "Machine: %d CPUs", m.CPUs)
+	if m.CPUModel != "" {
+		fmt.Fprintf(b, " (%s)", m.CPUModel)
+	}
+	fmt.Fprintf(b, ", %s/%s", m.GOOS, m.GOARCH)
+	if m.Kernel != "" {
+		fmt.Fprintf(b, " %s", m.Kernel)
+	}
+	fmt.Fprintf(b, ", %s", m.GoVersion)
+	if m.Nginx != "" {
+		fmt.Fprintf(b, ", %s", m.Nginx)
+	}
+	b.WriteString(". The load generator, the mock upstream and the target share the machine, so absolute figures move between runs; the ratios within one run are the figures to compare.\n\n")
+}
+
+// checksTable renders the issue 6 targets.
+func (r *Report) checksTable(b *bytes.Buffer) {
+	b.WriteString("| OctoMesh target | required | measured | |\n|---|---|---|---|\n")
+	for _, c := range r.Checks() {
+		mark, got := "not measured", "–"
+		if c.Known {
+			got = c.Got
+			mark = "✅ met"
+			if !c.Pass {
+				mark = "❌ not met"
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", c.Name, c.Target, got, mark)
+	}
+	b.WriteString("\n")
+}
+
+// summaryTable renders one row per scenario: every target's throughput and
+// OctoMesh's ratios to the floors.
+func (r *Report) summaryTable(b *bytes.Buffer) {
+	b.WriteString("| scenario | direct req/s | nginx req/s | Go proxy req/s | OctoMesh req/s | OctoMesh ÷ nginx | OctoMesh ÷ Go proxy | p99 direct → OctoMesh | OctoMesh peak RSS |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for i := range r.Scenarios {
+		s := &r.Scenarios[i]
+		tp := func(t string) string {
+			if x := s.Result(t); x != nil {
+				return fmt.Sprintf("%.0f", x.Throughput)
+			}
+			return "–"
+		}
+		o := s.Result(TargetOctoMesh)
+		rat := func(t string) string {
+			if f := s.Result(t); f != nil && o != nil && f.Throughput > 0 {
+				return fmt.Sprintf("%.0f%%", o.Throughput/f.Throughput*100)
+			}
+			return "–"
+		}
+		p99, rss := "–", "–"
+		if d := s.Result(TargetDirect); d != nil && o != nil {
+			p99 = fmt.Sprintf("%.2f → %.2f ms", d.Latency.P99, o.Latency.P99)
+		}
+		if o != nil {
+			rss = fmt.Sprintf("%.1f MB", o.PeakRSSMB)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			s.Title, tp(TargetDirect), tp(TargetNginx), tp(TargetGoProxy), tp(TargetOctoMesh), rat(TargetNginx), rat(TargetGoProxy), p99, rss)
+	}
+	b.WriteString("\n")
+}
+
+// scenarioTable renders one scenario in full.
+func (s *ScenarioResult) table(b *bytes.Buffer) {
+	fmt.Fprintf(b, "### %s\n\n", s.Title)
+	loop := fmt.Sprintf("closed loop, %d connections", s.Connections)
+	if s.Rate > 0 {
+		loop = fmt.Sprintf("open loop at %.0f req/s, up to %d connections", s.Rate, s.Connections)
+	}
+	fmt.Fprintf(b, "`%s`: %s, %s in → %s upstream, warm-up %s, window %s.\n\n", s.Name, loop, formatTitle(s.Inbound), formatTitle(s.Outbound), s.Warmup, s.Window)
+	if s.Err != "" {
+		fmt.Fprintf(b, "Not run: %s\n\n", s.Err)
+		return
+	}
+	b.WriteString("| target | req/s | ÷ nginx | ÷ Go proxy | p50 ms | p90 ms | p99 ms | p99.9 ms |")
+	sep := "|---|---:|---:|---:|---:|---:|---:|---:|"
+	if s.Stream {
+		b.WriteString(" first byte p50 ms | first byte p99 ms | p99 first byte vs direct |")
+		sep += "---:|---:|---:|"
+	}
+	b.WriteString(" errors | CPU cores | CPU µs/req | idle → peak RSS MB |")
+	sep += "---:|---:|---:|---:|"
+	if s.Memory {
+		b.WriteString(" KB per stream |")
+		sep += "---:|"
+	}
+	b.WriteString("\n" + sep + "\n")
+	nginx, gop, direct := s.Result(TargetNginx), s.Result(TargetGoProxy), s.Result(TargetDirect)
+	for _, t := range s.Targets {
+		name := targetTitle[t.Target]
+		if t.Err != "" {
+			fmt.Fprintf(b, "| %s | not measured: %s |\n", name, oneLine(t.Err))
+			continue
+		}
+		rat := func(f *TargetResult) string {
+			if f == nil || f.Throughput == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f", t.Throughput/f.Throughput)
+		}
+		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %.2f | %.2f | %.2f | %.2f |", name, t.Throughput, rat(nginx), rat(gop),
+			t.Latency.P50, t.Latency.P90, t.Latency.P99, t.Latency.P999)
+		if s.Stream {
+			add := "–"
+			if t.TTFB != nil && direct != nil && direct.TTFB != nil {
+				add = fmt.Sprintf("%+.2f ms", t.TTFB.P99-direct.TTFB.P99)
+			}
+			if t.TTFB != nil {
+				fmt.Fprintf(b, " %.2f | %.2f | %s |", t.TTFB.P50, t.TTFB.P99, add)
+			} else {
+				b.WriteString(" – | – | – |")
+			}
+		}
+		errs := fmt.Sprintf("%d", t.Errors)
+		if t.Errors > 0 {
+			errs += " (" + strings.Join(sortedKinds(t.ErrorKinds), ", ") + ")"
+		}
+		if t.Dropped > 0 {
+			errs += fmt.Sprintf(", %d dropped", t.Dropped)
+		}
+		fmt.Fprintf(b, " %s | %.2f | %.0f | %.1f → %.1f |", errs, t.CPUCores, t.CPUPerReq, t.IdleRSSMB, t.PeakRSSMB)
+		if s.Memory {
+			fmt.Fprintf(b, " %.1f |", t.PerStreamKB)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return clipString(s, 200)
+}
+
+// Markdown renders the whole report.
+func (r *Report) Markdown() string {
+	var b bytes.Buffer
+	b.WriteString("# OctoMesh benchmark results\n\n")
+	r.header(&b)
+	b.WriteString("## Targets from issue 6\n\n")
+	r.checksTable(&b)
+	b.WriteString("## Summary\n\n")
+	r.summaryTable(&b)
+	b.WriteString("## Scenarios\n\n")
+	b.WriteString("Ratios are throughput relative to the floor measured in this run. Latency counts from sending the request to the last byte of the response; first byte is the first byte of the response body. CPU is the target's process tree (nginx: master and workers) during the window; RSS is the tree's resident memory before the load and its peak (VmHWM) during it.\n\n")
+	for i := range r.Scenarios {
+		r.Scenarios[i].table(&b)
+	}
+	return b.String()
+}
+
+// ReadmeSection renders the README's performance section (without the markers).
+func (r *Report) ReadmeSection() string {
+	var b bytes.Buffer
+	b.WriteString("\n")
+	r.header(&b)
+	b.WriteString("OctoMesh runs in its default configuration (authentication, metrics and request logging on) in front of a mock upstream; nginx (a bare reverse proxy) and a minimal Go `httputil.ReverseProxy` are the floor. Regenerate this section with `octomesh bench --readme README.md --from <results.json>`; the full tables are in `bench/results/latest.md`.\n\n")
+	r.summaryTable(&b)
+	r.checksTable(&b)
+	return b.String()
+}
+
+// UpdateReadme replaces the text between ReadmeStart and ReadmeEnd in the
+// file at path with section. It fails if the markers are missing or out of
+// order, leaving the file unchanged.
+func UpdateReadme(path, section string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i := strings.Index(s, ReadmeStart)
+	j := strings.Index(s, ReadmeEnd)
+	if i < 0 || j < 0 || j < i {
+		return errors.New(path + ": missing " + ReadmeStart + " … " + ReadmeEnd + " markers")
+	}
+	out := s[:i+len(ReadmeStart)] + "\n" + strings.Trim(section, "\n") + "\n" + s[j:]
+	return os.WriteFile(path, []byte(out), 0o644)
+}

@@ -1,0 +1,143 @@
+package harness
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/octomesh/octomesh/bench/loadgen"
+	"github.com/octomesh/octomesh/bench/mockupstream"
+)
+
+// Target names.
+const (
+	TargetDirect   = "direct"   // the mock upstream itself
+	TargetNginx    = "nginx"    // nginx as a bare reverse proxy: the floor
+	TargetGoProxy  = "goproxy"  // httputil.ReverseProxy: the Go floor
+	TargetOctoMesh = "octomesh" // `octomesh serve` in its default configuration
+)
+
+// AllTargets lists the targets in report order.
+var AllTargets = []string{TargetDirect, TargetNginx, TargetGoProxy, TargetOctoMesh}
+
+// API formats a client speaks (inbound) or an upstream speaks (outbound).
+const (
+	FormatOpenAI    = "openai"
+	FormatAnthropic = "anthropic"
+)
+
+// Public model names in the generated OctoMesh config: one deployment on
+// the mock's OpenAI endpoint, one on its Anthropic endpoint.
+const (
+	ModelOpenAI    = "mock/bench"
+	ModelAnthropic = "mock-anthropic/bench"
+)
+
+// Scenario is one measured situation: an upstream behaviour, a request, and
+// a load, run against each target in turn.
+type Scenario struct {
+	Name        string              `json:"name"`
+	Title       string              `json:"title"`
+	Mock        mockupstream.Config `json:"mock"`
+	Stream      bool                `json:"stream"`
+	Inbound     string              `json:"inbound"`  // the client's format
+	Outbound    string              `json:"outbound"` // the upstream's format (OctoMesh translates)
+	Connections int                 `json:"connections"`
+	Rate        float64             `json:"rate,omitempty"` // open loop when > 0
+	Memory      bool                `json:"memory,omitempty"`
+	Group       string              `json:"group"` // "main" or "pairs"
+	min         time.Duration       // shortest useful measurement window
+	warmup      time.Duration       // shortest useful warm-up
+	scale       float64             // fraction of the run's duration (0 = 1)
+}
+
+// Scenarios returns every scenario, in run order.
+func Scenarios() []Scenario {
+	pair := func(in, out string) Scenario {
+		return Scenario{
+			Name: "pair-" + in + "-" + out, Title: fmt.Sprintf("%s in → %s upstream (non-streaming, 50 connections)", formatTitle(in), formatTitle(out)),
+			Inbound: in, Outbound: out, Connections: 50, Group: "pairs", scale: 0.5,
+		}
+	}
+	return []Scenario{
+		{Name: "nonstream", Title: "Non-streaming saturation: zero-delay upstream, 50 connections",
+			Inbound: FormatOpenAI, Outbound: FormatOpenAI, Connections: 50, Group: "main"},
+		{Name: "upstream50ms", Title: "Realistic upstream: 50 ms delay, 200 connections",
+			Mock: mockupstream.Config{Delay: 50 * time.Millisecond}, Inbound: FormatOpenAI, Outbound: FormatOpenAI, Connections: 200, Group: "main"},
+		{Name: "stream", Title: "Streaming saturation: zero-delay upstream, 20 tokens, 50 connections",
+			Mock: mockupstream.Config{Tokens: 20}, Stream: true, Inbound: FormatOpenAI, Outbound: FormatOpenAI, Connections: 50, Group: "main"},
+		{Name: "streams2000", Title: "2,000 concurrent streams: 100 tokens at 50 tokens/s",
+			Mock: mockupstream.Config{Tokens: 100, TokensPerSec: 50}, Stream: true, Inbound: FormatOpenAI, Outbound: FormatOpenAI,
+			Connections: 2000, Memory: true, Group: "main", min: 4 * time.Second, warmup: 2500 * time.Millisecond},
+		pair(FormatOpenAI, FormatOpenAI),
+		pair(FormatAnthropic, FormatOpenAI),
+		pair(FormatOpenAI, FormatAnthropic),
+		pair(FormatAnthropic, FormatAnthropic),
+	}
+}
+
+func formatTitle(f string) string {
+	if f == FormatAnthropic {
+		return "Anthropic"
+	}
+	return "OpenAI"
+}
+
+// window returns the scenario's warm-up and measurement window for a run
+// whose per-target duration is d and warm-up w.
+func (s Scenario) window(d, w time.Duration) (warmup, dur time.Duration) {
+	if s.scale > 0 {
+		d = time.Duration(float64(d) * s.scale)
+	}
+	return max(w, s.warmup), max(d, s.min)
+}
+
+// mockArgs are the flags of `octomesh bench mock` for the scenario.
+func (s Scenario) mockArgs() []string {
+	m := s.Mock
+	return []string{
+		"--delay", m.Delay.String(), "--ttft", m.TTFT.String(),
+		"--tps", strconv.FormatFloat(m.TokensPerSec, 'f', -1, 64),
+		"--tokens", strconv.Itoa(m.Tokens), "--token-bytes", strconv.Itoa(m.TokenBytes),
+	}
+}
+
+// Bodies of the benchmark requests: a typical short chat turn.
+const (
+	systemPrompt = "You are a concise assistant."
+	userPrompt   = "Explain in one sentence why a reverse proxy adds latency."
+)
+
+// request returns the load generator's request for target: the scenario's
+// inbound format, authenticated with key, naming the OctoMesh deployment
+// of the outbound format (the mock and the floors ignore the model). The
+// mock speaks both formats, so a floor proxies the inbound format as is;
+// only OctoMesh translates.
+func (s Scenario) request(key string) loadgen.Request {
+	model := ModelOpenAI
+	if s.Outbound == FormatAnthropic {
+		model = ModelAnthropic
+	}
+	r := loadgen.Request{Method: "POST", Header: [][2]string{{"Content-Type", "application/json"}}}
+	stream := ""
+	if s.Inbound == FormatAnthropic {
+		if s.Stream {
+			stream = `,"stream":true`
+			r.Expect = []byte("data: {\"type\":\"message_stop\"}\n\n")
+		}
+		r.Path = "/v1/messages"
+		r.Header = append(r.Header, [2]string{"X-Api-Key", key}, [2]string{"Anthropic-Version", "2023-06-01"})
+		r.Body = []byte(`{"model":"` + model + `","max_tokens":256,"system":"` + systemPrompt +
+			`","messages":[{"role":"user","content":"` + userPrompt + `"}]` + stream + `}`)
+		return r
+	}
+	if s.Stream {
+		stream = `,"stream":true,"stream_options":{"include_usage":true}`
+		r.Expect = []byte("data: [DONE]\n\n")
+	}
+	r.Path = "/v1/chat/completions"
+	r.Header = append(r.Header, [2]string{"Authorization", "Bearer " + key})
+	r.Body = []byte(`{"model":"` + model + `","messages":[{"role":"system","content":"` + systemPrompt +
+		`"},{"role":"user","content":"` + userPrompt + `"}],"max_tokens":256,"temperature":0.2` + stream + `}`)
+	return r
+}

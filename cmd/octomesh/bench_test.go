@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/octomesh/octomesh/bench/harness"
+)
+
+func TestBenchReadmeFromResults(t *testing.T) {
+	dir := t.TempDir()
+	rep := &harness.Report{Mode: "full", Command: "octomesh bench", Duration: "10s", Warmup: "2s",
+		Scenarios: []harness.ScenarioResult{{Scenario: harness.Scenario{Name: "nonstream", Title: "Non-streaming saturation"},
+			Targets: []harness.TargetResult{{Target: harness.TargetNginx, Throughput: 1000}, {Target: harness.TargetOctoMesh, Throughput: 600}}}}}
+	results := filepath.Join(dir, "latest.json")
+	if err := rep.WriteJSON(results); err != nil {
+		t.Fatal(err)
+	}
+	readme := filepath.Join(dir, "README.md")
+	os.WriteFile(readme, []byte("# X\n"+harness.ReadmeStart+"\nold\n"+harness.ReadmeEnd+"\ntail\n"), 0o644)
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "--readme", readme, "--from", results}, os.Getenv, &out, &errb); err != nil {
+		t.Fatalf("bench --readme: %v\n%s", err, errb.String())
+	}
+	b, _ := os.ReadFile(readme)
+	got := string(b)
+	for _, want := range []string{"| Non-streaming saturation | – | 1000 | – | 600 | 60% |", "produced by `octomesh bench`", "✅ met", "\ntail\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("README lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "\nold\n") {
+		t.Error("the old section was kept")
+	}
+}
+
+func TestBenchUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"bench", "--from", "x.json"}, 2},
+		{[]string{"bench", "--nope"}, 2},
+		{[]string{"bench", "goproxy", "--upstream", "not a url"}, 2},
+		{[]string{"bench", "--readme", "/nonexistent/README.md", "--from", "/nonexistent/r.json"}, 1},
+	}
+	for _, tt := range tests {
+		err := run(context.Background(), tt.args, os.Getenv, io.Discard, io.Discard)
+		if err == nil || exitCode(err) != tt.code {
+			t.Errorf("%v: err %v (exit %d), want exit %d", tt.args, err, exitCode(err), tt.code)
+		}
+	}
+}
+
+// TestBenchHelpDoesNotRun checks that -h prints usage and returns at once
+// (a benchmark run would take minutes).
+func TestBenchHelpDoesNotRun(t *testing.T) {
+	for _, args := range [][]string{{"bench", "-h"}, {"bench", "mock", "-h"}, {"bench", "goproxy", "--help"}} {
+		var errb bytes.Buffer
+		done := make(chan error, 1)
+		go func() { done <- run(context.Background(), args, os.Getenv, io.Discard, &errb) }()
+		select {
+		case err := <-done:
+			if err != nil || !strings.Contains(errb.String(), "-listen") && !strings.Contains(errb.String(), "-quick") {
+				t.Errorf("%v: err %v, usage %q", args, err, errb.String())
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v did not return", args)
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a concurrent reader and writer.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestBenchMockServesUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"bench", "mock", "--tokens", "3"}, os.Getenv, &out, io.Discard) }()
+	re := regexp.MustCompile(`listening on (http://\S+)`)
+	var url string
+	for deadline := time.Now().Add(5 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		t.Fatalf("no listening line in %q", out.String())
+	}
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","messages":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"content":" bcd bcd bcd"`) {
+		t.Errorf("mock answered %s", body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("bench mock: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("bench mock did not stop")
+	}
+}

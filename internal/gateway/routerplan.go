@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/router"
+)
+
+// routerPlan asks the router for a plan: the request's own route options
+// (narrowed by the key's and the config's), the key's allow-list, the
+// candidates in order with their timeouts, and the hedging rule.
+func (s *Service) routerPlan(ctx context.Context, req *octomesh.ChatRequest) (*plan, error) {
+	var reqOpts, keyOpts octomesh.RouteOptions
+	if req.Octomesh != nil {
+		reqOpts = *req.Octomesh
+	}
+	var scope router.KeyScope
+	org := ""
+	if p := octomesh.PrincipalFrom(ctx); p != nil {
+		org = p.OrgID
+		// The key's and its organisation's constraints, already combined;
+		// the router resolves names, aliases and groups in the allow-list.
+		keyOpts = p.RouteOptions
+		scope.Allowed = p.AllowedModels
+	}
+	opts, err := router.Merge(s.routeDefaults, keyOpts, reqOpts)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := s.router.Decide(req, opts, scope)
+	if rp != nil && rp.Decision != nil {
+		rp.Decision.RequestID = octomesh.RequestIDFrom(ctx)
+		rp.Decision.OrgID = org
+		rp.Decision.Time = s.now()
+	}
+	if err != nil {
+		if rp != nil && rp.Decision != nil {
+			rp.Decision.Outcome = outcomeOf(err)
+			s.decisions.put(rp.Decision)
+		}
+		return nil, err
+	}
+	p := &plan{maxAttempts: rp.MaxAttempts, decision: rp.Decision}
+	if rp.Hedge.Enabled {
+		p.hedgeAfter = rp.Hedge.After
+	}
+	for _, a := range rp.Attempts {
+		prov, ok := s.providers[a.Deployment.Provider]
+		if !ok {
+			return nil, octomesh.Errorf(octomesh.EINTERNAL, "deployment %q has no provider", a.Deployment.Name)
+		}
+		total := a.Timeouts.Total
+		if total <= 0 || total > s.timeout {
+			total = s.timeout
+		}
+		p.attempts = append(p.attempts, planned{d: a.Deployment, p: prov, ra: a,
+			timeouts: timeouts{firstByte: a.Timeouts.FirstByte, idle: a.Timeouts.Idle, total: total}})
+	}
+	if len(p.attempts) == 0 {
+		return nil, octomesh.Errorf(octomesh.EUNAVAILABLE, "no deployment can serve this request now")
+	}
+	if p.maxAttempts <= 0 {
+		p.maxAttempts = 3
+	}
+	return p, nil
+}
+
+// routerHealth adapts the router's live state to the executor.
+type routerHealth struct{ r *router.Router }
+
+func (h routerHealth) begin(a *planned) (func(attemptResult), error) {
+	in, err := h.r.Acquire(a.ra)
+	if err != nil {
+		return nil, err
+	}
+	return func(res attemptResult) {
+		in.End(router.Outcome{Err: res.err, Canceled: errors.Is(res.err, context.Canceled),
+			TTFB: res.ttfb, Duration: res.duration, OutputTokens: res.completionTokens})
+	}, nil
+}
+func (h routerHealth) coolDown(d string, until time.Time) { h.r.CoolDown(d, until) }
+func (h routerHealth) coolingUntil(d string) time.Time    { return h.r.CoolingUntil(d) }
+func (h routerHealth) allowRetry() bool                   { return h.r.AllowRetry() }
+func (h routerHealth) allowHedge() bool                   { return h.r.AllowHedge() }
