@@ -1,6 +1,7 @@
 package anthropicwire
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -57,12 +58,26 @@ func DecodeRequest(body []byte) (*octomesh.ChatRequest, error) {
 		}
 	}
 	err := top.only("model", "max_tokens", "messages", "system", "temperature", "top_p",
-		"stop_sequences", "stream", "metadata", "tools", "tool_choice")
+		"stop_sequences", "stream", "metadata", "tools", "tool_choice", "octomesh")
 	if err != nil {
 		return nil, err
 	}
 	d := requestDecoder{}
-	return d.decode(top)
+	req, err := d.decode(top)
+	if err != nil {
+		return nil, err
+	}
+	// OctoMesh's own routing options, as on the OpenAI routes.
+	if raw, ok := fields["octomesh"]; ok && string(raw) != "null" {
+		var opts octomesh.RouteOptions
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&opts); err != nil {
+			return nil, invalid("octomesh", "octomesh must be an object of routing options (objective, zero_retention, no_training, regions, fallbacks, …)")
+		}
+		req.Octomesh = &opts
+	}
+	return req, nil
 }
 
 type requestDecoder struct{}

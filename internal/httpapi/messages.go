@@ -18,6 +18,9 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := anthropicwire.DecodeRequest(body)
+	if err == nil {
+		err = applyRouteHeaders(r.Header, req)
+	}
 	if err != nil {
 		s.writeError(w, r, formatAnthropic, err)
 		return

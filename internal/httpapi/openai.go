@@ -36,6 +36,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
+	if err := applyRouteHeaders(r.Header, &req); err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
 	if req.Stream {
 		s.streamChat(w, r, &req)
 		return

@@ -29,6 +29,10 @@ func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
+	if err := applyRouteHeaders(r.Header, &req); err != nil {
+		s.writeError(w, r, formatOpenAI, err)
+		return
+	}
 	dec, err := s.svc.Explain(r.Context(), &req)
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
