@@ -33,7 +33,7 @@ func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
 	if maxEvent <= 0 {
 		maxEvent = 8 << 20
 	}
-	return &SSEReader{r: bufio.NewReaderSize(r, 16<<10), max: maxEvent}
+	return &SSEReader{r: bufio.NewReaderSize(r, 4<<10), max: maxEvent}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends on an
