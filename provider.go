@@ -57,6 +57,15 @@ type ChatStream interface {
 	Close() error
 }
 
+// BufferedStream is the optional interface of streams that can tell how many
+// bytes of the upstream response have arrived but not yet been parsed. A
+// relay flushes to its client only when nothing more is already waiting, so
+// a burst of chunks goes out in one write while a slow stream still flushes
+// every chunk at once.
+type BufferedStream interface {
+	Buffered() int
+}
+
 // Embedder is the optional interface of providers that compute embeddings.
 type Embedder interface {
 	Embed(ctx context.Context, req *EmbeddingRequest) (*EmbeddingResponse, error)

@@ -426,3 +426,16 @@ func (f *failoverStream) ttft() time.Duration {
 	}
 	return 0
 }
+
+// Buffered reports upstream bytes already received and not yet relayed.
+func (f *failoverStream) Buffered() int {
+	if f.pending || (f.held != nil && f.sent) {
+		return 1 // a chunk is ready now
+	}
+	if f.cur != nil {
+		if b, ok := f.cur.s.(octomesh.BufferedStream); ok {
+			return b.Buffered()
+		}
+	}
+	return 0
+}

@@ -63,7 +63,11 @@ func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *oct
 	h.Set("Trailer", "X-Octomesh-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	sw := anthropicwire.NewStreamWriter(w, func() { rc.Flush() }, "", served.Model)
+	sw := anthropicwire.NewStreamWriter(w, func() {
+		if !moreWaiting(st) {
+			rc.Flush()
+		}
+	}, "", served.Model)
 	pinged := false
 	for st.Next() {
 		if err := sw.WriteChunk(st.Chunk()); err != nil {

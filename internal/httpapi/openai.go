@@ -9,6 +9,13 @@ import (
 	"github.com/octomesh/octomesh"
 )
 
+// moreWaiting reports whether the stream already holds more upstream bytes,
+// so the relay can write the next chunk before flushing.
+func moreWaiting(st octomesh.ChatStream) bool {
+	b, ok := st.(octomesh.BufferedStream)
+	return ok && b.Buffered() > 0
+}
+
 // setServed writes the x-octomesh-* headers naming what served the request.
 func setServed(h http.Header, sv *octomesh.Served) {
 	if sv == nil {
@@ -85,6 +92,9 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomes
 		buf = append(buf, "\n\n"...)
 		if _, err := w.Write(buf); err != nil {
 			return // the client went away; Close cancels the upstream
+		}
+		if moreWaiting(st) {
+			continue // the next chunk is already here: one flush carries both
 		}
 		if err := rc.Flush(); err != nil {
 			return

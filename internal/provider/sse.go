@@ -120,3 +120,19 @@ func (s *SSEReader) readLine() ([]byte, error) {
 	}
 	return line, nil
 }
+
+// Buffered returns how many bytes have been received but not yet parsed,
+// counting only when they include a whole event (a blank line), so that the
+// next Next cannot block. A relay uses it to coalesce flushes: when the next
+// event is already here, one write can carry both.
+func (s *SSEReader) Buffered() int {
+	n := s.r.Buffered()
+	if n == 0 {
+		return 0
+	}
+	b, _ := s.r.Peek(n) // never blocks: n bytes are buffered
+	if bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\r\n\r\n")) {
+		return n
+	}
+	return 0
+}

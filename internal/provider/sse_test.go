@@ -62,3 +62,19 @@ func FuzzSSEReader(f *testing.F) {
 		t.Fatal("reader did not terminate")
 	})
 }
+
+func TestSSEReaderBufferedCountsWholeEventsOnly(t *testing.T) {
+	r := NewSSEReader(strings.NewReader("data: a\n\ndata: b\n\ndata: par"), 0)
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Buffered() == 0 {
+		t.Error("a whole event is buffered, but Buffered() = 0")
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Buffered(); got != 0 {
+		t.Errorf("only part of an event is buffered, but Buffered() = %d", got)
+	}
+}

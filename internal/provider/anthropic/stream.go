@@ -132,3 +132,7 @@ func (s *stream) Close() error {
 	s.resp.Body.Close()
 	return nil
 }
+
+// Buffered reports stream bytes received but not yet parsed (see
+// provider.SSEReader.Buffered).
+func (s *stream) Buffered() int { return s.sse.Buffered() }

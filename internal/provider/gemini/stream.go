@@ -216,3 +216,7 @@ func (s *stream) emit(cc octomesh.ChunkChoice) {
 func truncated(providerID string, cause error) error {
 	return provider.Upstream(providerID, octomesh.EUPSTREAM, "the provider's stream ended before the answer was complete", 0).WithCause(cause)
 }
+
+// Buffered reports stream bytes received but not yet parsed (see
+// provider.SSEReader.Buffered).
+func (s *stream) Buffered() int { return s.sse.Buffered() }

@@ -283,3 +283,7 @@ func (s *stream) Close() error {
 	s.release()
 	return nil
 }
+
+// Buffered reports stream bytes received but not yet parsed (see
+// provider.SSEReader.Buffered).
+func (s *stream) Buffered() int { return s.events.Buffered() }
