@@ -184,7 +184,7 @@ func AccessTableMarkdown() string {
 	for _, r := range OrgRoles() {
 		b.WriteString(" " + string(r) + " |")
 	}
-	b.WriteString(" operator key |\n|---|---|")
+	b.WriteString(" operator keys, too |\n|---|---|")
 	for range OrgRoles() {
 		b.WriteString(":-:|")
 	}

@@ -30,7 +30,7 @@ sim:
   seed: 7
   speed: 0
 database:
-  dsn: "${ADMIN_TEST_DSN}"
+  dsn: "${ADMIN_TEST_DSN:-}"
 `
 
 // backend is a store the admin tests run against: "" DSN is SQLite.
@@ -62,9 +62,16 @@ type adminServer struct {
 
 func startAdminServer(t *testing.T, dsn string) *adminServer {
 	t.Helper()
+	return startAdminNode(t, dsn, t.TempDir(), "om-admin-test-"+randomHex(t, 16))
+}
+
+// startAdminNode starts a server on a given database: two nodes with the
+// same dsn (PostgreSQL) or data directory (SQLite) share their state.
+func startAdminNode(t *testing.T, dsn, dataDir, adminKey string) *adminServer {
+	t.Helper()
 	ts := &adminServer{
-		AdminKey: "om-admin-test-" + randomHex(t, 16),
-		DataDir:  t.TempDir(),
+		AdminKey: adminKey,
+		DataDir:  dataDir,
 		DSN:      dsn,
 		CfgPath:  filepath.Join(t.TempDir(), "octomesh.yaml"),
 		Stdout:   &syncBuffer{},

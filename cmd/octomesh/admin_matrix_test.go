@@ -159,7 +159,11 @@ func runMatrix(t *testing.T, ts *adminServer) {
 	var vb world = *victim
 	var victimUsers apiList[apiUser]
 	ts.must(t, 200, vb.ownerKey, "GET", "/v1/orgs/"+vb.org.ID+"/users", "", &victimUsers)
-	canaries := []string{vb.org.ID, vb.org.Name, "billing-owner-", vb.decision, vb.key.ID, vb.key.Prefix, vb.key.Key,
+	var billing struct {
+		Email string `json:"billing_email"`
+	}
+	ts.must(t, 200, vb.ownerKey, "GET", "/v1/orgs/"+vb.org.ID+"/billing", "", &billing)
+	canaries := []string{vb.org.ID, vb.org.Name, billing.Email, vb.decision, vb.key.ID, vb.key.Prefix, vb.key.Key,
 		vb.org.OwnerKey.ID, vb.org.OwnerKey.Prefix, vb.ownerKey}
 	for _, u := range victimUsers.Data {
 		canaries = append(canaries, u.ID, u.Name, u.Email)

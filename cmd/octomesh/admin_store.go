@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/internal/apikey"
@@ -60,8 +61,11 @@ func bootstrapAdmin(ctx context.Context, st octomesh.AccountStore, envKey string
 	var raw octomesh.Secret
 	switch {
 	case envKey != "":
-		if _, err := st.KeyByHash(ctx, apikey.Hash(envKey)); err == nil {
+		if k, err := st.KeyByHash(ctx, apikey.Hash(envKey)); err == nil {
 			key = nil // adopted on an earlier start (and perhaps revoked since: that stands)
+			if !k.Active(time.Now()) {
+				fmt.Fprintln(stdout, "OCTOMESH_ADMIN_KEY was revoked and stays revoked; make a new operator key with `octomesh keys create --operator`.")
+			}
 		} else if octomesh.ErrorCodeOf(err) != octomesh.ENOTFOUND {
 			return err
 		} else if err := apikey.Adopt(key, octomesh.Secret(envKey)); err != nil {

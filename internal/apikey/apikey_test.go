@@ -205,6 +205,41 @@ func equal(a, b []int64) bool {
 	return true
 }
 
+// TestCacheReloadsAfterRestore: a store whose head revision went back (a
+// restored backup) makes the cache start over, so keys revoked in the
+// restored state are refused and nothing newer is assumed.
+func TestCacheReloadsAfterRestore(t *testing.T) {
+	ctx := context.Background()
+	org := &octomesh.Org{ID: "o1", Rev: 1}
+	k, raw := keyFor(t, "k1", "o1", 9)
+	restored := *k
+	restored.Rev, restored.RevokedAt = 2, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	feed := &fakeFeed{changes: []*octomesh.AuthChanges{
+		{Rev: 9, Keys: []*octomesh.APIKey{k}, Orgs: []*octomesh.Org{org}},
+		{Rev: 3},
+		{Rev: 3, Keys: []*octomesh.APIKey{&restored}, Orgs: []*octomesh.Org{org}},
+	}}
+	c, err := apikey.NewCache(ctx, feed, apikey.CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Authenticate(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Authenticate(ctx, raw); octomesh.ErrorCodeOf(err) != octomesh.EUNAUTHORIZED {
+		t.Errorf("after a restore that revoked the key: err = %v", err)
+	}
+	if c.Rev() != 3 {
+		t.Errorf("Rev = %d, want the restored head 3", c.Rev())
+	}
+	if got, want := feed.since, []int64{0, 9, 0}; !equal(got, want) {
+		t.Errorf("feed asked since %v, want %v", got, want)
+	}
+}
+
 func TestCacheStaleness(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -86,8 +86,17 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	reload := ch.Rev < since // the store went back in time (restored from a backup): start over
+	if reload {
+		if ch, err = c.feed.AuthChanges(ctx, 0); err != nil {
+			return err
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if reload {
+		c.keys, c.orgs, c.rev = map[[sha256.Size]byte]*octomesh.APIKey{}, map[string]*octomesh.Org{}, 0
+	}
 	for _, k := range ch.Keys {
 		var h [sha256.Size]byte
 		copy(h[:], k.Hash)

@@ -485,3 +485,45 @@ func TestStreamStallIsCutAtTheIdleTimeout(t *testing.T) {
 		t.Errorf("stall handled after %v", el)
 	}
 }
+
+func TestRejectedContinuationMovesOnAndIsNotRetried(t *testing.T) {
+	scripts := map[string][]step{
+		"a": {{text: "The answer is", cutAt: 1, cutErr: upErr(octomesh.EUPSTREAM, 0)}}, // sends "The " then cuts
+		"b": {{err: upErr(octomesh.EINVALID, 0)}},                                      // rejects the prefill
+		"c": {{text: "answer is 42.", cutAt: 1, cutErr: upErr(octomesh.EUPSTREAM, 0)}}, // continues, then is cut too
+	}
+	tb := newTestbed(t, scripts, []string{"a", "b", "c"}, timeouts{}, 0, nil, map[string]bool{"b": true, "c": true})
+	tb.svc.planner = wrapMaxAttempts(tb.svc.planner, 5)
+	st, _, err := tb.svc.ChatStream(context.Background(), streamReq("x/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = collectStream(t, st)
+	if octomesh.ErrorCodeOf(err) != octomesh.EUPSTREAM {
+		t.Errorf("err = %v", err)
+	}
+	if n := tb.provs["b"].calls(); n != 1 {
+		t.Errorf("b rejected the continuation and was asked %d times; want 1", n)
+	}
+	for _, r := range tb.provs["c"].reqs {
+		n := 0
+		for _, m := range r.Messages {
+			if m.Role == octomesh.RoleAssistant {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("a continuation request carries %d assistant messages; want exactly the one prefill", n)
+		}
+	}
+}
+
+func wrapMaxAttempts(p func(context.Context, *octomesh.ChatRequest) (*plan, error), n int) func(context.Context, *octomesh.ChatRequest) (*plan, error) {
+	return func(ctx context.Context, r *octomesh.ChatRequest) (*plan, error) {
+		pl, err := p(ctx, r)
+		if pl != nil {
+			pl.maxAttempts = n
+		}
+		return pl, err
+	}
+}

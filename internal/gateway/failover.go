@@ -111,13 +111,15 @@ func (e *executor) finishAttempt(la *liveAttempt, err error) {
 // original error, never as a complete answer. The usage chunk is emitted once
 // at the end with the totals of every attempt that produced content.
 type failoverStream struct {
-	e      *executor
-	ctx    context.Context
-	req    *octomesh.ChatRequest
-	cur    *liveAttempt
-	curIdx int
-	served *octomesh.Served
-	done   func(err error, relayed int, usage *octomesh.Usage, d *octomesh.Deployment)
+	e        *executor
+	ctx      context.Context
+	req      *octomesh.ChatRequest // the request the current attempt serves
+	orig     *octomesh.ChatRequest // the caller's request
+	rejected map[string]bool       // deployments that refused a continuation
+	cur      *liveAttempt
+	curIdx   int
+	served   *octomesh.Served
+	done     func(err error, relayed int, usage *octomesh.Usage, d *octomesh.Deployment)
 
 	held      *octomesh.Chunk // a role chunk held back until content arrives
 	chunk     *octomesh.Chunk
@@ -336,9 +338,13 @@ func (f *failoverStream) recover(err error) bool {
 		f.err = original
 		return false
 	}
-	creq := continuationRequest(f.req, f.text.String())
+	// Always continue from the caller's own request plus everything sent so
+	// far, also when a continuation itself fails and is continued again.
+	creq := continuationRequest(f.orig, f.text.String())
 	for {
-		i := e.pickContinuation(f.ctx, f.curIdx, err)
+		i := e.pickNextWhere(f.ctx, f.curIdx, err, func(a *planned) bool {
+			return a.d.Capabilities.Continuation && !f.rejected[a.d.Name]
+		})
 		if i < 0 {
 			f.err = original
 			return false
@@ -349,10 +355,18 @@ func (f *failoverStream) recover(err error) bool {
 			f.setCurrent(la, i, true)
 			return true
 		}
-		// A fallback that rejects the continuation must not mask the original failure.
+		// A fallback that rejects the continuation must not mask the
+		// original failure; one that rejects it as invalid will not accept
+		// it on a retry either.
 		if f.ctx.Err() != nil {
 			f.err = f.ctx.Err()
 			return false
+		}
+		if afterFailure(oerr) == stop {
+			if f.rejected == nil {
+				f.rejected = map[string]bool{}
+			}
+			f.rejected[e.plan.attempts[i].d.Name] = true
 		}
 		f.curIdx, err = i, oerr
 	}
@@ -361,12 +375,6 @@ func (f *failoverStream) recover(err error) bool {
 func (f *failoverStream) setCurrent(la *liveAttempt, i int, cont bool) {
 	f.cur, f.curIdx, f.cont = la, i, cont
 	f.served.Attempts = f.e.tried + 1
-}
-
-// pickContinuation is pickNext restricted to candidates that can continue a
-// partial assistant message.
-func (e *executor) pickContinuation(ctx context.Context, cur int, err error) int {
-	return e.pickNextWhere(ctx, cur, err, func(a *planned) bool { return a.d.Capabilities.Continuation })
 }
 
 // continuationRequest asks a model to continue the partial answer: the

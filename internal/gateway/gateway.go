@@ -164,7 +164,7 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	e := s.newExecutor(p, start)
 	first := p.attempts[0].d
 	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: first.Name, Provider: first.Provider}
-	f := &failoverStream{e: e, ctx: ctx, req: req, served: served, curIdx: -1}
+	f := &failoverStream{e: e, ctx: ctx, req: req, orig: req, served: served, curIdx: -1}
 	f.done = func(err error, _ int, _ *octomesh.Usage, _ *octomesh.Deployment) {
 		f.settle(start, err)
 	}

@@ -95,7 +95,7 @@ const testKey = "om_test_key_000000000000000000"
 
 func (fakeAuth) Authenticate(_ context.Context, raw string) (*octomesh.Principal, error) {
 	if raw == testKey {
-		return &octomesh.Principal{KeyID: "k", OrgID: "o"}, nil
+		return &octomesh.Principal{KeyID: "k", OrgID: "o", Role: octomesh.RoleMember}, nil
 	}
 	return nil, octomesh.Errorf(octomesh.EUNAUTHORIZED, "invalid API key")
 }

@@ -269,8 +269,7 @@ func (d *DB) AuthChanges(ctx context.Context, since int64) (*octomesh.AuthChange
 		return nil, fmt.Errorf("auth changes: %w", err)
 	}
 	if ch.Rev <= since {
-		ch.Rev = since
-		return ch, nil
+		return ch, nil // nothing new; a head below since means the database was restored from a backup
 	}
 	var err error
 	if ch.Keys, err = d.queryKeys(ctx, `SELECT `+keyCols+` FROM api_keys WHERE rev > $1 AND rev <= $2 ORDER BY rev, id`, since, ch.Rev); err != nil {

@@ -219,7 +219,9 @@ func sorted(s []string) []string {
 	return s
 }
 
-func ids[T interface{ *octomesh.User | *octomesh.APIKey | *octomesh.Org }](list []T) []string {
+func ids[T interface {
+	*octomesh.User | *octomesh.APIKey | *octomesh.Org
+}](list []T) []string {
 	out := []string{}
 	for _, v := range list {
 		switch v := any(v).(type) {

@@ -310,14 +310,14 @@ func testIsolation(t *testing.T, open Opener) {
 		}
 	}
 	// Nothing of org_b changed.
-	if k, _ := s.Key(ctx, "org_b", bk.ID); !k.Active(clock.Now()) || k.Name != bk.Name || k.Role != octomesh.RoleAdmin {
-		t.Errorf("org_b's key changed: %+v", k)
+	if k, err := s.Key(ctx, "org_b", bk.ID); err != nil || !k.Active(clock.Now()) || k.Name != bk.Name || k.Role != octomesh.RoleAdmin {
+		t.Errorf("org_b's key changed: %+v, %v", k, err)
 	}
-	if u, _ := s.User(ctx, "org_b", bu.ID); u.Name != bu.Name {
-		t.Errorf("org_b's user changed: %+v", u)
+	if u, err := s.User(ctx, "org_b", bu.ID); err != nil || u.Name != bu.Name {
+		t.Errorf("org_b's user changed: %+v, %v", u, err)
 	}
-	if m, _ := s.Member(ctx, "org_b", bu.ID); m.Role != octomesh.RoleAdmin {
-		t.Errorf("org_b's membership changed: %+v", m)
+	if m, err := s.Member(ctx, "org_b", bu.ID); err != nil || m.Role != octomesh.RoleAdmin {
+		t.Errorf("org_b's membership changed: %+v, %v", m, err)
 	}
 	_ = b
 }
