@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/octomesh/octomesh"
 )
@@ -164,6 +165,13 @@ func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
 	}
 	if len(out) == 0 {
 		return nil, nil, invalid("messages", "messages must contain at least one user or assistant message")
+	}
+	// Anthropic rejects a final assistant message (a prefill, e.g. a
+	// continuation) that ends in whitespace.
+	if last := &out[len(out)-1]; last.Role == "assistant" {
+		if n := len(last.Content.Blocks); n > 0 && last.Content.Blocks[n-1].Type == BlockText {
+			last.Content.Blocks[n-1].Text = strings.TrimRightFunc(last.Content.Blocks[n-1].Text, unicode.IsSpace)
+		}
 	}
 	var sys *Content
 	switch {

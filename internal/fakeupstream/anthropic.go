@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"unicode"
 )
 
 // NewAnthropic starts a fake of Anthropic's Messages API, serving
@@ -71,6 +73,9 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, req *Req
 	case len(mr.Messages) == 0:
 		s.writeError(w, http.StatusBadRequest, "messages: at least one message is required")
 		return
+	case s.strictPrefill() && mr.prefillEndsInSpace():
+		s.writeError(w, http.StatusBadRequest, "messages: final assistant content cannot end with trailing whitespace")
+		return
 	}
 	a := s.decide(mr.prompt())
 	id := fmt.Sprintf("msg_fake%d", s.seq.Add(1))
@@ -136,6 +141,24 @@ type antBlock struct {
 	Type    string          `json:"type"`
 	Text    string          `json:"text"`
 	Content json.RawMessage `json:"content"` // tool_result: a string or text blocks
+}
+
+// prefillEndsInSpace reports whether the request ends with an assistant
+// message (a prefill) whose text ends in whitespace.
+func (mr *antRequest) prefillEndsInSpace() bool {
+	last := mr.Messages[len(mr.Messages)-1]
+	if last.Role != "assistant" {
+		return false
+	}
+	var text string
+	if json.Unmarshal(last.Content, &text) != nil {
+		var blocks []antBlock
+		json.Unmarshal(last.Content, &blocks)
+		if n := len(blocks); n > 0 && blocks[n-1].Type == "text" {
+			text = blocks[n-1].Text
+		}
+	}
+	return text != "" && strings.TrimRightFunc(text, unicode.IsSpace) != text
 }
 
 func (mr *antRequest) prompt() *prompt {

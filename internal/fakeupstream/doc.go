@@ -49,4 +49,18 @@
 // streamed answer end after a number of events, without the provider's
 // terminating event. Requests lists every request received, with its
 // headers and decoded JSON body, failed ones included.
+//
+// # Fault modes
+//
+// For resilience tests: ResetNext closes the next request's connection
+// before any response byte; HangNext never answers the next request;
+// FailAlways and FailFraction fail every request, or an evenly spread
+// fraction of them, until Recover; PauseStreamAfter holds the next stream
+// after a number of events (a slow first token, a stall, an answer held
+// open without its terminator); InjectStreamAfter writes raw bytes (a
+// malformed chunk) into it. StrictPrefill makes the Anthropic fake refuse
+// a final assistant message ending in whitespace, as the real API does.
+// Disconnects reports when a client went away
+// while the fake held a response open. Closing the server (at the end of
+// the test) ends every held response.
 package fakeupstream

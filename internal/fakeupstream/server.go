@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Provider names, as used in ReplyText.
@@ -46,8 +47,10 @@ func (r Request) Model() string {
 	return ""
 }
 
-// failure is one scripted error response.
+// failure is one scripted error response (or, see faults.go, a reset
+// connection or a silent upstream).
 type failure struct {
+	kind    failKind
 	status  int
 	body    string
 	headers map[string]string
@@ -65,6 +68,13 @@ type Server struct {
 	fails    []failure
 	cutAfter int // events before the next stream is cut; -1 for none
 	echoAll  bool
+	down     *outage    // a persistent failure (FailAlways, FailFraction)
+	pause    *pause     // the next stream's pause (PauseStreamAfter)
+	inject   *injection // the next stream's injected bytes (InjectStreamAfter)
+	strict   bool       // Anthropic: reject prefills ending in whitespace (StrictPrefill)
+
+	gone chan time.Time // client disconnects seen while holding a response
+	quit chan struct{}  // closed when the server shuts down: held responses end
 }
 
 // spec describes one provider's fake.
@@ -88,20 +98,24 @@ func newServer(t testing.TB, sp spec) *Server {
 	if sp.badKeyStatus == 0 {
 		sp.badKeyStatus, sp.badKeyMessage = http.StatusUnauthorized, "Incorrect API key provided."
 	}
-	s := &Server{spec: sp, key: "fake-" + sp.provider + "-key-" + hex.EncodeToString(b[:]), cutAfter: -1}
+	s := &Server{spec: sp, key: "fake-" + sp.provider + "-key-" + hex.EncodeToString(b[:]), cutAfter: -1,
+		gone: make(chan time.Time, disconnectBuffer), quit: make(chan struct{})}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := s.record(r)
 		if f, ok := s.nextFailure(); ok {
-			s.writeFailure(w, f)
+			s.misbehave(w, r, f)
 			return
 		}
 		if !sp.auth(r, s.key) {
 			s.writeError(w, sp.badKeyStatus, sp.badKeyMessage)
 			return
 		}
-		sp.handle(s, w, r, req)
+		sp.handle(s, requestWriter{ResponseWriter: w, ctx: r.Context()}, r, req)
 	}))
-	t.Cleanup(s.srv.Close)
+	t.Cleanup(func() {
+		close(s.quit) // end held responses, or Close would wait for them
+		s.srv.Close()
+	})
 	return s
 }
 
@@ -184,17 +198,6 @@ func (s *Server) record(r *http.Request) *Request {
 	return &req
 }
 
-func (s *Server) nextFailure() (failure, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.fails) == 0 {
-		return failure{}, false
-	}
-	f := s.fails[0]
-	s.fails = s.fails[1:]
-	return f, true
-}
-
 // takeCut returns the cut scripted for this stream, or -1, and clears it.
 func (s *Server) takeCut() int {
 	s.mu.Lock()
@@ -249,16 +252,35 @@ func (s *Server) streamEvents(w http.ResponseWriter, frames [][]byte) {
 	if n := s.takeCut(); n >= 0 {
 		frames = frames[:min(n, len(frames)-1)]
 	}
+	p, inj := s.takeStreamFaults()
+	pauseAt, injectAt := -1, -1
+	if p != nil {
+		pauseAt = min(p.after, len(frames))
+	}
+	if inj != nil {
+		injectAt = min(inj.after, len(frames))
+	}
+	ctx := contextOf(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	rc.Flush()
-	for _, f := range frames {
-		if _, err := w.Write(f); err != nil {
+	write := func(b []byte) bool {
+		if _, err := w.Write(b); err != nil || rc.Flush() != nil {
+			s.noteDisconnect()
+			return false
+		}
+		return true
+	}
+	for i := 0; i <= len(frames); i++ {
+		if i == pauseAt && !s.hold(ctx, p.d) {
 			return
 		}
-		if rc.Flush() != nil {
+		if i == injectAt && !write([]byte(inj.raw)) {
+			return
+		}
+		if i == len(frames) || !write(frames[i]) {
 			return
 		}
 	}

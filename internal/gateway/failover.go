@@ -38,7 +38,7 @@ func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *plann
 		var c2 context.CancelFunc
 		actx, c2 = context.WithTimeout(actx, a.total)
 		old := cancel
-		cancel = func(cause error) { c2(); old(cause) }
+		cancel = func(cause error) { old(cause); c2() } // cause first, so the timeout child inherits it
 	}
 	la := &liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Continued: continued}}
@@ -69,12 +69,15 @@ func (e *executor) attemptStreamErr(parent context.Context, la *liveAttempt, err
 	if parent.Err() != nil {
 		return parent.Err() // the client went away
 	}
+	cause := context.Cause(la.ctx)
 	timeout := func(msg string) error {
 		oe := octomesh.Errorf(octomesh.ETIMEOUT, "%s", msg)
 		oe.Provider = la.a.d.Provider
-		return oe.WithCause(err)
+		// Not err: our own timers surface as context.Canceled, which would
+		// read as the client leaving (outcome "cancelled", neutral health).
+		return oe.WithCause(cause)
 	}
-	switch cause := context.Cause(la.ctx); {
+	switch {
 	case errors.Is(cause, errStalled):
 		return timeout("the provider's stream stalled")
 	case errors.Is(cause, errNoFirstByte):
@@ -260,6 +263,13 @@ func (f *failoverStream) accept(la *liveAttempt, c *octomesh.Chunk) bool {
 		if la.a.idle > 0 {
 			cancel := la.cancel
 			la.timer = time.AfterFunc(la.a.idle, func() { cancel(errStalled) })
+		}
+	}
+	if !f.sent {
+		// Until content is sent, the answering deployment is this attempt's.
+		f.served.Model, f.served.Provider = la.a.d.Name, la.a.d.Provider
+		if f.held != nil {
+			f.held.Model = f.served.Model
 		}
 	}
 	if f.id == "" {

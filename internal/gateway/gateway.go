@@ -202,7 +202,10 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	f.pending = true
 	d := f.cur.a.d
 	served.Model, served.Provider = d.Name, d.Provider
-	served.Route = routeHeader(p.decision.Attempts) + ">" + d.Name + ":streaming"
+	served.Route = d.Name + ":streaming"
+	if prior := routeHeader(p.decision.Attempts); prior != "" {
+		served.Route = prior + ">" + served.Route
+	}
 	return f, served, nil
 }
 
