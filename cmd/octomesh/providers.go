@@ -45,7 +45,10 @@ func buildProviders(cfg config.Config, log *slog.Logger) (*wiring, error) {
 	var hc *http.Client
 	for i, pc := range cfg.Providers {
 		if hc == nil {
-			hc = provider.NewHTTPClient(provider.HTTPOptions{}, true)
+			// routing.timeouts.connect bounds dialling and TLS for every upstream.
+			hc = provider.NewHTTPClient(provider.HTTPOptions{
+				DialTimeout: cfg.Routing.Timeouts.Connect, TLSHandshakeTimeout: cfg.Routing.Timeouts.Connect,
+			}, true)
 		}
 		p, err := newProvider(pc, hc)
 		if err != nil {

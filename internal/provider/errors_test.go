@@ -87,3 +87,16 @@ func TestClassifyCauseCarriesNoContent(t *testing.T) {
 		t.Errorf("log text %q carries upstream content", s)
 	}
 }
+
+func TestHTTPClientLeavesSlowAnswersToContextDeadlines(t *testing.T) {
+	// A non-streaming answer's headers arrive only when it is complete; a
+	// transport-level header timeout would cut long generations short.
+	tr := NewHTTPClient(HTTPOptions{}, false).Transport.(*http.Transport)
+	if tr.ResponseHeaderTimeout != 0 {
+		t.Errorf("ResponseHeaderTimeout = %v, want none by default", tr.ResponseHeaderTimeout)
+	}
+	tr = NewHTTPClient(HTTPOptions{DialTimeout: 3 * time.Second}, false).Transport.(*http.Transport)
+	if tr.TLSHandshakeTimeout != 5*time.Second {
+		t.Errorf("TLSHandshakeTimeout default = %v", tr.TLSHandshakeTimeout)
+	}
+}

@@ -23,7 +23,11 @@ import (
 type HTTPOptions struct {
 	DialTimeout           time.Duration // TCP connect; default 5s
 	TLSHandshakeTimeout   time.Duration // default 5s
-	ResponseHeaderTimeout time.Duration // time to first byte of headers; default 60s
+	// ResponseHeaderTimeout bounds the wait for response headers; 0 (the
+	// default) means none: a non-streaming answer's headers come only when
+	// the whole answer is ready, which can take minutes, so attempts are
+	// bounded by their context deadlines (first byte, total) instead.
+	ResponseHeaderTimeout time.Duration
 	IdleConnTimeout       time.Duration // default 90s
 	MaxIdleConnsPerHost   int           // default 256
 }
@@ -46,7 +50,7 @@ func NewHTTPClient(o HTTPOptions, allowProxyEnv bool) *http.Client {
 	t := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: def(o.DialTimeout, 5*time.Second), KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   def(o.TLSHandshakeTimeout, 5*time.Second),
-		ResponseHeaderTimeout: def(o.ResponseHeaderTimeout, 60*time.Second),
+		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
 		IdleConnTimeout:       def(o.IdleConnTimeout, 90*time.Second),
 		MaxIdleConns:          idle * 4,
 		MaxIdleConnsPerHost:   idle,
