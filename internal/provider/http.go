@@ -21,8 +21,8 @@ import (
 
 // HTTPOptions tune the shared upstream HTTP client.
 type HTTPOptions struct {
-	DialTimeout           time.Duration // TCP connect; default 5s
-	TLSHandshakeTimeout   time.Duration // default 5s
+	DialTimeout         time.Duration // TCP connect; default 5s
+	TLSHandshakeTimeout time.Duration // default 5s
 	// ResponseHeaderTimeout bounds the wait for response headers; 0 (the
 	// default) means none: a non-streaming answer's headers come only when
 	// the whole answer is ready, which can take minutes, so attempts are

@@ -71,7 +71,7 @@ func (s Sparse) Clone() Sparse {
 // always give the same vector.
 type Featuriser struct {
 	cfg     FeatureConfig
-	shift   uint   // 64 - Bits
+	shift   uint      // 64 - Bits
 	counts  []float32 // per-bucket accumulator, all zero between blocks
 	touched []uint32
 	out     Sparse
@@ -148,7 +148,7 @@ func (f *Featuriser) add(key uint64) {
 		f.touched = append(f.touched, b)
 	}
 	c += float32(1 - 2*int32(h>>(f.shift-1)&1)) // branch-free ±1
-	if c == 0 {                                  // cancelled out: keep a tiny value so the bucket stays marked
+	if c == 0 {                                 // cancelled out: keep a tiny value so the bucket stays marked
 		c = 1e-30
 	}
 	f.counts[b] = c

@@ -313,7 +313,7 @@ func defaultLambda(t float64) float64 {
 	if t >= 1 {
 		return 0
 	}
-	return math.Exp(math.Log(1000) - t*(math.Log(1000)-math.Log(lambdaEps))) - lambdaEps
+	return math.Exp(math.Log(1000)-t*(math.Log(1000)-math.Log(lambdaEps))) - lambdaEps
 }
 
 // chooseLambda returns argmax q − λ·c/max(c), ties to the lower cost, then

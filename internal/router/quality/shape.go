@@ -7,8 +7,8 @@ const NumShape = 32
 
 // Shape feature slots. Each value is scaled to roughly [0,1].
 const (
-	shLogBytes   = iota // log length in bytes
-	shLen64             // one-hot length buckets: <64, <128, <256, <512, <1K, <2K, <4K, ≥4K bytes
+	shLogBytes = iota // log length in bytes
+	shLen64           // one-hot length buckets: <64, <128, <256, <512, <1K, <2K, <4K, ≥4K bytes
 	shLen128
 	shLen256
 	shLen512
@@ -53,9 +53,9 @@ func shapeFeatures(s string, out *[NumShape]float32) {
 	}
 	var (
 		digits, mathSym, upper, letters, nonASCII, punct, question, latex, quote int
-		words, wordBytes, numbers, qwords, code, options, optionsLast, answer  int
-		lines, paras, maxLine, lastLine, lastParaStart                        int
-		blank                                                                 bool
+		words, wordBytes, numbers, qwords, code, options, optionsLast, answer    int
+		lines, paras, maxLine, lastLine, lastParaStart                           int
+		blank                                                                    bool
 	)
 	lineStart := 0
 	prevBlank := false
