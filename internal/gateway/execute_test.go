@@ -124,7 +124,7 @@ func (s *scriptStream) Next() bool {
 		s.err = s.ctx.Err()
 		return false
 	}
-	if s.chunks[s.i].Choices != nil && len(s.chunks[s.i].Choices) > 0 && s.chunks[s.i].Choices[0].Delta.Content != "" {
+	if len(s.chunks[s.i].Choices) > 0 && s.chunks[s.i].Choices[0].Delta.Content != "" {
 		s.content++
 	}
 	s.i++
@@ -184,21 +184,6 @@ func newTestbed(t *testing.T, scripts map[string][]step, order []string, tm time
 
 func upErr(code octomesh.ErrorCode, retryAfter time.Duration) error {
 	return &octomesh.Error{Code: code, Message: string(code), Provider: "p", RetryAfter: retryAfter}
-}
-
-func outcomes(atts []octomesh.AttemptRecord) string {
-	var s []string
-	for _, a := range atts {
-		o := a.Deployment + "=" + a.Outcome
-		if a.Hedge {
-			o += "(hedge)"
-		}
-		if a.Continued {
-			o += "(cont)"
-		}
-		s = append(s, o)
-	}
-	return strings.Join(s, " ")
 }
 
 func TestChatFailover(t *testing.T) {
