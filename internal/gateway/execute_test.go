@@ -512,3 +512,28 @@ func wrapMaxAttempts(p func(context.Context, *octomesh.ChatRequest) (*plan, erro
 		return pl, err
 	}
 }
+
+func TestStreamHedging(t *testing.T) {
+	// a opens at once but sends its first content only after 2s; b answers at once.
+	scripts := map[string][]step{"a": {{text: "slow a", delay: 2 * time.Second}}, "b": {{text: "fast b"}}}
+	tb := newTestbed(t, scripts, []string{"a", "b"}, timeouts{}, 30*time.Millisecond, nil, nil)
+	tb.svc.health = &hedgeHealth{localHealth: newLocalHealth()}
+	start := time.Now()
+	st, served, err := tb.svc.ChatStream(context.Background(), streamReq("x/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, chunks, err := collectStream(t, st)
+	if err != nil || text != "fast b" {
+		t.Fatalf("text %q err %v", text, err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("hedged stream took %v; the slow primary was not abandoned", el)
+	}
+	if served.Model != "x/b" || served.Route != "x/a:cancelled>x/b:hedge-streaming" {
+		t.Errorf("served %s via %q", served.Model, served.Route)
+	}
+	if chunks[0].Choices[0].Delta.Role != "assistant" || chunks[0].Model != "x/b" {
+		t.Errorf("first chunk = %+v", chunks[0])
+	}
+}

@@ -173,6 +173,18 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	if i < 0 {
 		return nil, served, e.finalErr()
 	}
+	if p.hedgeAfter > 0 && len(p.attempts) > 1 {
+		if !f.hedgedStart(i) {
+			err := f.err
+			if err == nil {
+				err = e.finalErr()
+			}
+			served.Route = routeHeader(p.decision.Attempts)
+			s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: err, decision: p.decision})
+			return nil, served, err
+		}
+		return f.ready(p, served)
+	}
 	la, err := e.open(ctx, req, &p.attempts[i], false)
 	if err != nil {
 		if ctx.Err() != nil || afterFailure(err) == stop {
@@ -200,9 +212,17 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 		return nil, served, err
 	}
 	f.pending = true
+	return f.ready(p, served)
+}
+
+// ready names the deployment now streaming in served and hands the stream out.
+func (f *failoverStream) ready(p *plan, served *octomesh.Served) (octomesh.ChatStream, *octomesh.Served, error) {
 	d := f.cur.a.d
 	served.Model, served.Provider = d.Name, d.Provider
 	served.Route = d.Name + ":streaming"
+	if f.cur.rec.Hedge {
+		served.Route = d.Name + ":hedge-streaming"
+	}
 	if prior := routeHeader(p.decision.Attempts); prior != "" {
 		served.Route = prior + ">" + served.Route
 	}

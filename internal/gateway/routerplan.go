@@ -30,6 +30,11 @@ func (s *Service) routerPlan(ctx context.Context, req *octomesh.ChatRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	if req.Model == router.AutoModel && reqOpts.Objective == "" && keyOpts.Objective == "" {
+		// "auto" means: the cheapest model predicted to answer well (at or
+		// above the quality floor), unless the caller chose an objective.
+		opts.Objective = octomesh.ObjectiveQuality
+	}
 	rp, err := s.router.Decide(req, opts, scope)
 	if rp != nil && rp.Decision != nil {
 		rp.Decision.RequestID = octomesh.RequestIDFrom(ctx)

@@ -80,7 +80,16 @@ func ClassifyDetail(providerID string, status int, header http.Header, d Upstrea
 	case d.Code == "context_length_exceeded" || containsAny(msg, "context length", "context_length", "maximum context", "context window", "too many tokens", "prompt is too long", "input is too long", "exceeds the maximum number of tokens"):
 		return mk(octomesh.ECONTEXTLENGTH, "the prompt and requested output exceed the model's context window")
 	case d.Code == "content_filter" || d.Code == "content_policy_violation" || containsAny(msg, "content filter", "content management policy", "safety system", "content_policy"):
-		return mk(octomesh.ECONTENTFILTER, "the provider's content filter rejected the request")
+		// The provider's reason is passed on when it is an identifier (a
+		// code or type, never free text that could echo the prompt).
+		msg := "the provider's content filter rejected the request"
+		for _, r := range []string{d.Code, d.Type} {
+			if r != "" && safeIdent(r) {
+				msg += " (reason: " + r + ")"
+				break
+			}
+		}
+		return mk(octomesh.ECONTENTFILTER, msg)
 	}
 	switch {
 	case status == http.StatusTooManyRequests || d.Type == "rate_limit_error" || d.Type == "RESOURCE_EXHAUSTED":

@@ -100,3 +100,11 @@ func TestHTTPClientLeavesSlowAnswersToContextDeadlines(t *testing.T) {
 		t.Errorf("TLSHandshakeTimeout default = %v", tr.TLSHandshakeTimeout)
 	}
 }
+
+func TestContentFilterCarriesTheProvidersReasonCode(t *testing.T) {
+	err := Classify("p", 400, nil, []byte(`{"error":{"message":"The response was filtered: CANARY","type":"invalid_request_error","code":"content_filter"}}`))
+	msg := octomesh.ErrorMessage(err)
+	if !contains(msg, "(reason: content_filter)") || contains(msg, "CANARY") {
+		t.Errorf("message = %q", msg)
+	}
+}
