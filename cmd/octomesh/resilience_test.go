@@ -301,7 +301,7 @@ func TestResilienceContentFiltered(t *testing.T) {
 		t.Errorf("status %d, want 400", r.status)
 	}
 	e := r.errorBody(t).Error
-	if e.Code != "content_filter" || e.Type != "invalid_request_error" || e.Message != "the provider's content filter rejected the request" {
+	if e.Code != "content_filter" || e.Type != "invalid_request_error" || e.Message != "the provider's content filter rejected the request (reason: content_filter)" {
 		t.Errorf("error %+v, want code content_filter with the normalised reason", e)
 	}
 	if strings.Contains(string(r.body), "Azure") {

@@ -28,6 +28,11 @@ func newRouter(c config.Routing, deployments []octomesh.Deployment, aliases map[
 		Timeouts: router.TimeoutConfig{Connect: c.Timeouts.Connect, FirstByte: c.Timeouts.FirstByte, Idle: c.Timeouts.Idle, Total: c.Timeouts.Total},
 		Now:      time.Now,
 	}
+	qp, err := newQualityPredictor(deployments)
+	if err != nil {
+		return nil, octomesh.RouteOptions{}, err
+	}
+	rc.Quality = qp
 	for _, g := range c.Groups {
 		rc.Groups = append(rc.Groups, router.GroupConfig{Name: g.Name, Strategy: g.Strategy, Hedge: g.Hedge, HedgePercentile: g.HedgePercentile, HedgeDelay: g.HedgeDelay})
 	}

@@ -23,8 +23,8 @@ type Evaluation struct {
 }
 
 // FileReport is the evaluation of one data file: over all its prompts, per
-// task group (dataset names sharing a prefix before "_", when a group has
-// several tasks) and per task (the dataset field).
+// task group (dataset names sharing a prefix before "_", when some group
+// has several tasks) and per task (the dataset field).
 type FileReport struct {
 	Name    string
 	Overall Report
@@ -177,11 +177,15 @@ func CrossValidate(ctx context.Context, files []DataFile, cfg EvalConfig, progre
 				rep.Tasks = append(rep.Tasks, report(name, byTask[name], cfg.Steps))
 			}
 		}
-		if len(byGroup) > 1 {
+		// Groups are worth a report when some group gathers several tasks
+		// (e.g. routellm: "mmlu" = 57 subjects, and "gsm8k").
+		multi := false
+		for _, ts := range groupTasks {
+			multi = multi || len(ts) > 1
+		}
+		if len(byGroup) > 1 && multi {
 			for _, name := range sortedKeys(byGroup) {
-				if len(groupTasks[name]) > 1 {
-					rep.Groups = append(rep.Groups, report(name, byGroup[name], cfg.Steps))
-				}
+				rep.Groups = append(rep.Groups, report(name, byGroup[name], cfg.Steps))
 			}
 		}
 		ev.Files = append(ev.Files, rep)

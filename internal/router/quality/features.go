@@ -12,6 +12,7 @@ type FeatureConfig struct {
 	Bigrams   bool    // word bigrams besides unigrams
 	CharMin   int     // shortest character n-gram (0 disables character n-grams)
 	CharMax   int     // longest character n-gram, at most 5
+	CharBytes int     // character n-grams cover only the last CharBytes bytes (0: the whole prompt)
 	TailBytes int     // words in the last TailBytes bytes also hash into a "tail" block (0 disables)
 	WWords    float32 // weight of the word block (each block is L2-normalised, then weighted)
 	WChars    float32 // weight of the character block
@@ -22,7 +23,7 @@ type FeatureConfig struct {
 // DefaultFeatureConfig is the configuration the shipped router uses.
 func DefaultFeatureConfig() FeatureConfig {
 	return FeatureConfig{
-		Bits: 18, Bigrams: true, CharMin: 3, CharMax: 5, TailBytes: 400,
+		Bits: 18, Bigrams: true, CharMin: 3, CharMax: 5, CharBytes: 400, TailBytes: 400,
 		WWords: 1, WChars: 1, WTail: 0.7, WShape: 1,
 	}
 }
@@ -34,8 +35,8 @@ func (c FeatureConfig) Validate() error {
 		return fmt.Errorf("features: bits %d out of range [8,24]", c.Bits)
 	case c.CharMin < 0 || c.CharMax > 5 || (c.CharMin > 0 && c.CharMax < c.CharMin):
 		return fmt.Errorf("features: character n-gram range [%d,%d] invalid (0 disables; at most 5)", c.CharMin, c.CharMax)
-	case c.TailBytes < 0:
-		return fmt.Errorf("features: negative tail bytes")
+	case c.TailBytes < 0 || c.CharBytes < 0:
+		return fmt.Errorf("features: negative tail or character bytes")
 	}
 	return nil
 }
@@ -62,7 +63,10 @@ func (s Sparse) Dot(w []float32) float32 {
 
 // Clone returns a copy of s that shares no memory with it.
 func (s Sparse) Clone() Sparse {
-	return Sparse{Idx: append([]uint32(nil), s.Idx...), Val: append([]float32(nil), s.Val...)}
+	c := Sparse{Idx: make([]uint32, len(s.Idx)), Val: make([]float32, len(s.Val))}
+	copy(c.Idx, s.Idx)
+	copy(c.Val, s.Val)
+	return c
 }
 
 // Featuriser turns prompts into feature vectors. It owns scratch buffers, so
@@ -76,6 +80,8 @@ type Featuriser struct {
 	touched []uint32
 	out     Sparse
 	shape   [NumShape]float32
+	toks    []uint64 // token hashes of the current prompt
+	pos     []int32  // their byte offsets
 }
 
 // NewFeaturiser returns a featuriser for cfg.
@@ -88,6 +94,8 @@ func NewFeaturiser(cfg FeatureConfig) (*Featuriser, error) {
 		shift:   uint(64 - cfg.Bits),
 		counts:  make([]float32, 1<<cfg.Bits),
 		touched: make([]uint32, 0, 4096),
+		toks:    make([]uint64, 0, 1024),
+		pos:     make([]int32, 0, 1024),
 		out:     Sparse{Idx: make([]uint32, 0, 4096), Val: make([]float32, 0, 4096)},
 	}, nil
 }
@@ -100,24 +108,30 @@ func (f *Featuriser) Config() FeatureConfig { return f.cfg }
 func (f *Featuriser) Features(prompt string) Sparse {
 	f.out.Idx = f.out.Idx[:0]
 	f.out.Val = f.out.Val[:0]
+	f.toks, f.pos = f.toks[:0], f.pos[:0]
+	scan(prompt, &f.toks, &f.pos, &f.shape)
 	if f.cfg.WWords != 0 {
-		f.words(prompt, 0, seedWord)
+		f.ngrams(f.toks, seedWord)
 		f.flush(f.cfg.WWords)
 	}
 	if f.cfg.WTail != 0 && f.cfg.TailBytes > 0 {
-		start := max(0, len(prompt)-f.cfg.TailBytes)
-		for start > 0 && start < len(prompt) && isWordByte(lower(prompt[start])) && isWordByte(lower(prompt[start-1])) {
-			start++ // begin at a word boundary
+		start := int32(len(prompt) - f.cfg.TailBytes)
+		k := len(f.pos)
+		for k > 0 && f.pos[k-1] >= start {
+			k-- // the tokens that start within the tail
 		}
-		f.words(prompt, start, seedTail)
+		f.ngrams(f.toks[k:], seedTail)
 		f.flush(f.cfg.WTail)
 	}
 	if f.cfg.WChars != 0 && f.cfg.CharMin > 0 {
-		f.chars(prompt)
+		c := prompt
+		if f.cfg.CharBytes > 0 && len(c) > f.cfg.CharBytes {
+			c = c[len(c)-f.cfg.CharBytes:]
+		}
+		f.chars(c)
 		f.flush(f.cfg.WChars)
 	}
 	if f.cfg.WShape != 0 {
-		shapeFeatures(prompt, &f.shape)
 		base := uint32(1 << f.cfg.Bits)
 		for i, v := range f.shape {
 			if v != 0 {
@@ -128,6 +142,10 @@ func (f *Featuriser) Features(prompt string) Sparse {
 	}
 	return f.out
 }
+
+// Shape returns the prompt-shape features computed by the last Features
+// call.
+func (f *Featuriser) Shape() *[NumShape]float32 { return &f.shape }
 
 // Hash seeds separate the blocks' namespaces.
 const (
@@ -202,65 +220,13 @@ var logTF = func() (t [64]float32) {
 	return t
 }()
 
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// isWordByte reports whether c (already lower-cased) belongs to a word:
-// ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence.
-func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80
-}
-
-// words hashes the word unigrams (and bigrams) of s[start:]. Words are runs
-// of letters and digits, lower-cased, with digits of multi-digit numbers
-// folded to '0'; each punctuation character and each line break is a token
-// of its own.
-func (f *Featuriser) words(s string, start int, seed uint64) {
-	var prev uint64
-	havePrev := false
-	emit := func(h uint64) {
+// ngrams hashes the token unigrams (and bigrams) of toks into the block
+// seeded by seed.
+func (f *Featuriser) ngrams(toks []uint64, seed uint64) {
+	for k, h := range toks {
 		f.add(h ^ seed)
-		if f.cfg.Bigrams && havePrev {
-			f.add((prev*0x100000001b3 + h) ^ seedBigram ^ seed)
-		}
-		prev, havePrev = h, true
-	}
-	for i := start; i < len(s); {
-		c := lower(s[i])
-		switch {
-		case isWordByte(c):
-			j := i
-			digits := 0
-			for j < len(s) && isWordByte(lower(s[j])) {
-				if s[j] >= '0' && s[j] <= '9' {
-					digits++
-				}
-				j++
-			}
-			fold := digits > 1
-			h := uint64(14695981039346656037)
-			for k := i; k < j; k++ {
-				b := lower(s[k])
-				if fold && b >= '1' && b <= '9' {
-					b = '0'
-				}
-				h ^= uint64(b)
-				h *= 1099511628211
-			}
-			emit(h)
-			i = j
-		case c == '\n':
-			emit(uint64('\n') | 1<<40)
-			i++
-		case c == ' ' || c == '\t' || c == '\r':
-			i++
-		default:
-			emit(uint64(c) | 2<<40)
-			i++
+		if f.cfg.Bigrams && k > 0 {
+			f.add((toks[k-1]*0x100000001b3 + h) ^ seedBigram ^ seed)
 		}
 	}
 }
@@ -272,9 +238,10 @@ func (f *Featuriser) chars(s string) {
 	var reg uint64
 	n := 0 // bytes in reg, capped at 8
 	lastSpace := true
+	lo, hi := f.cfg.CharMin, f.cfg.CharMax
 	for i := 0; i < len(s); i++ {
-		c := lower(s[i])
-		if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+		c := lowerTab[s[i]]
+		if cl := byteClass[c]; cl == clsSpace || cl == clsNewline {
 			if lastSpace {
 				continue
 			}
@@ -287,9 +254,11 @@ func (f *Featuriser) chars(s string) {
 		if n < 8 {
 			n++
 		}
-		for k := f.cfg.CharMin; k <= f.cfg.CharMax && k <= n; k++ {
-			key := reg & (1<<(8*uint(k)) - 1)
-			f.add(key ^ uint64(k)<<56 ^ seedChar)
+		for k := lo; k <= hi && k <= n; k++ {
+			f.add(reg&charMask[k] ^ uint64(k)<<56 ^ seedChar)
 		}
 	}
 }
+
+// charMask[k] keeps the low k bytes of the n-gram register.
+var charMask = [9]uint64{0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff, 0xffffffffffff, 0xffffffffffffff, ^uint64(0)}

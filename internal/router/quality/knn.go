@@ -10,15 +10,21 @@ type KNNConfig struct {
 	K     int     // neighbours per model
 	Power float64 // neighbour weight = max(0, cosine)^Power
 	Alpha float64 // prior strength: pseudo-neighbours at the model's mean score
+	MaxDF float64 // features in more than this fraction of the training prompts are not indexed
 }
 
 // knnIndex predicts a model's score on a prompt from its scores on the most
-// similar training prompts (cosine over the low-rank embeddings, which the
-// training shaped to separate prompts the models answer differently).
+// similar training prompts: cosine similarity of the hashed feature vectors,
+// searched through an inverted index (bucket → prompts). Features common to
+// more than MaxDF of the prompts are left out of the index: they say little
+// about which prompts are alike and would make every query touch every
+// prompt.
 type knnIndex struct {
-	D      int
-	Emb    []float32 // N×D, each row L2-normalised
-	Start  []int32   // CSR offsets into Labels, N+1
+	N      int       // training prompts
+	Start  []int32   // CSR over buckets: postings of bucket j are [Start[j], Start[j+1])
+	Doc    []int32   // posting prompt
+	Val    []float32 // posting weight (the prompt's normalised feature value)
+	LStart []int32   // CSR offsets into Labels per prompt, N+1
 	Labels []modelScore
 	Prior  []float64 // per model mean score
 	cfg    KNNConfig
@@ -30,95 +36,134 @@ type neighbour struct {
 	Sim float32
 }
 
-func normalise(v []float32) {
-	var ss float32
-	for _, x := range v {
-		ss += x * x
+// newKNNIndex indexes the training vectors X (indices below buckets only:
+// the dense shape block is left out) with their labels.
+func newKNNIndex(X []Sparse, byEx [][]modelScore, buckets int, prior []float64, cfg KNNConfig) *knnIndex {
+	k := &knnIndex{N: len(X), Prior: prior, cfg: cfg}
+	// A vector may hold a bucket more than once (blocks share the hashed
+	// space): postings are per (bucket, prompt), so count each once.
+	df := make([]int32, buckets)
+	lastDoc := make([]int32, buckets)
+	for j := range lastDoc {
+		lastDoc[j] = -1
 	}
-	if ss == 0 {
-		return
+	norms := make([]float32, len(X))
+	for i, x := range X {
+		var ss float32
+		for t, j := range x.Idx {
+			if int(j) < buckets {
+				if lastDoc[j] != int32(i) {
+					df[j]++
+					lastDoc[j] = int32(i)
+				}
+				ss += x.Val[t] * x.Val[t]
+			}
+		}
+		if ss > 0 {
+			norms[i] = 1 / float32(math.Sqrt(float64(ss)))
+		}
 	}
-	inv := 1 / float32(math.Sqrt(float64(ss)))
-	for i := range v {
-		v[i] *= inv
+	maxDF := int32(math.Max(1, cfg.MaxDF*float64(len(X))))
+	k.Start = make([]int32, buckets+1)
+	for j, n := range df {
+		if n > maxDF {
+			n = 0
+		}
+		k.Start[j+1] = k.Start[j] + n
 	}
-}
-
-func newKNNIndex(embs [][]float32, byEx [][]modelScore, prior []float64, cfg KNNConfig) *knnIndex {
-	d := 0
-	if len(embs) > 0 {
-		d = len(embs[0])
+	k.Doc = make([]int32, k.Start[buckets])
+	k.Val = make([]float32, k.Start[buckets])
+	fill := append([]int32(nil), k.Start[:buckets]...)
+	for i, x := range X {
+		for t, j := range x.Idx {
+			if int(j) >= buckets || df[j] > maxDF {
+				continue
+			}
+			if p := fill[j] - 1; p >= k.Start[j] && k.Doc[p] == int32(i) {
+				k.Val[p] += x.Val[t] * norms[i] // the same prompt again
+				continue
+			}
+			p := fill[j]
+			fill[j]++
+			k.Doc[p] = int32(i)
+			k.Val[p] = x.Val[t] * norms[i]
+		}
 	}
-	k := &knnIndex{D: d, Prior: prior, cfg: cfg, Start: make([]int32, 0, len(embs)+1)}
-	for i, e := range embs {
-		row := append([]float32(nil), e...)
-		normalise(row)
-		k.Emb = append(k.Emb, row...)
-		k.Start = append(k.Start, int32(len(k.Labels)))
-		k.Labels = append(k.Labels, byEx[i]...)
+	k.LStart = make([]int32, 0, len(X)+1)
+	for _, ms := range byEx {
+		k.LStart = append(k.LStart, int32(len(k.Labels)))
+		k.Labels = append(k.Labels, ms...)
 	}
-	k.Start = append(k.Start, int32(len(k.Labels)))
+	k.LStart = append(k.LStart, int32(len(k.Labels)))
 	return k
 }
 
-// search returns the nearest training prompts to e, most similar first:
-// 4K of them, so that each model usually finds K among them.
-func (k *knnIndex) search(e []float32, dst []neighbour) []neighbour {
-	want := 4 * k.cfg.K
-	q := make([]float32, len(e))
-	copy(q, e)
-	normalise(q)
-	n := len(k.Start) - 1
-	minSim := float32(math.Inf(-1))
-	for i := 0; i < n; i++ {
-		row := k.Emb[i*k.D : i*k.D+k.D]
-		var s float32
-		for t, v := range row {
-			s += v * q[t]
+// search returns the training prompts most similar to x, most similar
+// first: 4K of them, so that each model usually finds K among them. acc is
+// scratch of length N (all zero on entry and on return).
+func (k *knnIndex) search(x Sparse, acc []float32, touched []int32, dst []neighbour) ([]neighbour, []int32) {
+	buckets := len(k.Start) - 1
+	var ss float32
+	for t, j := range x.Idx {
+		if int(j) < buckets {
+			ss += x.Val[t] * x.Val[t]
 		}
-		if len(dst) == want && s <= minSim {
+	}
+	if ss == 0 {
+		return dst, touched
+	}
+	inv := 1 / float32(math.Sqrt(float64(ss)))
+	touched = touched[:0]
+	for t, j := range x.Idx {
+		if int(j) >= buckets {
 			continue
 		}
-		dst = append(dst, neighbour{Ex: int32(i), Sim: s})
-		if len(dst) > want {
-			// Keep the best `want`: drop the minimum.
-			mi := 0
-			for j := range dst {
-				if dst[j].Sim < dst[mi].Sim {
-					mi = j
-				}
+		v := x.Val[t] * inv
+		for p := k.Start[j]; p < k.Start[j+1]; p++ {
+			d := k.Doc[p]
+			if acc[d] == 0 {
+				touched = append(touched, d)
 			}
-			dst[mi] = dst[len(dst)-1]
-			dst = dst[:len(dst)-1]
-		}
-		if len(dst) == want {
-			minSim = dst[0].Sim
-			for _, nb := range dst {
-				minSim = min(minSim, nb.Sim)
+			acc[d] += v * k.Val[p]
+			if acc[d] == 0 {
+				acc[d] = 1e-30
 			}
 		}
 	}
+	for _, d := range touched {
+		dst = append(dst, neighbour{Ex: d, Sim: acc[d]})
+		acc[d] = 0
+	}
+	want := 4 * k.cfg.K
 	sort.Slice(dst, func(a, b int) bool {
 		if dst[a].Sim != dst[b].Sim {
 			return dst[a].Sim > dst[b].Sim
 		}
 		return dst[a].Ex < dst[b].Ex
 	})
-	return dst
+	if len(dst) > want {
+		dst = dst[:want]
+	}
+	return dst, touched
 }
 
 // estimate returns model m's predicted score from the neighbours: the
 // similarity-weighted mean of its scores on the first K neighbours that have
-// one, shrunk towards its mean score.
+// one (weights (cosine / the best cosine)^Power, so the nearest weighs 1),
+// shrunk towards its mean score by Alpha pseudo-neighbours.
 func (k *knnIndex) estimate(nbrs []neighbour, m int) float64 {
 	var sw, swy float64
 	found := 0
+	top := 0.0
+	if len(nbrs) > 0 {
+		top = float64(nbrs[0].Sim)
+	}
 	for _, nb := range nbrs {
-		for _, l := range k.Labels[k.Start[nb.Ex]:k.Start[nb.Ex+1]] {
+		for _, l := range k.Labels[k.LStart[nb.Ex]:k.LStart[nb.Ex+1]] {
 			if int(l.M) != m {
 				continue
 			}
-			w := math.Pow(max(0, float64(nb.Sim)), k.cfg.Power)
+			w := math.Pow(max(0, float64(nb.Sim))/top, k.cfg.Power)
 			sw += w
 			swy += w * float64(l.Score)
 			found++

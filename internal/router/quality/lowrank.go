@@ -79,7 +79,7 @@ func trainLowRank(X []Sparse, byEx [][]modelScore, numModels, dim int, cfg LowRa
 			l.B[m] = float32(logit(sum[m] / cnt[m]))
 		}
 	}
-	gP := make([]float32, len(l.P))
+	gP := make([]float32, dim)
 	gU := make([]float32, len(l.U))
 	gB := make([]float32, len(l.B))
 	e := make([]float32, d)
@@ -113,14 +113,21 @@ func trainLowRank(X []Sparse, byEx [][]modelScore, numModels, dim int, cfg LowRa
 				gB[m] += g * g
 				l.B[m] -= rate * g / sqrt32(gB[m])
 			}
+			// Row-wise AdaGrad on P: one accumulator per feature row (the
+			// mean squared gradient of the row), so an update costs one
+			// square root per feature, not one per weight.
+			var ge2 float32
+			for t := range ge {
+				ge2 += ge[t] * ge[t]
+			}
+			ge2 /= float32(d)
 			for k, j := range x.Idx {
 				v := x.Val[k]
 				row := l.P[int(j)*d : int(j)*d+d]
-				grow := gP[int(j)*d : int(j)*d+d]
+				gP[j] += v * v * ge2
+				step := rate / sqrt32(gP[j])
 				for t := range row {
-					gt := v*ge[t] + l2*row[t]
-					grow[t] += gt * gt
-					row[t] -= rate * gt / sqrt32(grow[t])
+					row[t] -= step * (v*ge[t] + l2*row[t])
 				}
 			}
 		}

@@ -81,11 +81,6 @@ func writeOverall(b *strings.Builder, f FileReport) {
 			fmt.Fprintf(b, "  RouteLLM on %s (%d prompts): APGR %.3f, CPT(50%%) %.1f%%, CPT(80%%) %.1f%%\n", g.Name, g.Prompts, g.Pair.APGR, g.Pair.CPT50, g.Pair.CPT80)
 		}
 	}
-	for _, g := range f.Tasks {
-		if g.Pair != nil && len(f.Tasks) <= 3 {
-			fmt.Fprintf(b, "  RouteLLM on %s (%d prompts): APGR %.3f, CPT(50%%) %.1f%%, CPT(80%%) %.1f%%\n", g.Name, g.Prompts, g.Pair.APGR, g.Pair.CPT50, g.Pair.CPT80)
-		}
-	}
 }
 
 func writeTable(b *strings.Builder, reps []Report) {

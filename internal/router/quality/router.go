@@ -20,9 +20,13 @@ type Router struct {
 	// Quality components; each enabled one gives a logit per model, and the
 	// prediction is σ(Σ blend[k]·logit_k).
 	lr      []linearModel // per model; nil when disabled
+	lrT     []float32     // the same weights bucket-major (Dim × models), for one pass over the features
 	lowRank *lowRank      // nil when disabled
 	knn     *knnIndex     // nil when disabled
 	blend   []float64     // weight per component, in componentKinds order
+	// modelBlend, when set, overrides blend per model (models added by
+	// WithModel are predicted by the component fitted for them alone).
+	modelBlend [][numComponents]float64
 
 	cost       []costModel // per model
 	tokPerByte float64
@@ -42,23 +46,36 @@ const (
 	numComponents
 )
 
-var componentNames = [numComponents]string{"lr", "lowrank", "knn"}
-
 // scratch is per-call working memory.
 type scratch struct {
-	f      *Featuriser
-	emb    []float32
-	logits []float64
-	q      []float64
-	c      []float64
-	idx    []int
-	nbrs   []neighbour
+	f     *Featuriser
+	emb   []float32
+	q     []float64
+	c     []float64
+	idx   []int
+	nbrs  []neighbour
+	lz    []float64 // logistic logits per candidate
+	cols  []int32   // known candidates' model indices
+	acc32 []float32 // their logit accumulators
+	acc   []float32 // kNN similarity accumulator, one per training prompt
+	docs  []int32   // kNN touched prompts
 }
 
 func (r *Router) init() {
 	r.index = make(map[string]int, len(r.models))
 	for i, m := range r.models {
 		r.index[m] = i
+	}
+	if r.lr != nil {
+		// Bucket-major copy: a prediction then reads one short row per
+		// feature instead of one scattered weight per feature and model.
+		m := len(r.models)
+		r.lrT = make([]float32, r.features.Dim()*m)
+		for i, lm := range r.lr {
+			for j, w := range lm.W {
+				r.lrT[j*m+i] = w
+			}
+		}
 	}
 	r.pool.New = func() any {
 		f, err := NewFeaturiser(r.features)
@@ -110,11 +127,42 @@ func (r *Router) predictInto(s *scratch, x Sparse, models []string, out []float6
 // predictIdx is predictInto with model indices (-1: unknown).
 func (r *Router) predictIdx(s *scratch, x Sparse, idx []int, out []float64) {
 	var emb []float32
-	if r.lowRank != nil || r.knn != nil {
+	if r.lowRank != nil {
 		emb = r.embed(s, x)
 	}
 	if r.knn != nil {
-		s.nbrs = r.knn.search(emb, s.nbrs[:0])
+		r.knnSearch(s, x)
+	}
+	if r.lrT != nil {
+		// One pass over the features; per feature, one short row holds
+		// every model's weight. Only the known candidates' columns count.
+		s.cols = s.cols[:0]
+		for _, i := range idx {
+			if i >= 0 {
+				s.cols = append(s.cols, int32(i))
+			}
+		}
+		if cap(s.acc32) < len(s.cols) {
+			s.acc32 = make([]float32, len(s.cols))
+		}
+		acc := s.acc32[:len(s.cols)]
+		clear(acc)
+		m := len(r.models)
+		for k, j := range x.Idx {
+			v := x.Val[k]
+			row := r.lrT[int(j)*m : int(j)*m+m]
+			for c, i := range s.cols {
+				acc[c] += v * row[i]
+			}
+		}
+		s.lz = grow(s.lz, len(idx))
+		c := 0
+		for j, i := range idx {
+			if i >= 0 {
+				s.lz[j] = float64(acc[c])
+				c++
+			}
+		}
 	}
 	var sum float64
 	known := 0
@@ -122,15 +170,19 @@ func (r *Router) predictIdx(s *scratch, x Sparse, idx []int, out []float64) {
 		if i < 0 {
 			continue
 		}
+		bl := r.blend
+		if r.modelBlend != nil {
+			bl = r.modelBlend[i][:]
+		}
 		var z float64
-		if r.lr != nil && r.blend[compLR] != 0 {
-			z += r.blend[compLR] * (float64(x.Dot(r.lr[i].W)) + float64(r.lr[i].Bias))
+		if r.lr != nil && bl[compLR] != 0 {
+			z += bl[compLR] * (s.lz[j] + float64(r.lr[i].Bias))
 		}
-		if r.lowRank != nil && r.blend[compLowRank] != 0 {
-			z += r.blend[compLowRank] * r.lowRank.logit(emb, i)
+		if r.lowRank != nil && bl[compLowRank] != 0 {
+			z += bl[compLowRank] * r.lowRank.logit(emb, i)
 		}
-		if r.knn != nil && r.blend[compKNN] != 0 {
-			z += r.blend[compKNN] * logit(r.knn.estimate(s.nbrs, i))
+		if r.knn != nil && bl[compKNN] != 0 {
+			z += bl[compKNN] * logit(r.knn.estimate(s.nbrs, i))
 		}
 		out[j] = sigmoid(z)
 		sum += out[j]
@@ -147,7 +199,15 @@ func (r *Router) predictIdx(s *scratch, x Sparse, idx []int, out []float64) {
 	}
 }
 
-// embed returns the prompt embedding used by the low-rank model and kNN.
+// knnSearch leaves x's nearest training prompts in s.nbrs.
+func (r *Router) knnSearch(s *scratch, x Sparse) {
+	if len(s.acc) != r.knn.N {
+		s.acc = make([]float32, r.knn.N)
+	}
+	s.nbrs, s.docs = r.knn.search(x, s.acc, s.docs, s.nbrs[:0])
+}
+
+// embed returns the prompt embedding of the low-rank model.
 func (r *Router) embed(s *scratch, x Sparse) []float32 {
 	if r.lowRank != nil {
 		s.emb = r.lowRank.embed(x, s.emb)
@@ -303,6 +363,12 @@ func lambdaAt(knots []float64, t float64) float64 {
 	p := t * float64(n)
 	i := min(int(p), n-1)
 	f := p - float64(i)
+	switch f {
+	case 0:
+		return knots[i]
+	case 1:
+		return knots[i+1]
+	}
 	a, b := math.Log(knots[i]+lambdaEps), math.Log(knots[i+1]+lambdaEps)
 	return max(0, math.Exp(a+(b-a)*f)-lambdaEps)
 }

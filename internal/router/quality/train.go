@@ -28,9 +28,9 @@ func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{
 		Features:   DefaultFeatureConfig(),
 		Predictor:  "lr",
-		LR:         LogisticConfig{Epochs: 6, Rate: 0.1, L2: 1e-5},
-		LowRank:    LowRankConfig{Dim: 32, Epochs: 8, Rate: 0.05, L2: 1e-5},
-		KNN:        KNNConfig{K: 40, Power: 4, Alpha: 2},
+		LR:         LogisticConfig{Epochs: 6, Rate: 0.01, L2: 1e-5},
+		LowRank:    LowRankConfig{Dim: 16, Epochs: 8, Rate: 0.01, L2: 1e-5},
+		KNN:        KNNConfig{K: 100, Power: 1, Alpha: 5, MaxDF: 0.2},
 		InnerFolds: 3,
 		CostRidge:  1e-3,
 		Seed:       1,
@@ -50,11 +50,11 @@ func (c TrainConfig) Validate() error {
 	if c.uses(compLR) && (c.LR.Epochs < 1 || c.LR.Rate <= 0) {
 		return fmt.Errorf("lr: epochs and rate must be positive")
 	}
-	if (c.uses(compLowRank) || c.uses(compKNN)) && (c.LowRank.Dim < 1 || c.LowRank.Epochs < 1 || c.LowRank.Rate <= 0) {
+	if c.uses(compLowRank) && (c.LowRank.Dim < 1 || c.LowRank.Epochs < 1 || c.LowRank.Rate <= 0) {
 		return fmt.Errorf("lowrank: dim, epochs and rate must be positive")
 	}
-	if c.uses(compKNN) && (c.KNN.K < 1 || c.KNN.Alpha < 0) {
-		return fmt.Errorf("knn: k must be positive and alpha non-negative")
+	if c.uses(compKNN) && (c.KNN.K < 1 || c.KNN.Alpha < 0 || c.KNN.MaxDF <= 0) {
+		return fmt.Errorf("knn: k and max_df must be positive and alpha non-negative")
 	}
 	return nil
 }
@@ -67,7 +67,7 @@ func (c TrainConfig) uses(k int) bool {
 	case "lowrank":
 		return k == compLowRank
 	case "knn":
-		return k == compKNN || k == compLowRank // kNN searches the low-rank embeddings
+		return k == compKNN
 	case "ensemble":
 		return true
 	}
@@ -277,15 +277,12 @@ func (c *corpus) fit(ctx context.Context, subset []int, cfg TrainConfig, _ *pred
 	dim := cfg.Features.Dim()
 	var parts []int
 	for k := 0; k < numComponents; k++ {
-		if cfg.uses(k) && !(k == compLowRank && cfg.Predictor == "knn") {
+		if cfg.uses(k) {
 			parts = append(parts, k)
 		}
 	}
 	for _, k := range parts {
 		r.blend[k] = 1 / float64(len(parts))
-	}
-	if cfg.Predictor == "knn" {
-		r.blend[compKNN] = 1
 	}
 	done := 0.0
 	work := 0.0
@@ -320,10 +317,6 @@ func (c *corpus) fit(ctx context.Context, subset []int, cfg TrainConfig, _ *pred
 		done++
 	}
 	if cfg.uses(compKNN) {
-		embs := make([][]float32, len(subset))
-		for k := range X {
-			embs[k] = r.lowRank.embed(X[k], nil)
-		}
 		prior := make([]float64, M)
 		for m, ls := range perModel {
 			var s float64
@@ -332,7 +325,7 @@ func (c *corpus) fit(ctx context.Context, subset []int, cfg TrainConfig, _ *pred
 			}
 			prior[m] = s / float64(max(1, len(ls)))
 		}
-		r.knn = newKNNIndex(embs, byEx, prior, cfg.KNN)
+		r.knn = newKNNIndex(X, byEx, 1<<cfg.Features.Bits, prior, cfg.KNN)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -418,7 +411,7 @@ func (p *predictions) fill(k int, r *Router, c *corpus, i int) {
 		emb = r.embed(s, x)
 	}
 	if r.knn != nil {
-		s.nbrs = r.knn.search(emb, s.nbrs[:0])
+		r.knnSearch(s, x)
 	}
 	for o, j := range s.idx {
 		if j < 0 {
@@ -506,8 +499,7 @@ func calibrateLambda(p *predictions, c *corpus, subset []int, r *Router) []float
 		if !p.valid[k] || len(c.byEx[i]) < 2 {
 			continue
 		}
-		key := fmt.Sprint(c.byEx[i])
-		key = ""
+		key := ""
 		for _, m := range c.byEx[i] {
 			key += fmt.Sprintf("%d,", m.M)
 		}

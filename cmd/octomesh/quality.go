@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/router"
+	"github.com/octomesh/octomesh/internal/router/quality"
+	"github.com/octomesh/octomesh/internal/router/quality/builtin"
+)
+
+// simTrainedNames maps simulated models to the names the built-in quality
+// router was trained on, where the shared data has the same model under
+// another spelling. Models with no counterpart get the router's neutral prior.
+var simTrainedNames = map[string]string{
+	"llama-3.1-70b-instruct": "Meta-Llama-3_1-70B-Instruct",
+	"mixtral-8x7b-instruct":  "Mixtral-8x7B-Instruct-v0.1",
+	"mistral-7b-instruct":    "Mistral-7B-Instruct-v0.2",
+}
+
+// qualityPredictor adapts the learned quality router to the router's
+// QualityPredictor: it translates deployment names into the model names the
+// artifact knows. It is immutable and safe for concurrent use.
+type qualityPredictor struct {
+	q     *quality.Router
+	names map[string]string // deployment name → trained model name
+}
+
+var _ router.QualityPredictor = (*qualityPredictor)(nil)
+
+// newQualityPredictor loads the built-in artifact and maps every deployment
+// to a trained model by its upstream name (or its known alias).
+func newQualityPredictor(deployments []octomesh.Deployment) (*qualityPredictor, error) {
+	q, err := builtin.Router()
+	if err != nil {
+		return nil, fmt.Errorf("load the built-in quality router: %w", err)
+	}
+	p := &qualityPredictor{q: q, names: map[string]string{}}
+	for _, d := range deployments {
+		name := d.UpstreamModel
+		if alt, ok := simTrainedNames[name]; ok && !q.Known(name) {
+			name = alt
+		}
+		p.names[d.Name] = name
+	}
+	return p, nil
+}
+
+// Predict returns each deployment's predicted quality for the prompt.
+func (p *qualityPredictor) Predict(prompt string, deployments []string) []float64 {
+	models := make([]string, len(deployments))
+	for i, d := range deployments {
+		models[i] = p.names[d]
+	}
+	return p.q.Predict(prompt, models)
+}

@@ -1,0 +1,301 @@
+package quality
+
+import "math"
+
+// Byte classes of the tokeniser.
+const (
+	clsSpace   = iota // space, tab, carriage return
+	clsWord           // ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence
+	clsNewline        // '\n'
+	clsPunct          // anything else
+)
+
+// Per-byte lookup tables and the keyword table: computed once when the
+// package loads, read-only afterwards.
+var (
+	byteClass, lowerTab, foldTab = byteTables()
+	keywords                     = keywordTable()
+)
+
+// byteTables returns the byte classes, ASCII lower-casing, and lower-casing
+// with digits 1-9 folded to '0'.
+func byteTables() (class [256]uint8, lower, fold [256]byte) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		switch {
+		case b == ' ' || b == '\t' || b == '\r':
+			class[c] = clsSpace
+		case b == '\n':
+			class[c] = clsNewline
+		case b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80:
+			class[c] = clsWord
+		default:
+			class[c] = clsPunct
+		}
+		lower[c] = b
+		if b >= 'A' && b <= 'Z' {
+			lower[c] = b + 'a' - 'A'
+		}
+		fold[c] = lower[c]
+		if b >= '1' && b <= '9' {
+			fold[c] = '0'
+		}
+	}
+	return class, lower, fold
+}
+
+func keywordTable() (t [1024]keyword) {
+	for i, w := range keywordList {
+		h := fnvLower(w)
+		t[keywordSlot(h)] = keyword{hash: h, kind: keywordKinds[i]}
+	}
+	return t
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// fnvLower is FNV-1a of the ASCII-lower-cased s (keywords are ASCII).
+func fnvLower(s string) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		h = (h ^ uint64(b)) * fnvPrime
+	}
+	return h
+}
+
+// Keyword kinds the shape features count.
+const (
+	kwNone = iota
+	kwQuestion
+	kwCode
+	kwAnswer
+	kwImperative
+)
+
+var keywordList = [...]string{
+	"what", "how", "why", "who", "when", "where", "which", "whom", "whose",
+	"def", "int", "var", "func", "void", "elif", "self", "print", "const", "class", "return", "import", "lambda", "include", "function",
+	"answer",
+	"write", "explain", "describe", "translate", "summarize", "summarise", "implement", "create", "generate", "list", "give",
+	"compute", "calculate", "find", "solve", "prove", "rewrite", "classify", "complete",
+}
+
+var keywordKinds = [len(keywordList)]uint8{
+	kwQuestion, kwQuestion, kwQuestion, kwQuestion, kwQuestion, kwQuestion, kwQuestion, kwQuestion, kwQuestion,
+	kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode, kwCode,
+	kwAnswer,
+	kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative,
+	kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative, kwImperative,
+}
+
+type keyword struct {
+	hash uint64
+	kind uint8
+}
+
+// keywords is a direct-mapped table: each keyword's hash picks a distinct
+// slot (checked by TestKeywordTable), so a lookup is one probe.
+
+func keywordSlot(h uint64) int { return int(((h ^ h>>29) * 0x9e3779b97f4a7c15) >> (64 - 10)) }
+
+func keywordKind(h uint64) uint8 {
+	k := keywords[keywordSlot(h)]
+	if k.hash == h {
+		return k.kind
+	}
+	return kwNone
+}
+
+// scan walks a prompt once, appending its word tokens' hashes and byte
+// offsets to toks and pos (when toks is not nil) and computing the prompt's
+// shape features into shape.
+//
+// Tokens: runs of word bytes, lower-cased, with the digits of multi-digit
+// numbers folded to '0' (numbers generalise by length); each punctuation
+// byte and each line break is a token of its own.
+func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
+	*shape = [NumShape]float32{}
+	n := len(s)
+	if n == 0 {
+		return
+	}
+	var (
+		digits, mathSym, upper, letters, nonASCII, punct, question, latex, quote int
+		words, wordBytes, numbers, qwords, code, options, optionsLast, answer    int
+		lines, paras, maxLine, lastLine, lastPara, lineStart                     int
+		blank, lineHasText, lineBlank, prevBlank, imperative                     bool
+	)
+	lineBlank = true
+	for i := 0; i < n; {
+		c := s[i]
+		switch byteClass[c] {
+		case clsWord:
+			h, hf := uint64(fnvOffset), uint64(fnvOffset)
+			d, up, na := 0, 0, 0
+			j := i
+			for ; j < n; j++ {
+				b := s[j]
+				if byteClass[b] != clsWord {
+					break
+				}
+				h = (h ^ uint64(lowerTab[b])) * fnvPrime
+				hf = (hf ^ uint64(foldTab[b])) * fnvPrime
+				switch {
+				case b <= '9':
+					d++
+				case b <= 'Z':
+					up++
+				case b >= 0x80:
+					na++
+				}
+			}
+			wl := j - i
+			digits += d
+			upper += up
+			nonASCII += na
+			letters += wl - d - na
+			words++
+			wordBytes += wl
+			if d == wl {
+				numbers++
+			}
+			if d > 1 {
+				h = hf
+			}
+			if wl <= 9 {
+				switch keywordKind(h) {
+				case kwQuestion:
+					qwords++
+				case kwCode:
+					code++
+				case kwAnswer:
+					answer++
+				case kwImperative:
+					imperative = imperative || words == 1
+				}
+			}
+			// An option line starts with a single capital letter A-J and
+			// '.', ')' or ':'.
+			if !lineHasText && wl == 1 && c >= 'A' && c <= 'J' && j < n && (s[j] == '.' || s[j] == ')' || s[j] == ':') {
+				options++
+				optionsLast++
+			}
+			lineHasText, lineBlank = true, false
+			if toks != nil {
+				*toks = append(*toks, h)
+				*pos = append(*pos, int32(i))
+			}
+			i = j
+			continue
+		case clsNewline:
+			lines++
+			l := i - lineStart
+			maxLine = max(maxLine, l)
+			if !lineBlank {
+				lastLine = l
+				prevBlank = false
+			} else {
+				if !prevBlank {
+					paras++
+					lastPara = i + 1
+					optionsLast = 0
+				}
+				prevBlank = true
+			}
+			lineStart = i + 1
+			lineHasText, lineBlank = false, true
+			if toks != nil {
+				*toks = append(*toks, uint64('\n')|1<<40)
+				*pos = append(*pos, int32(i))
+			}
+		case clsSpace:
+		default:
+			if c == '(' && !lineHasText && i+2 < n && s[i+1] >= 'A' && s[i+1] <= 'J' && s[i+2] == ')' {
+				options++
+				optionsLast++
+			}
+			switch c {
+			case '+', '-', '*', '/', '=', '^', '<', '>', '%':
+				mathSym++
+				if c == '=' && i+1 < n && (s[i+1] == '=' || s[i+1] == '>') {
+					code++
+				}
+			case '?':
+				question++
+			case '$', '\\':
+				latex++
+			case '"', '\'':
+				quote++
+			case '{', '}', ';', '`':
+				code++
+			case '_':
+				blank = true
+			}
+			punct++
+			lineHasText, lineBlank = true, false
+			if toks != nil {
+				*toks = append(*toks, uint64(c)|2<<40)
+				*pos = append(*pos, int32(i))
+			}
+		}
+		i++
+	}
+	if lineStart < n {
+		lines++
+		l := n - lineStart
+		maxLine = max(maxLine, l)
+		if !lineBlank {
+			lastLine = l
+		}
+	}
+	fn := float32(n)
+	lg := func(x int, scale float64) float32 { return float32(math.Log1p(float64(x)) / scale) }
+	out := shape
+	out[shLogBytes] = lg(n, 9)
+	b := shLen64
+	for lim := 64; b < shLenMore && n >= lim; lim *= 2 {
+		b++
+	}
+	out[b] = 1
+	out[shLogWords] = lg(words, 7)
+	out[shLogLines] = lg(lines, 5)
+	out[shLogParas] = lg(paras, 4)
+	out[shDigits] = float32(digits) / fn
+	out[shMath] = min(1, 8*float32(mathSym)/fn)
+	if letters > 0 {
+		out[shUpper] = float32(upper) / float32(letters)
+	}
+	out[shNonASCII] = float32(nonASCII) / fn
+	out[shPunct] = min(1, 4*float32(punct)/fn)
+	out[shCode] = lg(code, 4)
+	out[shQuestion] = lg(question, 3)
+	out[shQWords] = lg(qwords, 3)
+	out[shOptions] = min(1, float32(options)/10)
+	out[shAnswer] = lg(answer, 3)
+	out[shNumbers] = lg(numbers, 4)
+	out[shLatex] = lg(latex, 4)
+	if words > 0 {
+		out[shWordLen] = min(1, float32(wordBytes)/float32(words)/10)
+	}
+	out[shMaxLine] = lg(maxLine, 8)
+	out[shLastLine] = lg(lastLine, 8)
+	out[shLastPara] = float32(n-lastPara) / fn
+	if imperative {
+		out[shImperative] = 1
+	}
+	if blank {
+		out[shBlank] = 1
+	}
+	out[shQuote] = lg(quote, 4)
+	out[shOptionsLast] = min(1, float32(optionsLast)/10)
+}
+
+// shapeFeatures computes the prompt-shape features of s into out.
+func shapeFeatures(s string, out *[NumShape]float32) { scan(s, nil, nil, out) }
