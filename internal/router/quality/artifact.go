@@ -25,7 +25,7 @@ import (
 
 // ArtifactVersion is the version of the artifact format this build writes
 // and reads. Bump it whenever the payload or the featuriser changes.
-const ArtifactVersion = 1
+const ArtifactVersion = 2
 
 var artifactMagic = [8]byte{'O', 'C', 'T', 'Q', 'R', 'T', 'R', 0}
 
@@ -127,6 +127,7 @@ func (r *Router) encode(e *encoder) {
 	e.int(f.CharMax)
 	e.int(f.TailBytes)
 	e.int(f.CharBytes)
+	e.int(f.WordBytes)
 	e.f32(f.WWords)
 	e.f32(f.WChars)
 	e.f32(f.WTail)
@@ -211,6 +212,7 @@ func decode(d *decoder) (*Router, error) {
 	f.CharMax = d.int()
 	f.TailBytes = d.int()
 	f.CharBytes = d.int()
+	f.WordBytes = d.int()
 	f.WWords = d.f32()
 	f.WChars = d.f32()
 	f.WTail = d.f32()

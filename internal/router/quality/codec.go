@@ -217,6 +217,15 @@ func (d *decoder) sparseHalfs(maxLen int) []float32 {
 	return v
 }
 
+// roundHalves rounds v in place to half precision: a trained router holds
+// exactly the weights its artifact will, so saving and loading changes no
+// prediction.
+func roundHalves(v []float32) {
+	for i, x := range v {
+		v[i] = fromHalf(toHalf(x))
+	}
+}
+
 // toHalf converts to IEEE 754 binary16, rounding to nearest even, with
 // overflow to ±Inf and underflow through subnormals to ±0.
 func toHalf(f float32) uint16 {

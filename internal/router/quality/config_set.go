@@ -21,6 +21,7 @@ func (c *TrainConfig) settable() map[string]any {
 		"features.char_max":   &c.Features.CharMax,
 		"features.tail":       &c.Features.TailBytes,
 		"features.char_bytes": &c.Features.CharBytes,
+		"features.word_bytes": &c.Features.WordBytes,
 		"features.w_words":    &c.Features.WWords,
 		"features.w_chars":    &c.Features.WChars,
 		"features.w_tail":     &c.Features.WTail,

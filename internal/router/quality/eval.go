@@ -40,13 +40,15 @@ type Report struct {
 	Best     ModelPoint   // the single model with the best mean score
 	Cheapest ModelPoint   // the single model with the least mean cost
 	Oracle   Point        // per prompt the best-scoring model, ties to the cheapest
-	Curve    []Point      // the router at each tradeoff step
-	Tradeoff []float64    // T of each curve point
+	Frontier []Point      // the router at each cost penalty λ of a dense grid: its cost–quality curve
+	Curve    []Point      // the router at each tradeoff step (the same curve as T parametrises it)
+	Tradeoff []float64    // T of each Curve point
 	Floor    []Point      // the quality-floor form at floors 0, 0.05, …, 1
 
 	// CostToReach[i] is the cost, as a fraction of the best single model's,
 	// for the router to reach QualityTargets[i] × the best model's quality
-	// (NaN: never reached).
+	// (NaN: never reached), on the Frontier. The Frontier, AIQ and the
+	// targets do not depend on how T maps to λ; Curve shows that mapping.
 	CostToReach []float64
 	AIQ         float64 // mean quality over [cheapest, best] model cost (AIQ)
 	NAIQ        float64 // AIQ normalised: 0 = cheapest model's quality, 1 = best model's
@@ -267,8 +269,17 @@ func report(name string, rows []*evalRow, steps int) Report {
 		}
 		rep.Floor = append(rep.Floor, p)
 	}
+	for _, lam := range frontierGrid() {
+		var p Point
+		for _, r := range rows {
+			j := chooseLambda(r.q, r.c, lam)
+			p.Cost += r.costs[j] / n
+			p.Quality += r.scores[j] / n
+		}
+		rep.Frontier = append(rep.Frontier, p)
+	}
 	for _, f := range QualityTargets {
-		c, ok := CostToReach(rep.Curve, f*rep.Best.Quality)
+		c, ok := CostToReach(rep.Frontier, f*rep.Best.Quality)
 		if !ok {
 			c = math.NaN()
 		}
@@ -276,7 +287,7 @@ func report(name string, rows []*evalRow, steps int) Report {
 	}
 	c0, c1 := rep.Cheapest.Cost, rep.Best.Cost
 	q0, q1 := rep.Cheapest.Quality, rep.Best.Quality
-	rep.AIQ = AIQ(rep.Curve, c0, c1)
+	rep.AIQ = AIQ(rep.Frontier, c0, c1)
 	rep.NAIQ = NormalisedAIQ(rep.AIQ, q0, q1)
 	rep.OracleNAIQ = NormalisedAIQ(AIQ([]Point{rep.Oracle}, c0, c1), q0, q1)
 	var singles []Point
@@ -284,7 +295,7 @@ func report(name string, rows []*evalRow, steps int) Report {
 		singles = append(singles, m.Point)
 	}
 	rep.HullNAIQ = NormalisedAIQ(AIQ(singles, c0, c1), q0, q1)
-	for _, p := range rep.Curve {
+	for _, p := range rep.Frontier {
 		if p.Quality > rep.MaxQuality.Quality || p.Quality == rep.MaxQuality.Quality && p.Cost < rep.MaxQuality.Cost {
 			rep.MaxQuality = p
 		}
@@ -336,4 +347,15 @@ func pairReport(rows []*evalRow, rep Report) *PairReport {
 func logLoss(p, y float64) float64 {
 	p = min(1-1e-6, max(1e-6, p))
 	return -(y*math.Log(p) + (1-y)*math.Log(1-p))
+}
+
+// frontierGrid is the cost penalties λ of the frontier sweep, from the
+// cheapest choice (λ = 1000) down to the best predicted quality (λ = 0),
+// 40 steps a decade.
+func frontierGrid() []float64 {
+	var g []float64
+	for e := 3.0; e >= -4.0001; e -= 0.025 {
+		g = append(g, math.Pow(10, e))
+	}
+	return append(g, 0)
 }

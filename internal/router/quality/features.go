@@ -13,6 +13,7 @@ type FeatureConfig struct {
 	CharMin   int     // shortest character n-gram (0 disables character n-grams)
 	CharMax   int     // longest character n-gram, at most 5
 	CharBytes int     // character n-grams cover only the last CharBytes bytes (0: the whole prompt)
+	WordBytes int     // the word block covers only the first and last WordBytes/2 bytes (0: the whole prompt)
 	TailBytes int     // words in the last TailBytes bytes also hash into a "tail" block (0 disables)
 	WWords    float32 // weight of the word block (each block is L2-normalised, then weighted)
 	WChars    float32 // weight of the character block
@@ -23,7 +24,7 @@ type FeatureConfig struct {
 // DefaultFeatureConfig is the configuration the shipped router uses.
 func DefaultFeatureConfig() FeatureConfig {
 	return FeatureConfig{
-		Bits: 18, Bigrams: true, CharMin: 3, CharMax: 5, CharBytes: 400, TailBytes: 400,
+		Bits: 14, Bigrams: true, CharMin: 4, CharMax: 4, CharBytes: 400, TailBytes: 400,
 		WWords: 1, WChars: 1, WTail: 0.7, WShape: 1,
 	}
 }
@@ -35,7 +36,7 @@ func (c FeatureConfig) Validate() error {
 		return fmt.Errorf("features: bits %d out of range [8,24]", c.Bits)
 	case c.CharMin < 0 || c.CharMax > 5 || (c.CharMin > 0 && c.CharMax < c.CharMin):
 		return fmt.Errorf("features: character n-gram range [%d,%d] invalid (0 disables; at most 5)", c.CharMin, c.CharMax)
-	case c.TailBytes < 0 || c.CharBytes < 0:
+	case c.TailBytes < 0 || c.CharBytes < 0 || c.WordBytes < 0:
 		return fmt.Errorf("features: negative tail or character bytes")
 	}
 	return nil
@@ -111,7 +112,23 @@ func (f *Featuriser) Features(prompt string) Sparse {
 	f.toks, f.pos = f.toks[:0], f.pos[:0]
 	scan(prompt, &f.toks, &f.pos, &f.shape)
 	if f.cfg.WWords != 0 {
-		f.ngrams(f.toks, seedWord)
+		if w := f.cfg.WordBytes; w > 0 && len(prompt) > w {
+			// Long prompts: the head (instructions, often shared) and the
+			// tail (the actual question); the middle adds cost, not signal.
+			head, tail := int32(w/2), int32(len(prompt)-w/2)
+			a := 0
+			for a < len(f.pos) && f.pos[a] < head {
+				a++
+			}
+			b := a
+			for b < len(f.pos) && f.pos[b] < tail {
+				b++
+			}
+			f.ngrams(f.toks[:a], seedWord)
+			f.ngrams(f.toks[b:], seedWord)
+		} else {
+			f.ngrams(f.toks, seedWord)
+		}
 		f.flush(f.cfg.WWords)
 	}
 	if f.cfg.WTail != 0 && f.cfg.TailBytes > 0 {

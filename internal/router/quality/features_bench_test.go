@@ -65,3 +65,14 @@ func BenchmarkFeaturesBlocks(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkScan2KB(b *testing.B) {
+	p := benchPrompt()
+	var toks []uint64
+	var pos []int32
+	var sh [NumShape]float32
+	for b.Loop() {
+		toks, pos = toks[:0], pos[:0]
+		scan(p, &toks, &pos, &sh)
+	}
+}

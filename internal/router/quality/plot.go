@@ -68,7 +68,7 @@ func writePanel(b *strings.Builder, r Report, x0, y0 float64) {
 	for _, m := range r.Models {
 		see(m.Point)
 	}
-	for _, p := range r.Curve {
+	for _, p := range r.Frontier {
 		see(p)
 	}
 	see(r.Oracle)
@@ -120,7 +120,7 @@ func writePanel(b *strings.Builder, r Report, x0, y0 float64) {
 		fmt.Fprintf(b, `<polyline fill="none" %s points="%s"/>`+"\n", style, strings.TrimSpace(sb.String()))
 	}
 	poly(r.Floor, `stroke="#6baed6" stroke-width="1.5" stroke-dasharray="5,3"`)
-	poly(r.Curve, `stroke="#08519c" stroke-width="2"`)
+	poly(r.Frontier, `stroke="#08519c" stroke-width="2"`)
 	for _, m := range r.Models {
 		fill := "#999"
 		if m.Model == r.Best.Model {
@@ -135,7 +135,7 @@ func writePanel(b *strings.Builder, r Report, x0, y0 float64) {
 	// Legend.
 	lx, ly := x0+padL+8, y0+padT+float64(ph)-52
 	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="178" height="48" fill="white" stroke="#ccc"/>`, lx-4, ly-10)
-	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#08519c" stroke-width="2"/><text x="%.1f" y="%.1f">router, tradeoff 0…1</text>`, lx, ly, lx+20, ly, lx+26, ly+4)
+	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#08519c" stroke-width="2"/><text x="%.1f" y="%.1f">router (tradeoff sweep)</text>`, lx, ly, lx+20, ly, lx+26, ly+4)
 	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#6baed6" stroke-width="1.5" stroke-dasharray="5,3"/><text x="%.1f" y="%.1f">router, quality floor 0…1</text>`, lx, ly+14, lx+20, ly+14, lx+26, ly+18)
 	fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="#999"/><text x="%.1f" y="%.1f">single models</text>`, lx+10, ly+28, lx+26, ly+32)
 	fmt.Fprintf(b, `<path d="M %.1f %.1f l 5 -5 l -5 -5 l -5 5 z" fill="#d62728"/><text x="%.1f" y="%.1f">oracle</text></g>`+"\n", lx+110, ly+33, lx+120, ly+32)

@@ -20,7 +20,8 @@ type Router struct {
 	// Quality components; each enabled one gives a logit per model, and the
 	// prediction is σ(Σ blend[k]·logit_k).
 	lr      []linearModel // per model; nil when disabled
-	lrT     []float32     // the same weights bucket-major (Dim × models), for one pass over the features
+	lrT     []int8        // the same weights bucket-major (Dim × models), quantised, for one pass over the features
+	lrScale []float32     // per model: weight = lrT × lrScale
 	lowRank *lowRank      // nil when disabled
 	knn     *knnIndex     // nil when disabled
 	blend   []float64     // weight per component, in componentKinds order
@@ -46,6 +47,9 @@ const (
 	numComponents
 )
 
+// componentNames names the components as TrainConfig.Predictor spells them.
+var componentNames = [numComponents]string{"lr", "lowrank", "knn"}
+
 // scratch is per-call working memory.
 type scratch struct {
 	f     *Featuriser
@@ -54,11 +58,11 @@ type scratch struct {
 	c     []float64
 	idx   []int
 	nbrs  []neighbour
-	lz    []float64 // logistic logits per candidate
-	cols  []int32   // known candidates' model indices
-	acc32 []float32 // their logit accumulators
-	acc   []float32 // kNN similarity accumulator, one per training prompt
-	docs  []int32   // kNN touched prompts
+	comp  [][numComponents]float64 // component logits per candidate
+	cols  []int32                  // known candidates' model indices
+	acc32 []float32                // their logit accumulators
+	acc   []float32                // kNN similarity accumulator, one per training prompt
+	docs  []int32                  // kNN touched prompts
 }
 
 func (r *Router) init() {
@@ -67,13 +71,26 @@ func (r *Router) init() {
 		r.index[m] = i
 	}
 	if r.lr != nil {
-		// Bucket-major copy: a prediction then reads one short row per
-		// feature instead of one scattered weight per feature and model.
+		// A bucket-major, 8-bit copy: a prediction then reads one short
+		// row per feature (all models' weights for that bucket, 1 byte
+		// each) instead of one scattered 4-byte weight per feature and
+		// model. The rounding error of a logit is about scale/2 × ‖x‖₁/√n,
+		// far below what matters for a choice.
 		m := len(r.models)
-		r.lrT = make([]float32, r.features.Dim()*m)
+		r.lrT = make([]int8, r.features.Dim()*m)
+		r.lrScale = make([]float32, m)
 		for i, lm := range r.lr {
+			var mx float32
+			for _, w := range lm.W {
+				mx = max(mx, w, -w)
+			}
+			if mx == 0 {
+				continue
+			}
+			scale := mx / 127
+			r.lrScale[i] = scale
 			for j, w := range lm.W {
-				r.lrT[j*m+i] = w
+				r.lrT[j*m+i] = int8(math.Round(float64(w / scale)))
 			}
 		}
 	}
@@ -126,13 +143,52 @@ func (r *Router) predictInto(s *scratch, x Sparse, models []string, out []float6
 
 // predictIdx is predictInto with model indices (-1: unknown).
 func (r *Router) predictIdx(s *scratch, x Sparse, idx []int, out []float64) {
-	var emb []float32
-	if r.lowRank != nil {
-		emb = r.embed(s, x)
+	r.blendInto(r.componentLogits(s, x, idx), idx, out)
+}
+
+// blendInto turns component logits into predicted scores: σ of the blend
+// for known candidates, the neutral prior for unknown ones.
+func (r *Router) blendInto(comp [][numComponents]float64, idx []int, out []float64) {
+	var sum float64
+	known := 0
+	for j, i := range idx {
+		if i < 0 {
+			continue
+		}
+		bl := r.blend
+		if r.modelBlend != nil {
+			bl = r.modelBlend[i][:]
+		}
+		var z float64
+		for k, w := range bl {
+			if w != 0 {
+				z += w * comp[j][k]
+			}
+		}
+		out[j] = sigmoid(z)
+		sum += out[j]
+		known++
 	}
-	if r.knn != nil {
-		r.knnSearch(s, x)
+	neutral := r.prior
+	if known > 0 {
+		neutral = sum / float64(known)
 	}
+	for j, i := range idx {
+		if i < 0 {
+			out[j] = neutral
+		}
+	}
+}
+
+// componentLogits returns, per candidate idx[j] (≥ 0), each enabled
+// component's logit; rows of unknown candidates are zero. The result lives
+// in s until the next call.
+func (r *Router) componentLogits(s *scratch, x Sparse, idx []int) [][numComponents]float64 {
+	if cap(s.comp) < len(idx) {
+		s.comp = make([][numComponents]float64, len(idx))
+	}
+	comp := s.comp[:len(idx)]
+	clear(comp)
 	if r.lrT != nil {
 		// One pass over the features; per feature, one short row holds
 		// every model's weight. Only the known candidates' columns count.
@@ -152,51 +208,34 @@ func (r *Router) predictIdx(s *scratch, x Sparse, idx []int, out []float64) {
 			v := x.Val[k]
 			row := r.lrT[int(j)*m : int(j)*m+m]
 			for c, i := range s.cols {
-				acc[c] += v * row[i]
+				acc[c] += v * float32(row[i])
 			}
 		}
-		s.lz = grow(s.lz, len(idx))
 		c := 0
 		for j, i := range idx {
 			if i >= 0 {
-				s.lz[j] = float64(acc[c])
+				comp[j][compLR] = float64(acc[c]*r.lrScale[i]) + float64(r.lr[i].Bias)
 				c++
 			}
 		}
 	}
-	var sum float64
-	known := 0
-	for j, i := range idx {
-		if i < 0 {
-			continue
-		}
-		bl := r.blend
-		if r.modelBlend != nil {
-			bl = r.modelBlend[i][:]
-		}
-		var z float64
-		if r.lr != nil && bl[compLR] != 0 {
-			z += bl[compLR] * (s.lz[j] + float64(r.lr[i].Bias))
-		}
-		if r.lowRank != nil && bl[compLowRank] != 0 {
-			z += bl[compLowRank] * r.lowRank.logit(emb, i)
-		}
-		if r.knn != nil && bl[compKNN] != 0 {
-			z += bl[compKNN] * logit(r.knn.estimate(s.nbrs, i))
-		}
-		out[j] = sigmoid(z)
-		sum += out[j]
-		known++
-	}
-	neutral := r.prior
-	if known > 0 {
-		neutral = sum / float64(known)
-	}
-	for j, i := range idx {
-		if i < 0 {
-			out[j] = neutral
+	if r.lowRank != nil {
+		emb := r.embed(s, x)
+		for j, i := range idx {
+			if i >= 0 {
+				comp[j][compLowRank] = r.lowRank.logit(emb, i)
+			}
 		}
 	}
+	if r.knn != nil {
+		r.knnSearch(s, x)
+		for j, i := range idx {
+			if i >= 0 {
+				comp[j][compKNN] = logit(r.knn.estimate(s.nbrs, i))
+			}
+		}
+	}
+	return comp
 }
 
 // knnSearch leaves x's nearest training prompts in s.nbrs.

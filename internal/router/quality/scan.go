@@ -14,8 +14,38 @@ const (
 // package loads, read-only afterwards.
 var (
 	byteClass, lowerTab, foldTab = byteTables()
+	flagTab                      = flagTable()
 	keywords                     = keywordTable()
 )
+
+// flagTable returns per byte its contribution to the packed counters of a
+// word: 1 for a digit, 1<<10 for an upper-case letter, 1<<20 for a
+// non-ASCII byte.
+func flagTable() (t [256]uint32) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = 1
+		case c >= 'A' && c <= 'Z':
+			t[c] = 1 << 10
+		case c >= 0x80:
+			t[c] = 1 << 20
+		}
+	}
+	return t
+}
+
+// recount returns the packed counters of a long word, saturated.
+func recount(w string) uint32 {
+	var d, u, n uint32
+	for i := 0; i < len(w); i++ {
+		f := flagTab[w[i]]
+		d += f & 0x3ff
+		u += f >> 10 & 0x3ff
+		n += f >> 20
+	}
+	return min(d, 0x3ff) | min(u, 0x3ff)<<10 | min(n, 0x3ff)<<20
+}
 
 // byteTables returns the byte classes, ASCII lower-casing, and lower-casing
 // with digits 1-9 folded to '0'.
@@ -137,8 +167,8 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 		c := s[i]
 		switch byteClass[c] {
 		case clsWord:
-			h, hf := uint64(fnvOffset), uint64(fnvOffset)
-			d, up, na := 0, 0, 0
+			h := uint64(fnvOffset)
+			var fl uint32 // packed counts: digits, upper-case, non-ASCII (10 bits each)
 			j := i
 			for ; j < n; j++ {
 				b := s[j]
@@ -146,16 +176,12 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 					break
 				}
 				h = (h ^ uint64(lowerTab[b])) * fnvPrime
-				hf = (hf ^ uint64(foldTab[b])) * fnvPrime
-				switch {
-				case b <= '9':
-					d++
-				case b <= 'Z':
-					up++
-				case b >= 0x80:
-					na++
-				}
+				fl += flagTab[b]
 			}
+			if j-i > 1000 {
+				fl = recount(s[i:j]) // the packed counters could overflow
+			}
+			d, up, na := int(fl&0x3ff), int(fl>>10&0x3ff), int(fl>>20&0x3ff)
 			wl := j - i
 			digits += d
 			upper += up
@@ -166,10 +192,13 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 			if d == wl {
 				numbers++
 			}
-			if d > 1 {
-				h = hf
+			if d > 1 { // multi-digit numbers: hash with digits folded
+				h = uint64(fnvOffset)
+				for k := i; k < j; k++ {
+					h = (h ^ uint64(foldTab[s[k]])) * fnvPrime
+				}
 			}
-			if wl <= 9 {
+			if wl <= 9 && d == 0 {
 				switch keywordKind(h) {
 				case kwQuestion:
 					qwords++

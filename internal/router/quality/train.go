@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -13,7 +15,7 @@ import (
 // DefaultTrainConfig.
 type TrainConfig struct {
 	Features   FeatureConfig
-	Predictor  string // "lr", "lowrank", "knn", or "ensemble" (a learned blend of all three)
+	Predictor  string // "lr", "lowrank", "knn", components joined by "+" (a learned blend, e.g. "lr+lowrank"), or "ensemble" (all three)
 	LR         LogisticConfig
 	LowRank    LowRankConfig
 	KNN        KNNConfig
@@ -42,10 +44,8 @@ func (c TrainConfig) Validate() error {
 	if err := c.Features.Validate(); err != nil {
 		return err
 	}
-	switch c.Predictor {
-	case "lr", "lowrank", "knn", "ensemble":
-	default:
-		return fmt.Errorf("predictor %q: want lr, lowrank, knn or ensemble", c.Predictor)
+	if len(c.components()) == 0 {
+		return fmt.Errorf("predictor %q: want lr, lowrank, knn, ensemble (all three), or components joined by '+' (e.g. lr+lowrank)", c.Predictor)
 	}
 	if c.uses(compLR) && (c.LR.Epochs < 1 || c.LR.Rate <= 0) {
 		return fmt.Errorf("lr: epochs and rate must be positive")
@@ -59,20 +59,36 @@ func (c TrainConfig) Validate() error {
 	return nil
 }
 
-// uses reports whether the predictor needs component k trained.
-func (c TrainConfig) uses(k int) bool {
-	switch c.Predictor {
-	case "lr":
-		return k == compLR
-	case "lowrank":
-		return k == compLowRank
-	case "knn":
-		return k == compKNN
-	case "ensemble":
-		return true
+// components returns the predictor's components, in blend order, or nil if
+// the predictor names an unknown one.
+func (c TrainConfig) components() []int {
+	name := c.Predictor
+	if name == "ensemble" {
+		name = "lr+lowrank+knn"
 	}
-	return false
+	var out []int
+	seen := [numComponents]bool{}
+	for _, part := range strings.Split(name, "+") {
+		k := slices.Index(componentNames[:], strings.TrimSpace(part))
+		if k < 0 || seen[k] {
+			return nil
+		}
+		seen[k] = true
+	}
+	for k := range seen {
+		if seen[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }
+
+// uses reports whether the predictor needs component k trained.
+func (c TrainConfig) uses(k int) bool { return slices.Contains(c.components(), k) }
+
+// blended reports whether the predictor blends several components (whose
+// weights the inner cross-validation fits).
+func (c TrainConfig) blended() bool { return len(c.components()) > 1 }
 
 func (c TrainConfig) workers() int {
 	if c.Workers > 0 {
@@ -229,7 +245,7 @@ func (c *corpus) train(ctx context.Context, subset []int, cfg TrainConfig, progr
 	if oof != nil {
 		// The inner folds' predictions calibrate the blend (only the final
 		// router's; the inner routers used equal weights) and λ(T).
-		if cfg.Predictor == "ensemble" {
+		if cfg.blended() {
 			r.blend = fitBlend(oof, c, subset)
 			oof.reblend(r.blend)
 		}
@@ -299,6 +315,7 @@ func (c *corpus) fit(ctx context.Context, subset []int, cfg TrainConfig, _ *pred
 		err := parallel(ctx, M, cfg.workers(), func() func(int) {
 			return func(m int) {
 				r.lr[m] = trainLogistic(X, perModel[m], dim, cfg.LR, cfg.Seed+uint64(m)*7919)
+				roundHalves(r.lr[m].W) // what the artifact stores
 				mu.Lock()
 				finished++
 				progress("logistic regression", (done+float64(finished)/float64(M))/work)
@@ -314,6 +331,7 @@ func (c *corpus) fit(ctx context.Context, subset []int, cfg TrainConfig, _ *pred
 		r.lowRank = trainLowRank(X, byEx, M, dim, cfg.LowRank, cfg.Seed, func(f float64) {
 			progress("low-rank model", (done+f)/work)
 		})
+		roundHalves(r.lowRank.P)
 		done++
 	}
 	if cfg.uses(compKNN) {
@@ -326,6 +344,7 @@ func (c *corpus) fit(ctx context.Context, subset []int, cfg TrainConfig, _ *pred
 			prior[m] = s / float64(max(1, len(ls)))
 		}
 		r.knn = newKNNIndex(X, byEx, 1<<cfg.Features.Bits, prior, cfg.KNN)
+		roundHalves(r.knn.Val)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -403,31 +422,14 @@ func (p *predictions) fill(k int, r *Router, c *corpus, i int) {
 		}
 		s.idx = append(s.idx, j)
 	}
+	comp := append([][numComponents]float64(nil), r.componentLogits(s, x, s.idx)...)
 	q := make([]float64, len(ms))
-	r.predictIdx(s, x, s.idx, q)
-	comp := make([][numComponents]float64, len(ms))
-	var emb []float32
-	if r.lowRank != nil {
-		emb = r.embed(s, x)
-	}
-	if r.knn != nil {
-		r.knnSearch(s, x)
-	}
+	r.blendInto(comp, s.idx, q)
 	for o, j := range s.idx {
 		if j < 0 {
 			for k := range comp[o] {
 				comp[o][k] = logit(q[o])
 			}
-			continue
-		}
-		if r.lr != nil {
-			comp[o][compLR] = float64(x.Dot(r.lr[j].W) + r.lr[j].Bias)
-		}
-		if r.lowRank != nil {
-			comp[o][compLowRank] = r.lowRank.logit(emb, j)
-		}
-		if r.knn != nil {
-			comp[o][compKNN] = logit(r.knn.estimate(s.nbrs, j))
 		}
 	}
 	copy(s.f.shape[:], c.shapes[i])
