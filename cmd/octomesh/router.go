@@ -133,7 +133,7 @@ func routerEval(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Var(&data, "data", "routing data file (JSONL, optionally gzipped); repeatable")
 	folds := fs.Int("folds", 5, "cross-validation folds")
 	plot := fs.String("plot", "", "write an SVG plot of the cost–quality curves to this file")
-	predictor := fs.String("predictor", "", "predictor: lr, lowrank, knn or ensemble (default: the shipped router's)")
+	predictor := fs.String("predictor", "", "predictor: lr, lowrank, knn, components joined by + (lr+lowrank), or ensemble (all three); default lr, the shipped router's")
 	opts := fs.String("set", "", "advanced training options, key=value,… (e.g. lr.epochs=8)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlagsWithFiles(fs, args, &data); err != nil {
@@ -182,7 +182,7 @@ func routerTrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var data stringList
 	fs.Var(&data, "data", "routing data file (JSONL, optionally gzipped); repeatable")
 	out := fs.String("out", "", "write the router artifact to this file")
-	predictor := fs.String("predictor", "", "predictor: lr, lowrank, knn or ensemble (default: the shipped router's)")
+	predictor := fs.String("predictor", "", "predictor: lr, lowrank, knn, components joined by + (lr+lowrank), or ensemble (all three); default lr, the shipped router's")
 	opts := fs.String("set", "", "advanced training options, key=value,… (e.g. lr.epochs=8)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlagsWithFiles(fs, args, &data); err != nil {
@@ -241,6 +241,10 @@ func writeFileAtomic(path string, write func(io.Writer) error) (int64, error) {
 		return 0, err
 	}
 	if err := cw.w.(*bufio.Writer).Flush(); err != nil {
+		tmp.Close()
+		return 0, err
+	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600; artifacts and outputs are ordinary files
 		tmp.Close()
 		return 0, err
 	}

@@ -93,7 +93,7 @@ func writePanel(b *strings.Builder, r Report, x0, y0 float64) {
 	fmt.Fprintf(b, `<g><text x="%.1f" y="%.1f" font-size="13" font-weight="bold">%s (%d prompts)</text>`+"\n", x0+padL, y0+padT-14, html.EscapeString(r.Name), r.Prompts)
 	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%d" height="%d" fill="none" stroke="#999"/>`+"\n", x0+padL, y0+padT, pw, ph)
 	// Grid and ticks.
-	for e := math.Ceil(lo); e <= hi+1e-9; e++ {
+	for e := math.Floor(lo); e <= hi+1e-9; e++ {
 		for _, m := range []float64{1, 2, 5} {
 			v := e + math.Log10(m)
 			if v < lo-1e-9 || v > hi+1e-9 {
@@ -114,8 +114,12 @@ func writePanel(b *strings.Builder, r Report, x0, y0 float64) {
 	fmt.Fprintf(b, `<text transform="translate(%.1f %.1f) rotate(-90)" text-anchor="middle">mean score</text>`+"\n", x0+14, y0+padT+float64(ph)/2)
 	poly := func(ps []Point, style string) {
 		var sb strings.Builder
+		last := ""
 		for _, p := range ps {
-			fmt.Fprintf(&sb, "%.1f,%.1f ", X(p.Cost), Y(p.Quality))
+			if pt := fmt.Sprintf("%.1f,%.1f ", X(p.Cost), Y(p.Quality)); pt != last {
+				sb.WriteString(pt)
+				last = pt
+			}
 		}
 		fmt.Fprintf(b, `<polyline fill="none" %s points="%s"/>`+"\n", style, strings.TrimSpace(sb.String()))
 	}
