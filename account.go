@@ -34,6 +34,14 @@ type OrgSettings struct {
 	// StoreContent opts the organisation in to storing (sealed) prompts and
 	// outputs. Off by default: content is never stored.
 	StoreContent bool `json:"store_content,omitempty"`
+	// RPM and TPM limit the whole organisation's requests and tokens per
+	// minute, across all its keys; 0 means no organisation-wide limit.
+	RPM int64 `json:"rpm,omitempty"`
+	TPM int64 `json:"tpm,omitempty"`
+	// Prepaid makes the organisation pay in advance: its requests are
+	// admitted only while its credit balance (top-ups minus spend) covers
+	// their reservation, as a hard budget would.
+	Prepaid bool `json:"prepaid,omitempty"`
 }
 
 // Validate checks an organisation's fields. It returns EINVALID naming the field.
@@ -46,6 +54,9 @@ func (o *Org) Validate() error {
 	}
 	if err := checkEmail("billing_email", o.BillingEmail); err != nil {
 		return err
+	}
+	if o.Settings.RPM < 0 || o.Settings.TPM < 0 {
+		return Errorf(EINVALID, "settings.rpm and settings.tpm must be ≥ 0 (0: no limit)").WithParam("settings.rpm")
 	}
 	for _, l := range []struct {
 		name string
@@ -78,6 +89,9 @@ func OrgChanges(old, new *Org) []string {
 	add(s.ZeroRetention != t.ZeroRetention, "settings.zero_retention")
 	add(s.NoTraining != t.NoTraining, "settings.no_training")
 	add(!slices.Equal(s.Regions, t.Regions), "settings.regions")
+	add(s.RPM != t.RPM, "settings.rpm")
+	add(s.TPM != t.TPM, "settings.tpm")
+	add(s.Prepaid != t.Prepaid, "settings.prepaid")
 	add(!slices.Equal(s.AllowedModels, t.AllowedModels), "settings.allowed_models")
 	add(s.StoreContent != t.StoreContent, "settings.store_content")
 	return c
