@@ -292,3 +292,22 @@ type BudgetStore interface {
 	// the serving nodes' cache), ordered by ID.
 	Budgets(ctx context.Context, orgID string) ([]*Budget, error)
 }
+
+// BillingStore keeps what billing needs besides the ledger: each
+// organisation's customer ID at the payment processor.
+type BillingStore interface {
+	// SetCustomerID records orgID's customer ID at processor (e.g. "stripe").
+	SetCustomerID(ctx context.Context, orgID, processor, customerID string) error
+	// CustomerID returns orgID's customer ID at processor, or ENOTFOUND.
+	CustomerID(ctx context.Context, orgID, processor string) (string, error)
+	// OrgByCustomerID maps a processor's customer ID back to the
+	// organisation, or ENOTFOUND (webhooks name the customer).
+	OrgByCustomerID(ctx context.Context, processor, customerID string) (string, error)
+}
+
+// MeterStore is everything metering and billing keep in the database.
+type MeterStore interface {
+	LedgerStore
+	BudgetStore
+	BillingStore
+}
