@@ -1,6 +1,9 @@
 package octomesh
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Served tells the caller how a request was served: which deployment and
 // provider answered, and what it cost. The HTTP layer turns it into
@@ -14,6 +17,17 @@ type Served struct {
 	// Route is the compact route taken, e.g. "sim/gpt-4o:rate_limited>sim/claude-3-haiku:ok",
 	// sent as the x-octomesh-route header.
 	Route string
+	// Requests and Tokens are the caller's tightest per-minute rate limits
+	// after this request was admitted (nil: no limit applies), sent as the
+	// x-ratelimit-* headers, on refusals too.
+	Requests, Tokens *RateLimitState
+}
+
+// RateLimitState is one rate limit as the x-ratelimit-* headers show it.
+type RateLimitState struct {
+	Limit     int64         // per minute
+	Remaining int64         // that could be used right now
+	Reset     time.Duration // until the limit is fully replenished
 }
 
 // ChatService is the gateway as the transport layer sees it: it validates,
@@ -76,4 +90,23 @@ func WithForwardHeaders(ctx context.Context, h [][2]string) context.Context {
 func ForwardHeadersFrom(ctx context.Context) [][2]string {
 	h, _ := ctx.Value(forwardKey{}).([][2]string)
 	return h
+}
+
+type ledgerIDKey struct{}
+
+// WithLedgerRequestID returns ctx carrying the id the request's ledger
+// entries are written under. It differs from the request id when the
+// client chose that one: a client-chosen id may repeat, and the ledger's
+// idempotency on (request id, attempt) must never merge two requests.
+func WithLedgerRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ledgerIDKey{}, id)
+}
+
+// LedgerRequestIDFrom returns the ledger request id in ctx, or the request
+// id when none was set.
+func LedgerRequestIDFrom(ctx context.Context) string {
+	if id, ok := ctx.Value(ledgerIDKey{}).(string); ok {
+		return id
+	}
+	return RequestIDFrom(ctx)
 }

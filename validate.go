@@ -239,3 +239,13 @@ func (r *ChatRequest) EstimateTokens() int {
 	}
 	return n
 }
+
+// EstimateTokens is the input's token estimate (about four bytes a token),
+// used to reserve its cost before it is sent.
+func (r *EmbeddingRequest) EstimateTokens() int {
+	n := 0
+	for _, s := range r.Input {
+		n += 1 + (len(s)+3)/4
+	}
+	return n
+}

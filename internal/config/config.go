@@ -37,6 +37,7 @@ type Config struct {
 	Models    []Model    `yaml:"models"`
 	Routing   Routing    `yaml:"routing"`
 	Privacy   Privacy    `yaml:"privacy"`
+	Metering  Metering   `yaml:"metering"`
 }
 
 // Server configures the HTTP listener and the bounds on each request.
@@ -186,6 +187,10 @@ type Model struct {
 	Capabilities []string `yaml:"capabilities"`
 	// Price is the deployment's price list.
 	Price Price `yaml:"price"`
+	// PriceChanges are dated price lists: each applies to requests from
+	// its effective date (UTC) on, so usage before a change stays priced
+	// as it was. Sorted by date; Price applies before the first.
+	PriceChanges []PriceChange `yaml:"price_changes"`
 	// Region is where the deployment runs, for data-residency policies.
 	Region string `yaml:"region"`
 	// Aliases are extra public names for the deployment.
@@ -209,6 +214,13 @@ type Price struct {
 	Output      string `yaml:"output"`       // required, e.g. "0.60"
 	CachedInput string `yaml:"cached_input"` // optional; "" = charged at Input
 	PerRequest  string `yaml:"per_request"`  // optional; "" = 0
+}
+
+// PriceChange is a price list in effect from a date on.
+type PriceChange struct {
+	// Effective is a date (2026-12-01, midnight UTC) or an RFC 3339 time.
+	Effective string `yaml:"effective"`
+	Price     Price  `yaml:"price"`
 }
 
 // Privacy holds the deployment-wide privacy switches.
@@ -281,6 +293,7 @@ func Default() Config {
 			Groups:        []Group{},
 			QualityPriors: map[string]float64{},
 		},
+		Metering: Metering{Counters: "memory", RedisPrefix: "octomesh:", ReservationTTL: 15 * time.Minute, SpoolMaxBytes: 64 * MiB},
 	}
 }
 

@@ -44,6 +44,7 @@ func TestDefault(t *testing.T) {
 			Groups:        []Group{},
 			QualityPriors: map[string]float64{},
 		},
+		Metering: Metering{Counters: "memory", RedisPrefix: "octomesh:", ReservationTTL: 15 * time.Minute, SpoolMaxBytes: 64 << 20},
 	}
 	got := Default()
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/octomesh/octomesh"
 )
@@ -26,6 +27,18 @@ func (m Model) Deployment() (octomesh.Deployment, error) {
 	price, err := m.Price.Money()
 	if err != nil {
 		return octomesh.Deployment{}, fmt.Errorf("model %s: %w", m.PublicName(), err)
+	}
+	var changes []octomesh.DatedPrice
+	for i, pc := range m.PriceChanges {
+		t, err := parseEffective(pc.Effective)
+		if err != nil {
+			return octomesh.Deployment{}, fmt.Errorf("model %s: price_changes[%d].effective: %w", m.PublicName(), i, err)
+		}
+		pr, err := pc.Price.Money()
+		if err != nil {
+			return octomesh.Deployment{}, fmt.Errorf("model %s: price_changes[%d]: %w", m.PublicName(), i, err)
+		}
+		changes = append(changes, octomesh.DatedPrice{Effective: t, Price: pr})
 	}
 	var caps octomesh.Capabilities
 	for _, c := range m.Capabilities {
@@ -54,6 +67,7 @@ func (m Model) Deployment() (octomesh.Deployment, error) {
 		MaxOutputTokens: m.MaxOutputTokens,
 		Capabilities:    caps,
 		Price:           price,
+		PriceChanges:    changes,
 		Region:          m.Region,
 		DataPolicy:      m.DataPolicy.Policy(),
 		Groups:          m.Groups,
@@ -95,4 +109,17 @@ func (p *Price) fields() []priceField {
 		{"cached_input", &p.CachedInput, false},
 		{"per_request", &p.PerRequest, false},
 	}
+}
+
+// parseEffective parses a price change's date: YYYY-MM-DD (midnight UTC)
+// or an RFC 3339 time.
+func parseEffective(s string) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s is not a date like 2026-12-01 or an RFC 3339 time", quoted(s))
+	}
+	return t.UTC(), nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -76,6 +77,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.Routing.validate(&p, nil)
+	c.Metering.validate(&p, c.Server.UpstreamTimeout)
 	return errors.Join(p...)
 }
 
@@ -308,6 +310,29 @@ func (m *Model) validate(p *problems, at string, providers map[string]bool, name
 		}
 		if _, err := parsePrice(*f.value); err != nil {
 			p.add(at+".price."+f.name, "%v", err)
+		}
+	}
+	var last time.Time
+	for i, pc := range m.PriceChanges {
+		pat := fmt.Sprintf("%s.price_changes[%d]", at, i)
+		t, err := parseEffective(pc.Effective)
+		if err != nil {
+			p.add(pat+".effective", "%v", err)
+		} else if !last.IsZero() && !t.After(last) {
+			p.add(pat+".effective", "must be later than the change before it")
+		} else {
+			last = t
+		}
+		for _, f := range pc.Price.fields() {
+			if *f.value == "" {
+				if f.required {
+					p.add(pat+".price."+f.name, "required: a decimal USD amount such as \"0.15\"")
+				}
+				continue
+			}
+			if _, err := parsePrice(*f.value); err != nil {
+				p.add(pat+".price."+f.name, "%v", err)
+			}
 		}
 	}
 	if m.Region != "" && (len(m.Region) > 64 || !isIdent(strings.ToLower(m.Region), "-_")) {

@@ -122,7 +122,9 @@ type failoverStream struct {
 	cur      *liveAttempt
 	curIdx   int
 	served   *octomesh.Served
-	done     func(err error, relayed int, usage *octomesh.Usage, d *octomesh.Deployment)
+	done     func(err error, relayed int, usage *octomesh.Usage, d *octomesh.Deployment) error
+	mt       *metering // nil: no metering
+	settled  bool      // done has run
 
 	held      *octomesh.Chunk // a role chunk held back until content arrives
 	chunk     *octomesh.Chunk
@@ -144,12 +146,36 @@ type failoverStream struct {
 
 // spent is what one attempt consumed.
 type spent struct {
-	d     *octomesh.Deployment
-	usage metered
+	d       *octomesh.Deployment
+	usage   metered
+	attempt int // index of the attempt in the decision
 }
 
 // Next advances the stream, failing over as described on failoverStream.
+// When the stream ends, its usage is settled (and durable in the ledger)
+// before Next returns false, so the relay writes the final bytes only
+// after that; if it cannot be made durable, the stream ends with an error
+// instead of completing.
 func (f *failoverStream) Next() bool {
+	if f.next() {
+		return true
+	}
+	f.finalize()
+	return false
+}
+
+// finalize settles and records the request once.
+func (f *failoverStream) finalize() {
+	if f.settled {
+		return
+	}
+	f.settled = true
+	if err := f.done(f.err, 0, nil, nil); err != nil && f.err == nil {
+		f.err = err
+	}
+}
+
+func (f *failoverStream) next() bool {
 	if f.closed || f.err != nil {
 		return false
 	}
@@ -202,7 +228,7 @@ func (f *failoverStream) endAttempt(err error) {
 			// No usage report (the stream was cut): bill what was relayed.
 			m = estimate(f.req, f.attBytes)
 		}
-		f.spent = append(f.spent, spent{d: la.a.d, usage: m})
+		f.spent = append(f.spent, spent{d: la.a.d, usage: m, attempt: len(f.e.plan.decision.Attempts) - 1})
 	}
 	f.attBytes, f.attUsage = 0, nil
 }
@@ -222,7 +248,7 @@ func (f *failoverStream) total() (metered, octomesh.Money) {
 			t.PromptTokensDetails.CachedTokens += c
 		}
 		t.Estimated = t.Estimated || sp.usage.Estimated
-		cost += sp.d.Price.Cost(sp.usage.Usage)
+		cost += f.mt.costOf(sp.d, sp.usage.Usage)
 	}
 	t.TotalTokens = t.PromptTokens + t.CompletionTokens
 	return t, cost
@@ -416,12 +442,13 @@ func (f *failoverStream) Close() error {
 		}
 		f.endAttempt(err)
 	}
-	f.done(f.err, 0, nil, nil)
+	f.finalize()
 	return nil
 }
 
-// settle prices the request and records its outcome.
-func (f *failoverStream) settle(start time.Time, err error) {
+// settle prices the request, writes its ledger entries and records its
+// outcome. It returns an error when the usage could not be made durable.
+func (f *failoverStream) settle(start time.Time, err error) error {
 	t, cost := f.total()
 	f.served.Cost = cost
 	f.served.Attempts = f.e.tried
@@ -432,7 +459,16 @@ func (f *failoverStream) settle(start time.Time, err error) {
 	if err == nil && !f.finished {
 		err = context.Canceled
 	}
+	bill := make(map[int]billed, len(f.spent))
+	for _, sp := range f.spent {
+		bill[sp.attempt] = billed{d: sp.d, usage: sp.usage}
+	}
+	serr := f.mt.settle(f.ctx, f.e.plan.decision, bill)
+	if serr != nil && err == nil {
+		err = serr
+	}
 	f.e.svc.finish(f.ctx, outcome{route: "chat", stream: true, d: d, start: start, ttft: f.ttft(), usage: t, cost: cost, err: err, decision: f.e.plan.decision})
+	return serr
 }
 
 // ttft is the time to the first content of the first attempt that sent any.

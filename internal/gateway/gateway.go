@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/meter"
 	"github.com/octomesh/octomesh/internal/router"
 	"github.com/octomesh/octomesh/internal/telemetry"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	// RouteDefaults are the config's route options (the first layer the key
 	// and the request narrow).
 	RouteDefaults octomesh.RouteOptions
+	// Meter applies rate limits and budgets and writes the usage ledger.
+	// Without one, requests are neither limited nor recorded in a ledger.
+	Meter *meter.Meter
 }
 
 // Service is the gateway pipeline. It implements octomesh.ChatService.
@@ -57,6 +61,7 @@ type Service struct {
 
 	router        *router.Router
 	routeDefaults octomesh.RouteOptions
+	meter         *meter.Meter
 }
 
 var _ octomesh.ChatService = (*Service)(nil)
@@ -72,7 +77,7 @@ func New(o Options) (*Service, error) {
 			return nil, fmt.Errorf("gateway: deployment %q uses unknown provider %q", d.Name, d.Provider)
 		}
 	}
-	s := &Service{cat: o.Catalog, providers: o.Providers, metrics: o.Metrics, log: o.Logger, now: o.Now, timeout: o.UpstreamTimeout}
+	s := &Service{cat: o.Catalog, providers: o.Providers, metrics: o.Metrics, log: o.Logger, now: o.Now, timeout: o.UpstreamTimeout, meter: o.Meter}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,19 +124,32 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
+	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx)}
+	prompt := req.EstimateTokens()
+	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)))
+	if err != nil {
+		return nil, served, err
+	}
 	if s.router != nil {
 		s.router.Admit()
 	}
 	p, err := s.planner(ctx, req)
 	if err != nil {
-		return nil, nil, err
+		mt.release(ctx)
+		return nil, served, err
+	}
+	if err := mt.reserve(ctx, maxCost(p, req, prompt)); err != nil {
+		return nil, served, err
 	}
 	e := s.newExecutor(p, start)
-	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: p.attempts[0].d.Name, Provider: p.attempts[0].d.Provider}
+	served.Model, served.Provider = p.attempts[0].d.Name, p.attempts[0].d.Provider
 	resp, won, err := e.chat(ctx, req)
 	served.Attempts = e.tried
 	served.Route = routeHeader(p.decision.Attempts)
 	if err != nil {
+		if serr := mt.settle(ctx, p.decision, nil); serr != nil {
+			err = serr
+		}
 		s.finish(ctx, outcome{route: "chat", d: p.attempts[0].d, start: start, err: err, decision: p.decision})
 		return nil, served, err
 	}
@@ -140,9 +158,26 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	resp.Model = d.Name
 	u := usageOrEstimate(resp.Usage, req, responseText(resp))
 	resp.Usage = &u.Usage
-	served.Cost = d.Price.Cost(u.Usage)
+	served.Cost = mt.costOf(d, u.Usage)
+	// The usage is durable before the answer leaves: a response the
+	// client receives always has its ledger entry.
+	if err := mt.settle(ctx, p.decision, map[int]billed{okAttempt(p.decision): {d: d, usage: u}}); err != nil {
+		s.finish(ctx, outcome{route: "chat", d: d, start: start, err: err, decision: p.decision})
+		return nil, served, err
+	}
 	s.finish(ctx, outcome{route: "chat", d: d, start: start, usage: u, cost: served.Cost, decision: p.decision})
 	return resp, served, nil
+}
+
+// okAttempt returns the index of the decision's successful attempt (the
+// last one that succeeded), or -1.
+func okAttempt(dec *octomesh.Decision) int {
+	for i := len(dec.Attempts) - 1; i >= 0; i-- {
+		if dec.Attempts[i].Outcome == "ok" {
+			return i
+		}
+	}
+	return -1
 }
 
 // ChatStream opens a streaming chat request. It returns once an attempt has
@@ -154,23 +189,44 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
+	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx)}
+	prompt := req.EstimateTokens()
+	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)))
+	if err != nil {
+		return nil, served, err
+	}
 	if s.router != nil {
 		s.router.Admit()
 	}
 	p, err := s.planner(ctx, req)
 	if err != nil {
-		return nil, nil, err
+		mt.release(ctx)
+		return nil, served, err
+	}
+	if err := mt.reserve(ctx, maxCost(p, req, prompt)); err != nil {
+		return nil, served, err
 	}
 	e := s.newExecutor(p, start)
 	first := p.attempts[0].d
-	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: first.Name, Provider: first.Provider}
-	f := &failoverStream{e: e, ctx: ctx, req: req, orig: req, served: served, curIdx: -1}
-	f.done = func(err error, _ int, _ *octomesh.Usage, _ *octomesh.Deployment) {
-		f.settle(start, err)
+	served.Model, served.Provider = first.Name, first.Provider
+	f := &failoverStream{e: e, ctx: ctx, req: req, orig: req, served: served, curIdx: -1, mt: mt}
+	f.done = func(err error, _ int, _ *octomesh.Usage, _ *octomesh.Deployment) error {
+		return f.settle(start, err)
+	}
+	// fail ends a stream that never reached the client: its failed
+	// attempts are recorded (at zero cost) before the error is returned.
+	fail := func(err error) (octomesh.ChatStream, *octomesh.Served, error) {
+		served.Route = routeHeader(p.decision.Attempts)
+		if serr := mt.settle(ctx, p.decision, nil); serr != nil {
+			err = serr
+		}
+		s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: err, decision: p.decision})
+		return nil, served, err
 	}
 	// Open attempts until one sends content (or the plan is exhausted).
 	i := e.pickNext(ctx, -1, nil)
 	if i < 0 {
+		mt.release(ctx)
 		return nil, served, e.finalErr()
 	}
 	if p.hedgeAfter > 0 && len(p.attempts) > 1 {
@@ -179,24 +235,18 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 			if err == nil {
 				err = e.finalErr()
 			}
-			served.Route = routeHeader(p.decision.Attempts)
-			s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: err, decision: p.decision})
-			return nil, served, err
+			return fail(err)
 		}
 		return f.ready(p, served)
 	}
 	la, err := e.open(ctx, req, &p.attempts[i], false)
 	if err != nil {
 		if ctx.Err() != nil || afterFailure(err) == stop {
-			served.Route = routeHeader(p.decision.Attempts)
-			s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: err, decision: p.decision})
-			return nil, served, err
+			return fail(err)
 		}
 		f.curIdx = i
 		if !f.recover(err) {
-			served.Route = routeHeader(p.decision.Attempts)
-			s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: f.err, decision: p.decision})
-			return nil, served, f.err
+			return fail(f.err)
 		}
 	} else {
 		f.setCurrent(la, i, false)
@@ -207,9 +257,10 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 			err = octomesh.Errorf(octomesh.EUPSTREAM, "the provider ended the stream without sending anything")
 		}
 		f.closed = true
-		served.Route = routeHeader(p.decision.Attempts)
-		s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: err, decision: p.decision})
-		return nil, served, err
+		if f.settled {
+			return nil, served, err // Next already recorded it
+		}
+		return fail(err)
 	}
 	f.pending = true
 	return f.ready(p, served)
@@ -244,20 +295,38 @@ func (s *Service) Embed(ctx context.Context, req *octomesh.EmbeddingRequest) (*o
 		return nil, nil, octomesh.Errorf(octomesh.EINVALID, "model %q is not an embedding model", d.Name).WithParam("model")
 	}
 	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: d.Name, Provider: d.Provider, Attempts: 1}
+	prompt := req.EstimateTokens()
+	mt, err := s.admit(ctx, served, int64(prompt))
+	if err != nil {
+		return nil, served, err
+	}
+	price, _ := d.PriceAt(time.Now())
+	if err := mt.reserve(ctx, price.Cost(octomesh.Usage{PromptTokens: prompt})); err != nil {
+		return nil, served, err
+	}
 	up := *req
 	up.Model = d.UpstreamModel
 	up.EncodingFormat = "" // the upstream answers floats; the inbound layer encodes
 	uctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	at := s.now()
 	resp, err := emb.Embed(uctx, &up)
+	dec := &octomesh.Decision{Attempts: []octomesh.AttemptRecord{{Deployment: d.Name, Provider: d.Provider, Outcome: outcomeOf(err), Start: at.Sub(start), Duration: s.now().Sub(at)}}}
 	if err != nil {
 		err = s.upstreamErr(ctx, d, err)
+		if serr := mt.settle(ctx, dec, nil); serr != nil {
+			err = serr
+		}
 		s.finish(ctx, outcome{route: "embeddings", d: d, start: start, err: err})
 		return nil, served, err
 	}
 	resp.Model = d.Name
 	u := metered{Usage: resp.Usage}
-	served.Cost = d.Price.Cost(resp.Usage)
+	served.Cost = mt.costOf(d, resp.Usage)
+	if err := mt.settle(ctx, dec, map[int]billed{0: {d: d, usage: u}}); err != nil {
+		s.finish(ctx, outcome{route: "embeddings", d: d, start: start, err: err})
+		return nil, served, err
+	}
 	s.finish(ctx, outcome{route: "embeddings", d: d, start: start, usage: u, cost: served.Cost})
 	return resp, served, nil
 }

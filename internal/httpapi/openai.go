@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/octomesh/octomesh"
 )
@@ -30,6 +32,20 @@ func setServed(h http.Header, sv *octomesh.Served) {
 	if sv.Route != "" {
 		h.Set("X-Octomesh-Route", sv.Route)
 	}
+	setRateLimit(h, "Requests", sv.Requests)
+	setRateLimit(h, "Tokens", sv.Tokens)
+}
+
+// setRateLimit writes OpenAI's x-ratelimit-{limit,remaining,reset}-<what>
+// headers for one limit (per minute; reset as a Go duration like "1.5s").
+// what is "Requests" or "Tokens", so the names are already canonical.
+func setRateLimit(h http.Header, what string, st *octomesh.RateLimitState) {
+	if st == nil {
+		return
+	}
+	h["X-Ratelimit-Limit-"+what] = []string{strconv.FormatInt(st.Limit, 10)}
+	h["X-Ratelimit-Remaining-"+what] = []string{strconv.FormatInt(max(st.Remaining, 0), 10)}
+	h["X-Ratelimit-Reset-"+what] = []string{st.Reset.Round(time.Millisecond).String()}
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {

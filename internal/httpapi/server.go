@@ -140,11 +140,19 @@ func (s *Server) routes() {
 // ServeHTTP assigns the request id, recovers panics, and dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("X-Request-Id")
+	ledgerID := ""
 	if !validRequestID(id) {
 		id = s.idPrefix + strconv.FormatUint(s.idSeq.Add(1), 36)
+	} else {
+		// A caller's id may repeat; the ledger's must not (see
+		// octomesh.WithLedgerRequestID), so it gets our unique suffix.
+		ledgerID = id + "~" + s.idPrefix[4:] + strconv.FormatUint(s.idSeq.Add(1), 36)
 	}
 	w.Header().Set("X-Request-Id", id)
 	ctx := octomesh.WithRequestID(r.Context(), id)
+	if ledgerID != "" {
+		ctx = octomesh.WithLedgerRequestID(ctx, ledgerID)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

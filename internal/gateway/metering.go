@@ -1,0 +1,147 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/meter"
+)
+
+// DefaultReserveOutputTokens is how many output tokens a request without
+// max_tokens reserves (capped by the model's own output limit).
+const DefaultReserveOutputTokens = 4096
+
+// metering is one request's admission, reservation and settlement. A nil
+// *metering (no meter configured) does nothing.
+type metering struct {
+	m        *meter.Meter
+	ledgerID string
+	wall     time.Time // when the request arrived, for the ledger and prices
+	adm      *meter.Admission
+	res      *meter.Reservation
+}
+
+// admit applies rate limits, naming the caller's limits in served for the
+// x-ratelimit-* headers (on a refusal too).
+func (s *Service) admit(ctx context.Context, served *octomesh.Served, tokens int64) (*metering, error) {
+	if s.meter == nil {
+		return nil, nil
+	}
+	mt := &metering{m: s.meter, ledgerID: octomesh.LedgerRequestIDFrom(ctx), wall: time.Now()}
+	if mt.ledgerID == "" {
+		mt.ledgerID = octomesh.NewID("req")
+	}
+	adm, err := s.meter.Admit(ctx, octomesh.PrincipalFrom(ctx), tokens)
+	if adm != nil {
+		served.Requests, served.Tokens = adm.Requests, adm.Tokens
+	}
+	if err != nil {
+		return nil, err
+	}
+	mt.adm = adm
+	return mt, nil
+}
+
+// reserve holds the most the request can cost on any of the plan's
+// candidates.
+func (mt *metering) reserve(ctx context.Context, amount octomesh.Money) error {
+	if mt == nil {
+		return nil
+	}
+	res, err := mt.m.Reserve(ctx, octomesh.PrincipalFrom(ctx), mt.adm, mt.ledgerID, amount)
+	if err != nil {
+		mt.m.Release(ctx, mt.adm)
+		return err
+	}
+	mt.res = res
+	return nil
+}
+
+// release ends a reservation that was never used.
+func (mt *metering) release(ctx context.Context) {
+	if mt == nil {
+		return
+	}
+	if mt.res == nil {
+		mt.m.Release(ctx, mt.adm)
+		return
+	}
+	mt.res.Release(ctx)
+}
+
+// billed is what one attempt is charged.
+type billed struct {
+	d     *octomesh.Deployment
+	usage metered
+}
+
+// settle writes one ledger entry per upstream attempt of the decision
+// (failed ones at zero cost, the ones in bill with their usage at the
+// price in effect when the request arrived) and settles the reservation.
+// An error means the usage could not be made durable.
+func (mt *metering) settle(ctx context.Context, dec *octomesh.Decision, bill map[int]billed) error {
+	if mt == nil {
+		return nil
+	}
+	if mt.res == nil {
+		mt.release(ctx)
+		return nil
+	}
+	entries := make([]octomesh.LedgerEntry, 0, len(dec.Attempts))
+	for i, a := range dec.Attempts {
+		e := octomesh.LedgerEntry{
+			Kind: octomesh.EntryUsage, RequestID: mt.ledgerID, Attempt: i + 1,
+			Deployment: a.Deployment, Provider: a.Provider, Outcome: a.Outcome,
+			Start: mt.wall.Add(a.Start), End: mt.wall.Add(a.Start + a.Duration),
+		}
+		if b, ok := bill[i]; ok {
+			price, version := b.d.PriceAt(mt.wall)
+			u := b.usage
+			e.PriceVersion = version
+			e.PromptTokens, e.CompletionTokens = int64(u.PromptTokens), int64(u.CompletionTokens)
+			e.CachedTokens, e.CacheWriteTokens = int64(u.CachedTokens()), int64(u.CacheWriteTokens)
+			e.Estimated = u.Estimated
+			e.Cost = price.Cost(u.Usage)
+		}
+		entries = append(entries, e)
+	}
+	return mt.res.Settle(ctx, entries)
+}
+
+// costOf prices usage on d at the request's arrival (the current price
+// when there is no meter).
+func (mt *metering) costOf(d *octomesh.Deployment, u octomesh.Usage) octomesh.Money {
+	t := time.Now()
+	if mt != nil {
+		t = mt.wall
+	}
+	p, _ := d.PriceAt(t)
+	return p.Cost(u)
+}
+
+// maxCost is the most req can cost on any candidate of p: the prompt
+// estimate plus max_tokens (or the model's output limit, capped at
+// DefaultReserveOutputTokens, when the request sets none).
+func maxCost(p *plan, req *octomesh.ChatRequest, promptTokens int) octomesh.Money {
+	var worst octomesh.Money
+	now := time.Now()
+	for _, a := range p.attempts {
+		price, _ := a.d.PriceAt(now)
+		c := price.Cost(octomesh.Usage{PromptTokens: promptTokens, CompletionTokens: maxOutput(req, a.d)})
+		worst = max(worst, c)
+	}
+	return worst
+}
+
+// maxOutput is the most output tokens req may produce on d.
+func maxOutput(req *octomesh.ChatRequest, d *octomesh.Deployment) int {
+	n := req.MaxOutputTokens()
+	if n <= 0 {
+		n = DefaultReserveOutputTokens
+		if d != nil && d.MaxOutputTokens > 0 && d.MaxOutputTokens < n {
+			n = d.MaxOutputTokens
+		}
+	}
+	return n
+}

@@ -1,0 +1,135 @@
+package meter
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/limit"
+)
+
+// Admission is what rate limiting decided for one request.
+type Admission struct {
+	p      *octomesh.Principal
+	checks []limit.RateCheck // the token checks, to correct once usage is known
+	tokens int64             // tokens taken per token check
+	// Requests and Tokens are the tightest limits, for the headers.
+	Requests, Tokens *octomesh.RateLimitState
+}
+
+// Admit applies the caller's rate limits: one request and tokens (the
+// prompt estimate plus the most the answer may use) on the key's and the
+// organisation's per-minute limits, all or nothing. A refusal is
+// ERATELIMITED with RetryAfter set. A counter backend failure lets the
+// request through (rate limits fail open; budgets do not).
+func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) (*Admission, error) {
+	a := &Admission{p: p}
+	if p == nil {
+		return a, nil
+	}
+	keyRPM, keyTPM := orDefault(p.Scopes.RPM, m.o.KeyRPM), orDefault(p.Scopes.TPM, m.o.KeyTPM)
+	orgRPM, orgTPM := orDefault(p.Org.RPM, m.o.OrgRPM), orDefault(p.Org.TPM, m.o.OrgTPM)
+	var checks [4]limit.RateCheck
+	var what [4]string
+	n := 0
+	add := func(key string, per int64, units int64, desc string) {
+		if per <= 0 {
+			return
+		}
+		if units > per {
+			units = per // a request larger than the whole limit waits for a full bucket, not forever
+		}
+		checks[n] = limit.RateCheck{Key: key, Rate: limit.Rate{Limit: per, Period: time.Minute}, N: units}
+		what[n] = desc
+		n++
+	}
+	add("rk:"+p.KeyID, keyRPM, 1, fmt.Sprintf("this API key's limit of %d requests per minute", keyRPM))
+	add("ro:"+p.OrgID, orgRPM, 1, fmt.Sprintf("the organisation's limit of %d requests per minute", orgRPM))
+	firstTok := n
+	add("tk:"+p.KeyID, keyTPM, tokens, fmt.Sprintf("this API key's limit of %d tokens per minute", keyTPM))
+	add("to:"+p.OrgID, orgTPM, tokens, fmt.Sprintf("the organisation's limit of %d tokens per minute", orgTPM))
+	if n == 0 {
+		return a, nil
+	}
+	ok, res, err := m.o.Counters.Allow(ctx, checks[:n])
+	if err != nil {
+		m.stats.CounterErrors.Add(1)
+		m.log.Warn("rate limit check failed; admitting", "key_id", p.KeyID, "err", err)
+		return a, nil
+	}
+	for i := range res {
+		st := &octomesh.RateLimitState{Limit: checks[i].Rate.Limit, Remaining: res[i].Remaining, Reset: res[i].ResetAfter}
+		if i < firstTok {
+			a.Requests = tighter(a.Requests, st)
+		} else {
+			a.Tokens = tighter(a.Tokens, st)
+		}
+	}
+	if !ok {
+		m.stats.RateLimited.Add(1)
+		var wait time.Duration
+		desc := ""
+		for i, r := range res {
+			if r.RetryAfter > wait {
+				wait, desc = r.RetryAfter, what[i]
+			}
+		}
+		if wait < time.Second {
+			wait = time.Second // Retry-After has whole seconds; never tell a client 0
+		}
+		e := octomesh.Errorf(octomesh.ERATELIMITED, "rate limit exceeded: %s; retry after %ds", desc, int((wait+time.Second-1)/time.Second))
+		e.RetryAfter = wait
+		return a, e
+	}
+	for i := firstTok; i < n; i++ {
+		a.checks = append(a.checks, checks[i])
+	}
+	a.tokens = tokens
+	return a, nil
+}
+
+// correctTokens charges the token limits for the difference between the
+// tokens a request used and those it was admitted with.
+func (m *Meter) correctTokens(ctx context.Context, a *Admission, used int64) {
+	if a == nil || len(a.checks) == 0 {
+		return
+	}
+	cs := make([]limit.RateCheck, len(a.checks))
+	copy(cs, a.checks)
+	delta := false
+	for i := range cs {
+		// The check took min(tokens, limit); charge what the request really used beyond that.
+		cs[i].N = used - cs[i].N
+		delta = delta || cs[i].N != 0
+	}
+	if !delta {
+		return
+	}
+	if err := m.o.Counters.Charge(ctx, cs); err != nil {
+		m.stats.CounterErrors.Add(1)
+		m.log.Warn("token limit correction failed", "err", err)
+	}
+}
+
+// tighter returns the state with less remaining.
+func tighter(a, b *octomesh.RateLimitState) *octomesh.RateLimitState {
+	if a == nil || b.Remaining < a.Remaining {
+		return b
+	}
+	return a
+}
+
+func orDefault(v, def int64) int64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// Release returns the tokens an admitted request took from the token
+// limits when it ends without using any (it was refused before it was
+// sent). The request itself still counts against requests per minute.
+func (m *Meter) Release(ctx context.Context, a *Admission) {
+	m.correctTokens(context.WithoutCancel(ctx), a, 0)
+}

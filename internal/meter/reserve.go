@@ -1,0 +1,278 @@
+package meter
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/limit"
+)
+
+// Reservation is one request's hold on its budgets. It ends with exactly
+// one Settle or Release; later calls do nothing.
+type Reservation struct {
+	m       *Meter
+	id      string
+	p       *octomesh.Principal
+	adm     *Admission
+	amount  octomesh.Money
+	accts   []limit.Account
+	budgets []*octomesh.Budget // parallel to accts; nil for prepaid credit
+	ended   atomic.Bool
+}
+
+// Amount is what the reservation holds.
+func (r *Reservation) Amount() octomesh.Money { return r.amount }
+
+// Reserve holds amount, the request's maximum possible cost, on every hard
+// and soft budget that applies to p and, for a prepaid organisation, on its
+// credit, all or nothing. It returns EBUDGET naming the budget that has no
+// room. With hard budgets or credit in play, a counter backend it cannot
+// reach refuses the request (EUNAVAILABLE): money limits fail closed.
+// requestID must be unique per request (it keys the reservation).
+func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admission, requestID string, amount octomesh.Money) (*Reservation, error) {
+	r := &Reservation{m: m, id: requestID, p: p, adm: adm, amount: amount}
+	if p == nil {
+		return r, nil
+	}
+	m.maybeLoadBudgets(ctx)
+	now := m.now()
+	hard := false
+	for _, b := range m.budgetsFor(p) {
+		start, end := b.Period.Window(now)
+		key := "b:" + b.ID
+		var ttl time.Duration
+		if !start.IsZero() {
+			key += fmt.Sprintf(":%d", start.Unix())
+			ttl = end.Sub(now) + 48*time.Hour
+		}
+		acct := limit.Account{Key: key, Limit: int64(b.Limit), Hard: b.Hard, TTL: ttl}
+		if err := m.seed(ctx, acct, func(ctx context.Context) (octomesh.Money, error) {
+			return m.o.Store.SpendSince(ctx, b.OrgID, b.Scope, b.Subject, start)
+		}); err != nil {
+			if b.Hard {
+				return nil, m.unavailable(err)
+			}
+			continue // a soft budget never blocks; it is counted once it can be seeded
+		}
+		hard = hard || b.Hard
+		r.accts = append(r.accts, acct)
+		r.budgets = append(r.budgets, b)
+	}
+	if p.Org.Prepaid {
+		acct := limit.Account{Key: "c:" + p.OrgID, Limit: 0, Hard: true}
+		if err := m.seed(ctx, acct, func(ctx context.Context) (octomesh.Money, error) {
+			bal, err := m.o.Store.Balance(ctx, p.OrgID)
+			return -bal, err // spent relative to a zero limit: a balance of $5 is spent -$5
+		}); err != nil {
+			return nil, m.unavailable(err)
+		}
+		hard = true
+		r.accts = append(r.accts, acct)
+		r.budgets = append(r.budgets, nil)
+	}
+	if len(r.accts) == 0 {
+		return r, nil
+	}
+	refused, err := m.o.Counters.Reserve(ctx, r.id, r.accts, int64(amount), m.o.ReservationTTL)
+	if err != nil {
+		m.stats.CounterErrors.Add(1)
+		if hard {
+			return nil, m.unavailable(err)
+		}
+		m.log.Warn("budget reservation failed; soft budgets only, admitting", "key_id", p.KeyID, "err", err)
+		r.accts, r.budgets = nil, nil
+		return r, nil
+	}
+	if refused >= 0 {
+		m.stats.BudgetRefused.Add(1)
+		return nil, m.refusal(ctx, r, refused)
+	}
+	return r, nil
+}
+
+// refusal explains which budget had no room.
+func (m *Meter) refusal(ctx context.Context, r *Reservation, i int) error {
+	b := r.budgets[i]
+	if b == nil {
+		spent, reserved, _ := m.o.Counters.Balance(ctx, r.accts[i])
+		avail := octomesh.Money(-(spent + reserved))
+		if avail < 0 {
+			avail = 0
+		}
+		return octomesh.Errorf(octomesh.EBUDGET, "insufficient prepaid credit: $%s available, and this request may cost up to $%s; top up to continue", avail, r.amount)
+	}
+	name := b.ID
+	if b.Name != "" {
+		name = b.Name
+	}
+	per := map[octomesh.BudgetPeriod]string{octomesh.PeriodDay: " per day", octomesh.PeriodMonth: " per month", octomesh.PeriodTotal: " in total"}[b.Period]
+	return octomesh.Errorf(octomesh.EBUDGET, "budget %q ($%s%s) would be exceeded: this request may cost up to $%s", name, b.Limit, per, r.amount)
+}
+
+func (m *Meter) unavailable(err error) error {
+	return octomesh.Errorf(octomesh.EUNAVAILABLE, "budgets cannot be checked right now; try again shortly").WithCause(err)
+}
+
+// seed makes sure acct's counter starts from the ledger's spend. It asks
+// the ledger at most once per SeedRefresh per account; Seed itself is a
+// no-op while the counter exists.
+func (m *Meter) seed(ctx context.Context, acct limit.Account, spend func(context.Context) (octomesh.Money, error)) error {
+	now := m.now()
+	m.seedMu.Lock()
+	at, ok := m.seeded[acct.Key]
+	m.seedMu.Unlock()
+	if ok && now.Sub(at) < m.o.SeedRefresh {
+		return nil
+	}
+	v, err := spend(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := m.o.Counters.Seed(ctx, acct, int64(v)); err != nil {
+		m.stats.CounterErrors.Add(1)
+		return err
+	}
+	m.seedMu.Lock()
+	if len(m.seeded) > 1_000_000 {
+		clear(m.seeded) // bound memory; reseeding is cheap and idempotent
+	}
+	m.seeded[acct.Key] = now
+	m.seedMu.Unlock()
+	return nil
+}
+
+// maybeLoadBudgets loads budgets if they never loaded or are stale (the
+// background Run keeps them fresh; this covers a meter without one).
+func (m *Meter) maybeLoadBudgets(ctx context.Context) {
+	last := m.loaded.Load()
+	if last != 0 && m.now().UnixNano()-last < int64(2*m.o.BudgetRefresh) {
+		return
+	}
+	if err := m.LoadBudgets(ctx); err != nil {
+		m.log.Warn("load budgets", "err", err)
+	}
+}
+
+// Settle records the request's ledger entries durably and replaces the
+// reservation by their total cost. Identity fields (org, key, user,
+// project) are filled from the principal. It returns an error only when
+// the entries could not be made durable; the caller must then not present
+// the answer as complete.
+func (r *Reservation) Settle(ctx context.Context, entries []octomesh.LedgerEntry) error {
+	if r == nil || !r.ended.CompareAndSwap(false, true) {
+		return nil
+	}
+	m := r.m
+	// The client going away must not abort the ledger write.
+	ctx = context.WithoutCancel(ctx)
+	var total octomesh.Money
+	var tokens int64
+	for i := range entries {
+		e := &entries[i]
+		if r.p != nil {
+			e.OrgID, e.KeyID, e.UserID, e.Project = r.p.OrgID, r.p.KeyID, r.p.UserID, r.p.Project
+		}
+		total += e.Cost
+		tokens += e.PromptTokens + e.CompletionTokens
+	}
+	var werr error
+	if len(entries) > 0 && r.p != nil {
+		if werr = m.o.Ledger.Write(ctx, entries...); werr != nil {
+			m.stats.LedgerFailures.Add(1)
+			m.log.Error("ledger write failed", "request_id", entries[0].RequestID, "err", werr)
+		}
+	}
+	if len(r.accts) > 0 {
+		if err := m.o.Counters.Settle(ctx, r.id, r.accts, int64(total)); err != nil {
+			m.stats.CounterErrors.Add(1)
+			m.log.Warn("budget settle failed; the reservation expires on its own", "err", err)
+		} else {
+			m.checkAlerts(ctx, r)
+		}
+	}
+	m.correctTokens(ctx, r.adm, tokens)
+	if werr != nil {
+		return octomesh.Errorf(octomesh.EUNAVAILABLE, "the request's usage could not be recorded; it was not completed").WithCause(werr)
+	}
+	return nil
+}
+
+// Release ends the reservation without spending (nothing was sent
+// upstream, or the request was refused before it was).
+func (r *Reservation) Release(ctx context.Context) {
+	if r == nil || !r.ended.CompareAndSwap(false, true) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if len(r.accts) > 0 {
+		if err := r.m.o.Counters.Release(ctx, r.id, r.accts); err != nil {
+			r.m.stats.CounterErrors.Add(1)
+		}
+	}
+	r.m.correctTokens(ctx, r.adm, 0)
+}
+
+// checkAlerts raises each budget's alert once per window when its spend
+// crosses its alert threshold (a log line at warn and a metric).
+func (m *Meter) checkAlerts(ctx context.Context, r *Reservation) {
+	for i, b := range r.budgets {
+		if b == nil {
+			continue
+		}
+		pct := b.AlertPercent
+		if pct == 0 {
+			pct = 80
+		}
+		acct := r.accts[i]
+		m.alertMu.Lock()
+		done := m.alerted[acct.Key]
+		m.alertMu.Unlock()
+		if done {
+			continue
+		}
+		spent, _, err := m.o.Counters.Balance(ctx, acct)
+		if err != nil || spent*100 < int64(b.Limit)*int64(pct) {
+			continue
+		}
+		m.alertMu.Lock()
+		first := !m.alerted[acct.Key]
+		if len(m.alerted) > 100_000 {
+			clear(m.alerted)
+		}
+		m.alerted[acct.Key] = true
+		m.alertMu.Unlock()
+		if first {
+			m.stats.Alerts.Add(1)
+			m.log.Warn("budget alert", "budget_id", b.ID, "org_id", b.OrgID, "spent_usd", octomesh.Money(spent).String(),
+				"limit_usd", b.Limit.String(), "alert_percent", pct, "hard", b.Hard)
+		}
+	}
+}
+
+// Credit applies a prepaid top-up that the caller has already written to
+// the ledger to the organisation's credit counter, so it counts at once on
+// every node. A counter that does not exist yet is seeded from the ledger
+// (which has the top-up); an existing one is adjusted by the amount.
+func (m *Meter) Credit(ctx context.Context, orgID string, amount octomesh.Money) error {
+	acct := limit.Account{Key: "c:" + orgID, Limit: 0, Hard: true}
+	ctx = context.WithoutCancel(ctx)
+	bal, err := m.o.Store.Balance(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	seeded, err := m.o.Counters.Seed(ctx, acct, -int64(bal))
+	if err == nil && !seeded {
+		err = m.o.Counters.Adjust(ctx, acct, -int64(amount))
+	}
+	if err != nil {
+		m.stats.CounterErrors.Add(1)
+		return err
+	}
+	m.seedMu.Lock()
+	m.seeded[acct.Key] = m.now()
+	m.seedMu.Unlock()
+	return nil
+}
