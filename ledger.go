@@ -2,7 +2,10 @@ package octomesh
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // EntryKind says what a ledger entry records.
@@ -30,9 +33,13 @@ func (k EntryKind) Valid() bool {
 }
 
 // LedgerEntry is one line of an organisation's ledger. It holds metadata and
-// counts only, never content. (RequestID, Attempt, Kind) identifies an entry:
-// appending the same triple again is a no-op, which makes writing it
-// idempotent across retries, restarts and the local spool.
+// counts only, never content. (RequestID, Attempt, Kind) identifies an entry
+// within its organisation: appending the same triple again is a no-op, which
+// makes writing it idempotent across retries, restarts and the local spool.
+// (Another organisation's entry with the same triple is a different entry:
+// one tenant's ids can never suppress another's usage.) RequestID must
+// therefore be unique per request within the organisation: an id a client
+// can choose and repeat would make its later requests free.
 type LedgerEntry struct {
 	Seq       int64     `json:"seq"` // assigned by the store, increasing in insertion order
 	Kind      EntryKind `json:"kind"`
@@ -114,28 +121,146 @@ type UsageRow struct {
 // internal/postgres, both passing internal/storetest.
 type LedgerStore interface {
 	// AppendEntries stores entries in one transaction, skipping any whose
-	// (RequestID, Attempt, Kind) is already stored, and returns how many
-	// were new. It returns EINVALID (and stores nothing) for an invalid
-	// entry. Entries are never updated or deleted afterwards (an
-	// organisation's erasure deletes its entries with it).
+	// (OrgID, RequestID, Attempt, Kind) is already stored (in the store or
+	// earlier in entries), and returns how many were new. It returns
+	// EINVALID (and stores nothing) for an invalid entry. Entries of an
+	// organisation that does not exist (deleted since the request) are
+	// skipped too and not counted: erasure wins over late usage. Entries
+	// are never updated or deleted afterwards (deleting an organisation
+	// deletes its entries with it). Seq is assigned in commit order.
 	AppendEntries(ctx context.Context, entries []LedgerEntry) (int, error)
-	// Entries lists an organisation's entries matching f in Seq order.
+	// Entries lists an organisation's entries matching f in Seq order, at
+	// most f.Limit (0: DefaultEntryLimit; at most MaxEntryLimit). It
+	// returns EINVALID for an invalid filter (see EntryFilter.Validate).
 	Entries(ctx context.Context, orgID string, f EntryFilter) ([]LedgerEntry, error)
 	// UsageReport aggregates an organisation's entries matching f (Limit
 	// and AfterSeq ignored) by the groups given, ordered by the group
-	// values in the order given. No groups gives one total row.
+	// values in the order given (strings in byte order). No groups gives
+	// one total row (zero when nothing matches). Every matching entry
+	// counts, top-ups included: a spend report filters Kinds to usage and
+	// correction. EINVALID for an unknown or repeated group.
 	UsageReport(ctx context.Context, orgID string, f EntryFilter, groups []UsageGroup) ([]UsageRow, error)
 	// SpendSince sums Cost over an organisation's entries with Start ≥
 	// since (zero: all time) that match the budget subject (scope and
-	// subject as in Budget). Top-ups are not spend and are excluded.
+	// subject as in Budget: the entries' KeyID, UserID or Project equals
+	// subject). Top-ups are not spend and are excluded. EINVALID for an
+	// unknown scope, an org scope with a subject or another scope without.
 	SpendSince(ctx context.Context, orgID string, scope BudgetScope, subject string, since time.Time) (Money, error)
 	// Balance returns an organisation's prepaid balance: credited top-ups
 	// minus all spend, i.e. -(sum of Cost over every entry).
 	Balance(ctx context.Context, orgID string) (Money, error)
 }
 
-// Validate checks an entry before it is stored.
+// Ledger page sizes for Entries.
+const (
+	DefaultEntryLimit = 1000
+	MaxEntryLimit     = 10000
+)
+
+// Validate checks a filter: known kinds and a non-negative limit and seq.
+func (f *EntryFilter) Validate() error {
+	for _, k := range f.Kinds {
+		if !k.Valid() {
+			return Errorf(EINVALID, "invalid kind %q: want usage, correction or topup", k).WithParam("kind")
+		}
+	}
+	switch {
+	case f.Limit < 0:
+		return Errorf(EINVALID, "limit must be ≥ 0").WithParam("limit")
+	case f.AfterSeq < 0:
+		return Errorf(EINVALID, "after_seq must be ≥ 0").WithParam("after_seq")
+	case !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From):
+		return Errorf(EINVALID, "to must be after from").WithParam("to")
+	}
+	return nil
+}
+
+// Valid reports whether g is a known usage report dimension.
+func (g UsageGroup) Valid() bool {
+	switch g {
+	case GroupDay, GroupModel, GroupKey, GroupUser, GroupProject, GroupKind:
+		return true
+	}
+	return false
+}
+
+// ValidateGroups checks usage report groups: known and each at most once.
+func ValidateGroups(groups []UsageGroup) error {
+	for i, g := range groups {
+		if !g.Valid() {
+			return Errorf(EINVALID, "invalid group %q: want day, model, key, user, project or kind", g).WithParam("group_by")
+		}
+		for _, h := range groups[:i] {
+			if h == g {
+				return Errorf(EINVALID, "group %q given twice", g).WithParam("group_by")
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateSubject checks a budget scope and subject as SpendSince takes them.
+func ValidateSubject(scope BudgetScope, subject string) error {
+	switch {
+	case !scope.Valid():
+		return Errorf(EINVALID, "scope must be one of org, key, user, project").WithParam("scope")
+	case scope == ScopeOrg && subject != "":
+		return Errorf(EINVALID, "an org budget has no subject").WithParam("subject")
+	case scope != ScopeOrg && subject == "":
+		return Errorf(EINVALID, "a %s budget needs a subject", scope).WithParam("subject")
+	}
+	return nil
+}
+
+// Ledger text limits: identifiers and labels, and the free-text note.
+const (
+	maxEntryText = 200
+	maxEntryNote = 1000
+)
+
+// checkEntryText requires valid UTF-8 of at most max bytes without control
+// characters, so every store accepts the string (PostgreSQL refuses NUL
+// and invalid UTF-8) and exports cannot carry forged lines.
+func checkEntryText(field, s string, max int) error {
+	if len(s) > max {
+		return Errorf(EINVALID, "ledger entry: %s is longer than %d bytes", field, max).WithParam(field)
+	}
+	if !utf8.ValidString(s) {
+		return Errorf(EINVALID, "ledger entry: %s is not valid UTF-8", field).WithParam(field)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return Errorf(EINVALID, "ledger entry: %s contains control characters", field).WithParam(field)
+		}
+	}
+	return nil
+}
+
+// Validate checks an entry before it is stored: a known kind, a valid
+// org_id, a request id, non-negative usage counts and cost, a negative
+// top-up, a start time, and text fields every store accepts.
 func (e *LedgerEntry) Validate() error {
+	if err := e.validate(); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		v    string
+		max  int
+	}{
+		{"request_id", e.RequestID, 128}, {"key_id", e.KeyID, maxEntryText}, {"user_id", e.UserID, maxEntryText},
+		{"project", e.Project, maxEntryText}, {"deployment", e.Deployment, maxEntryText}, {"provider", e.Provider, maxEntryText},
+		{"price_version", e.PriceVersion, maxEntryText}, {"outcome", e.Outcome, maxEntryText}, {"ref", e.Ref, maxEntryText},
+		{"note", e.Note, maxEntryNote},
+	} {
+		if err := checkEntryText(f.name, f.v, f.max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *LedgerEntry) validate() error {
 	switch {
 	case !e.Kind.Valid():
 		return Errorf(EINVALID, "ledger entry: invalid kind %q", e.Kind).WithParam("kind")
@@ -231,7 +356,7 @@ func (b *Budget) Validate() error {
 		return Errorf(EINVALID, "scope must be one of org, key, user, project").WithParam("scope")
 	case b.Scope == ScopeOrg && b.Subject != "":
 		return Errorf(EINVALID, "an org budget has no subject").WithParam("subject")
-	case b.Scope != ScopeOrg && (b.Subject == "" || len(b.Subject) > maxNameLen):
+	case b.Scope != ScopeOrg && b.Subject == "":
 		return Errorf(EINVALID, "a %s budget needs a subject (the %s it limits)", b.Scope, b.Scope).WithParam("subject")
 	case !b.Period.Valid():
 		return Errorf(EINVALID, "period must be one of day, month, total").WithParam("period")
@@ -239,11 +364,39 @@ func (b *Budget) Validate() error {
 		return Errorf(EINVALID, "limit must be a positive amount of dollars").WithParam("limit")
 	case b.AlertPercent < 0 || b.AlertPercent > 100:
 		return Errorf(EINVALID, "alert_percent must be between 1 and 100").WithParam("alert_percent")
-	case len(b.Name) > maxNameLen:
-		return Errorf(EINVALID, "name is too long").WithParam("name")
 	}
-	return nil
+	if err := checkText("subject", b.Subject, 0, maxNameLen); err != nil {
+		return err
+	}
+	return checkText("name", b.Name, 0, maxNameLen)
 }
+
+// BudgetChanges names the fields that differ between two versions of a
+// budget, for the audit log (names only, never values).
+func BudgetChanges(old, new *Budget) []string {
+	var c []string
+	add := func(changed bool, name string) {
+		if changed {
+			c = append(c, name)
+		}
+	}
+	add(old.Name != new.Name, "name")
+	add(old.Limit != new.Limit, "limit")
+	add(old.Hard != new.Hard, "hard")
+	add(old.AlertPercent != new.AlertPercent, "alert_percent")
+	return c
+}
+
+// DefaultAlertPercent is the alert threshold of a budget that sets none.
+const DefaultAlertPercent = 80
+
+// Audit actions of metering and billing changes.
+const (
+	AuditBudgetCreated      = "budget.created"
+	AuditBudgetUpdated      = "budget.updated"
+	AuditBudgetDeleted      = "budget.deleted"
+	AuditBillingCustomerSet = "billing.customer_set"
+)
 
 // Applies reports whether b counts the spending of a request by p.
 func (b *Budget) Applies(p *Principal) bool {
@@ -274,15 +427,18 @@ func (b *Budget) Applies(p *Principal) bool {
 	return false
 }
 
-// BudgetStore keeps budgets. Changes are audited like other admin changes.
+// BudgetStore keeps budgets. Changes are audited like other admin changes
+// (with the actor in ctx). Implementations are safe for concurrent use.
 type BudgetStore interface {
 	// CreateBudget stores b (ID and OrgID set by the caller; times by the
-	// store). EINVALID for invalid values or a duplicate ID, ENOTFOUND for
-	// an unknown organisation.
+	// store; AlertPercent 0 becomes DefaultAlertPercent). EINVALID for
+	// invalid values or a duplicate ID, ENOTFOUND for an unknown
+	// organisation.
 	CreateBudget(ctx context.Context, b *Budget) error
 	// UpdateBudget replaces the mutable fields (Name, Limit, Hard,
-	// AlertPercent) of an existing budget. ENOTFOUND when it does not exist
-	// in orgID.
+	// AlertPercent; 0 becomes DefaultAlertPercent) of budget b.ID in
+	// b.OrgID and sets b's other fields to the stored ones. ENOTFOUND when
+	// it does not exist in b.OrgID, EINVALID for invalid values.
 	UpdateBudget(ctx context.Context, b *Budget) error
 	// DeleteBudget removes a budget. ENOTFOUND when it does not exist in orgID.
 	DeleteBudget(ctx context.Context, orgID, id string) error
@@ -296,7 +452,10 @@ type BudgetStore interface {
 // BillingStore keeps what billing needs besides the ledger: each
 // organisation's customer ID at the payment processor.
 type BillingStore interface {
-	// SetCustomerID records orgID's customer ID at processor (e.g. "stripe").
+	// SetCustomerID records orgID's customer ID at processor (e.g.
+	// "stripe"), replacing any earlier one; the change is audited.
+	// EINVALID for an invalid processor or customer ID, or one another
+	// organisation already has; ENOTFOUND for an unknown organisation.
 	SetCustomerID(ctx context.Context, orgID, processor, customerID string) error
 	// CustomerID returns orgID's customer ID at processor, or ENOTFOUND.
 	CustomerID(ctx context.Context, orgID, processor string) (string, error)
@@ -310,4 +469,19 @@ type MeterStore interface {
 	LedgerStore
 	BudgetStore
 	BillingStore
+}
+
+// ValidateCustomer checks a payment processor's name and an organisation's
+// customer ID there, as BillingStore takes them.
+func ValidateCustomer(processor, customerID string) error {
+	if !ValidID(processor) {
+		return Errorf(EINVALID, "invalid payment processor name").WithParam("processor")
+	}
+	if err := checkText("customer_id", customerID, 1, 255); err != nil {
+		return err
+	}
+	if strings.ContainsRune(customerID, ' ') {
+		return Errorf(EINVALID, "customer_id contains spaces").WithParam("customer_id")
+	}
+	return nil
 }
