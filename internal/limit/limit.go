@@ -7,6 +7,33 @@
 // Amounts are plain int64 units: nano-dollars for budgets, requests or
 // tokens for rates. The package knows nothing of requests or prices; the
 // metering layer (internal/meter) decides what to reserve and settle.
+//
+// Rules shared by every implementation (the conformance suite checks them):
+//
+//   - Invalid arguments (an empty key or reservation id, a key twice in one
+//     call, a Rate with Limit or Period ≤ 0 or Burst < 0, a negative N in
+//     Allow, a negative amount, actual or TTL, a ttl ≤ 0, or any amount, N,
+//     Limit or Burst beyond ±MaxAmount) return an *octomesh.Error with code
+//     EINVALID and change nothing.
+//   - A backend failure (Redis unreachable, a timeout, a cancelled context)
+//     returns an *octomesh.Error with code EUNAVAILABLE whose cause (Unwrap)
+//     is the backend's error. The outcome of a call that failed that way is
+//     unknown: it may have been applied. Every mutating method is safe to
+//     retry with the same arguments except Adjust and Charge: Reserve
+//     replaces its own earlier reservation, Settle is idempotent per id,
+//     Release of a dropped reservation does nothing, Seed only ever seeds
+//     once.
+//   - A reservation id is the caller's (e.g. request id + attempt); Reserve
+//     under an id already reserved on an account replaces that
+//     reservation's amount (the old amount does not count against the new
+//     one), so a retried Reserve never holds budget twice. Release does not
+//     mark the id settled: a later Settle of a released id still spends.
+//   - A Settle is remembered per account and id for a while (see
+//     WithSettledTTL, default DefaultSettledTTL): a repeat within that time
+//     adds nothing; a repeat after it spends again.
+//   - Accounts are created by their first Reserve, Settle, Adjust or Seed;
+//     so the metering layer must Seed an account from the ledger before it
+//     reserves on it, or Seed will find a counter and report false.
 package limit
 
 import (
@@ -22,7 +49,11 @@ type Rate struct {
 	Burst  int64
 }
 
-// RateCheck asks to take N units from the bucket Key at Rate.
+// RateCheck asks to take N units from the bucket Key at Rate. In Allow, N
+// may be 0 to read a bucket's state; such a check is refused only while the
+// bucket is in debt (see Charge). A bucket is identified by Key alone: use
+// the same Rate for a key on every call (a changed Rate applies from the
+// next call on, to the bucket's current level).
 type RateCheck struct {
 	Key  string
 	Rate Rate
@@ -36,9 +67,22 @@ type RateResult struct {
 	Remaining  int64         // units that could be taken right now
 	ResetAfter time.Duration // until the bucket is full again
 	// RetryAfter is, for a refused check, how long until it would be
-	// allowed; 0 when allowed.
+	// allowed; 0 when allowed, and 0 for a check of a refused call that
+	// had room itself. It is Never for a check whose N exceeds the
+	// rate's burst, which no amount of waiting allows.
 	RetryAfter time.Duration
 }
+
+// Never is the RetryAfter of a check that can never be allowed, because it
+// asks for more units than the bucket holds when full (N > Burst).
+const Never time.Duration = -1
+
+// MaxAmount bounds every amount, N, Limit and Burst (2^53, about nine
+// million dollars in nano-dollars): Redis's Lua scripts compute in float64,
+// exact for integers up to 2^53. Spent counters themselves may grow past it
+// (they are added exactly); only comparisons with a Limit are then rounded
+// to the nearest float64, an error of a few units at most.
+const MaxAmount int64 = 1 << 53
 
 // Account is one budget counter: a budget in one period window, or an
 // organisation's prepaid credit. A reservation succeeds only while
