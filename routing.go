@@ -105,4 +105,11 @@ type Decision struct {
 	Plan          []string         `json:"plan"`
 	Attempts      []AttemptRecord  `json:"attempts"`
 	Outcome       string           `json:"outcome,omitempty"` // "ok", or the final error code
+	// PromptCluster is the prompt's cluster for online learning, 1…N; 0
+	// when none was computed. Feedback on the request counts in it.
+	PromptCluster int `json:"prompt_cluster,omitempty"`
+	// Explored is set when the first attempt went, by the exploration
+	// budget, to a candidate with little feedback in the cluster rather
+	// than the best-ranked one (which follows it in the plan).
+	Explored bool `json:"explored,omitempty"`
 }

@@ -57,6 +57,7 @@ var samples = map[string]sample{
 	"GET /v1/models/{id...}":                 {},
 	"GET /v1/routing/decisions/{id}":         {},
 	"POST /v1/routing/explain":               {body: `{"model":"sim/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`},
+	"POST /v1/feedback":                      {body: `{"request_id":"{id}","thumbs":"up"}`},
 	"GET /v1/me":                             {},
 	"GET /v1/orgs":                           {},
 	"POST /v1/orgs":                          {body: `{"name":"Another","owner":{"name":"Another owner"}}`},

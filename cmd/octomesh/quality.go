@@ -5,6 +5,7 @@ import (
 
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/internal/router"
+	"github.com/octomesh/octomesh/internal/router/online"
 	"github.com/octomesh/octomesh/internal/router/quality"
 	"github.com/octomesh/octomesh/internal/router/quality/builtin"
 )
@@ -20,22 +21,26 @@ var simTrainedNames = map[string]string{
 
 // qualityPredictor adapts the learned quality router to the router's
 // QualityPredictor: it translates deployment names into the model names the
-// artifact knows. It is immutable and safe for concurrent use.
+// artifact knows, and blends each prediction with the feedback the
+// deployment got in the prompt's cluster (online learning). It is safe for
+// concurrent use.
 type qualityPredictor struct {
-	q     *quality.Router
-	names map[string]string // deployment name → trained model name
+	q      *quality.Router
+	names  map[string]string // deployment name → trained model name
+	online *online.Learner   // nil: offline predictions only
 }
 
 var _ router.QualityPredictor = (*qualityPredictor)(nil)
 
 // newQualityPredictor loads the built-in artifact and maps every deployment
-// to a trained model by its upstream name (or its known alias).
-func newQualityPredictor(deployments []octomesh.Deployment) (*qualityPredictor, error) {
+// to a trained model by its upstream name (or its known alias). With a
+// learner, predictions are blended with its statistics.
+func newQualityPredictor(deployments []octomesh.Deployment, learner *online.Learner) (*qualityPredictor, error) {
 	q, err := builtin.Router()
 	if err != nil {
 		return nil, fmt.Errorf("load the built-in quality router: %w", err)
 	}
-	p := &qualityPredictor{q: q, names: map[string]string{}}
+	p := &qualityPredictor{q: q, names: map[string]string{}, online: learner}
 	for _, d := range deployments {
 		name := d.UpstreamModel
 		if alt, ok := simTrainedNames[name]; ok && !q.Known(name) {
@@ -46,11 +51,32 @@ func newQualityPredictor(deployments []octomesh.Deployment) (*qualityPredictor, 
 	return p, nil
 }
 
-// Predict returns each deployment's predicted quality for the prompt.
+// Predict returns each deployment's predicted quality for the prompt: the
+// offline prediction, shrunk towards the mean feedback score the deployment
+// got in the prompt's cluster (see online.Learner.Blend).
 func (p *qualityPredictor) Predict(prompt string, deployments []string) []float64 {
 	models := make([]string, len(deployments))
 	for i, d := range deployments {
 		models[i] = p.names[d]
 	}
-	return p.q.Predict(prompt, models)
+	qs := p.q.Predict(prompt, models)
+	if p.online != nil {
+		p.online.Blend(p.online.Cluster(prompt), deployments, qs)
+	}
+	return qs
+}
+
+// newOnlineLearner returns the online learner for the deployments: the
+// learned router's prompt clusters (ids 1…quality.NumClusters), the
+// learner's default prior weight, half-life and exploration budget.
+func newOnlineLearner(deployments []octomesh.Deployment) (*online.Learner, error) {
+	names := make([]string, len(deployments))
+	for i, d := range deployments {
+		names[i] = d.Name
+	}
+	l, err := online.New(online.Config{Clusters: quality.NumClusters + 1, Models: names, Cluster: quality.Cluster})
+	if err != nil {
+		return nil, fmt.Errorf("online learning: %w", err)
+	}
+	return l, nil
 }

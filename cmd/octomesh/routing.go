@@ -7,11 +7,13 @@ import (
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/internal/config"
 	"github.com/octomesh/octomesh/internal/router"
+	"github.com/octomesh/octomesh/internal/router/online"
 )
 
 // newRouter builds the router from the configured routing section and the
-// deployments every provider serves.
-func newRouter(c config.Routing, deployments []octomesh.Deployment, aliases map[string]string) (*router.Router, octomesh.RouteOptions, error) {
+// deployments every provider serves, and the online learner its quality
+// predictions blend in (the gateway feeds it feedback and asks it to explore).
+func newRouter(c config.Routing, deployments []octomesh.Deployment, aliases map[string]string) (*router.Router, octomesh.RouteOptions, *online.Learner, error) {
 	rc := router.Config{
 		Deployments:   deployments,
 		Aliases:       aliases,
@@ -28,9 +30,13 @@ func newRouter(c config.Routing, deployments []octomesh.Deployment, aliases map[
 		Timeouts: router.TimeoutConfig{Connect: c.Timeouts.Connect, FirstByte: c.Timeouts.FirstByte, Idle: c.Timeouts.Idle, Total: c.Timeouts.Total},
 		Now:      time.Now,
 	}
-	qp, err := newQualityPredictor(deployments)
+	learner, err := newOnlineLearner(deployments)
 	if err != nil {
-		return nil, octomesh.RouteOptions{}, err
+		return nil, octomesh.RouteOptions{}, nil, err
+	}
+	qp, err := newQualityPredictor(deployments, learner)
+	if err != nil {
+		return nil, octomesh.RouteOptions{}, nil, err
 	}
 	rc.Quality = qp
 	for _, g := range c.Groups {
@@ -38,7 +44,7 @@ func newRouter(c config.Routing, deployments []octomesh.Deployment, aliases map[
 	}
 	r, err := router.New(rc)
 	if err != nil {
-		return nil, octomesh.RouteOptions{}, fmt.Errorf("routing: %w", err)
+		return nil, octomesh.RouteOptions{}, nil, fmt.Errorf("routing: %w", err)
 	}
-	return r, rc.Defaults, nil
+	return r, rc.Defaults, learner, nil
 }

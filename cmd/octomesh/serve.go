@@ -74,13 +74,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("models: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
-	rt, routeDefaults, err := newRouter(cfg.Routing, wiring.deployments, wiring.aliases)
+	// Rate limits, budgets and the durable usage ledger (metering.go).
+	metered, err := newMetering(ctx, &cfg, db.meter, log)
+	if err != nil {
+		return err
+	}
+	defer metered.stop()
+	rt, routeDefaults, learner, err := newRouter(cfg.Routing, wiring.deployments, wiring.aliases)
 	if err != nil {
 		return err
 	}
 	svc, err := gateway.New(gateway.Options{
 		Catalog: catalog, Providers: wiring.providers, Metrics: metrics, Logger: log,
-		UpstreamTimeout: cfg.Server.UpstreamTimeout, Router: rt, RouteDefaults: routeDefaults,
+		UpstreamTimeout: cfg.Server.UpstreamTimeout, Router: rt, RouteDefaults: routeDefaults, Online: learner,
+		Meter: metered.Meter,
 	})
 	if err != nil {
 		return err

@@ -78,7 +78,7 @@ func (s *Service) Explain(ctx context.Context, req *octomesh.ChatRequest) (*octo
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := s.planner(ctx, req)
+	p, err := s.planner(context.WithValue(ctx, explainKey{}, true), req)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/internal/meter"
 	"github.com/octomesh/octomesh/internal/router"
+	"github.com/octomesh/octomesh/internal/router/online"
 	"github.com/octomesh/octomesh/internal/telemetry"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	// Meter applies rate limits and budgets and writes the usage ledger.
 	// Without one, requests are neither limited nor recorded in a ledger.
 	Meter *meter.Meter
+	// Online learns from feedback (POST /v1/feedback) and explores on auto
+	// requests (see feedback.go). Without one, feedback is refused.
+	Online *online.Learner
 }
 
 // Service is the gateway pipeline. It implements octomesh.ChatService.
@@ -62,6 +66,7 @@ type Service struct {
 	router        *router.Router
 	routeDefaults octomesh.RouteOptions
 	meter         *meter.Meter
+	learning      *learning // nil without Options.Online
 }
 
 var _ octomesh.ChatService = (*Service)(nil)
@@ -95,6 +100,7 @@ func New(o Options) (*Service, error) {
 		s.planner = s.routerPlan
 	}
 	s.decisions = newDecisionStore(o.DecisionCapacity)
+	s.learning = newLearning(o.Online, o.DecisionCapacity)
 	return s, nil
 }
 

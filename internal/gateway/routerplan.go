@@ -48,6 +48,7 @@ func (s *Service) routerPlan(ctx context.Context, req *octomesh.ChatRequest) (*p
 		}
 		return nil, err
 	}
+	s.learn(ctx, req, &opts, rp)
 	p := &plan{maxAttempts: rp.MaxAttempts, decision: rp.Decision}
 	if rp.Hedge.Enabled {
 		p.hedgeAfter = rp.Hedge.After

@@ -114,6 +114,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /v1/models/{id...}", Auth: true, Perm: use, handler: s.handleModel},
 		{Pattern: "GET /v1/routing/decisions/{id}", Auth: true, Perm: use, handler: s.handleDecision},
 		{Pattern: "POST /v1/routing/explain", Auth: true, Perm: use, handler: s.handleExplain},
+		{Pattern: "POST /v1/feedback", Auth: true, Perm: use, handler: s.handleFeedback},
 		{Pattern: "GET /healthz", handler: s.handleHealth},
 		{Pattern: "GET /readyz", handler: s.handleReady},
 		{Pattern: "GET /metrics", handler: s.handleMetrics},
