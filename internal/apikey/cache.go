@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -50,13 +51,32 @@ type Cache struct {
 	syncMu sync.Mutex // serialises Refresh, so changes apply in revision order
 
 	mu     sync.RWMutex
-	keys   map[[sha256.Size]byte]*octomesh.APIKey
+	keys   map[[sha256.Size]byte]*cached
 	orgs   map[string]*octomesh.Org
 	rev    int64
 	synced time.Time
 }
 
-var _ octomesh.Authenticator = (*Cache)(nil)
+// cached is a key with the organisation it belongs to and, once the key
+// has been used, its principal. An entry never changes after it is stored
+// (the principal is set once, from the entry's own key and organisation):
+// a change to the key or its organisation stores a new entry.
+type cached struct {
+	key *octomesh.APIKey
+	org *octomesh.Org // nil while the organisation is unknown
+	// p is built on first use rather than at load, so that a store with
+	// many keys, most of them idle, costs no principal for each.
+	p atomic.Pointer[octomesh.Principal]
+}
+
+// principal returns the entry's principal, building it on first use.
+func (e *cached) principal() *octomesh.Principal {
+	if p := e.p.Load(); p != nil {
+		return p
+	}
+	e.p.CompareAndSwap(nil, octomesh.NewPrincipal(e.key, e.org.Settings))
+	return e.p.Load() // whichever concurrent first use won: all callers share one
+}
 
 // NewCache returns a cache loaded with every key and organisation in the
 // store.
@@ -68,7 +88,7 @@ func NewCache(ctx context.Context, feed Feed, o CacheOptions) (*Cache, error) {
 		o.MaxStale = MaxStale
 	}
 	c := &Cache{feed: feed, now: o.Now, maxStale: o.MaxStale,
-		keys: map[[sha256.Size]byte]*octomesh.APIKey{}, orgs: map[string]*octomesh.Org{}}
+		keys: map[[sha256.Size]byte]*cached{}, orgs: map[string]*octomesh.Org{}}
 	if err := c.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load api keys: %w", err)
 	}
@@ -95,23 +115,35 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if reload {
-		c.keys, c.orgs, c.rev = map[[sha256.Size]byte]*octomesh.APIKey{}, map[string]*octomesh.Org{}, 0
+		c.keys, c.orgs, c.rev = map[[sha256.Size]byte]*cached{}, map[string]*octomesh.Org{}, 0
+	}
+	orgChanged := map[string]bool{}
+	for _, o := range ch.Orgs {
+		if old := c.orgs[o.ID]; old == nil || old.Rev <= o.Rev {
+			c.orgs[o.ID] = o
+			orgChanged[o.ID] = true
+		}
 	}
 	for _, k := range ch.Keys {
 		var h [sha256.Size]byte
 		copy(h[:], k.Hash)
-		if old := c.keys[h]; old != nil && old.Rev > k.Rev {
+		if old := c.keys[h]; old != nil && old.key.Rev > k.Rev {
 			continue
 		}
 		if !k.DeletedAt.IsZero() {
 			delete(c.keys, h)
 			continue
 		}
-		c.keys[h] = k
+		c.keys[h] = &cached{key: k, org: c.orgs[k.OrgID]}
 	}
-	for _, o := range ch.Orgs {
-		if old := c.orgs[o.ID]; old == nil || old.Rev <= o.Rev {
-			c.orgs[o.ID] = o
+	if len(orgChanged) > 0 {
+		// Principals carry their organisation's settings: every key of a
+		// changed organisation gets a new entry (requests in flight keep
+		// the principal they have).
+		for h, e := range c.keys {
+			if org := c.orgs[e.key.OrgID]; orgChanged[e.key.OrgID] && e.org != org {
+				c.keys[h] = &cached{key: e.key, org: org}
+			}
 		}
 	}
 	if ch.Rev > c.rev {
@@ -142,27 +174,39 @@ func (c *Cache) Run(ctx context.Context, interval time.Duration, log *slog.Logge
 // revoked, expired and deleted keys get the same answer. The map is keyed by
 // the key's SHA-256, so a lookup reveals nothing about stored keys through
 // timing; the final comparison is constant-time as well.
+//
+// It allocates nothing for a valid key after its first use: the principal
+// is built once per version of the key and its organisation and is shared
+// by every request made with the key, so callers must not modify it (nor
+// the slices it holds).
 func (c *Cache) Authenticate(_ context.Context, rawKey string) (*octomesh.Principal, error) {
 	if rawKey == "" {
 		return nil, octomesh.Errorf(octomesh.EUNAUTHORIZED, "missing API key: send it as \"Authorization: Bearer <key>\" (or x-api-key)")
 	}
-	h := sha256.Sum256([]byte(rawKey))
+	h := hashKey(rawKey)
 	now := c.now()
 	c.mu.RLock()
-	k := c.keys[h]
-	var org *octomesh.Org
-	if k != nil {
-		org = c.orgs[k.OrgID]
-	}
+	e := c.keys[h]
 	synced := c.synced
 	c.mu.RUnlock()
 	if c.maxStale > 0 && now.Sub(synced) > c.maxStale {
 		return nil, octomesh.Errorf(octomesh.EUNAVAILABLE, "API keys cannot be checked right now; try again shortly")
 	}
-	if k == nil || subtle.ConstantTimeCompare(k.Hash, h[:]) != 1 || !k.Active(now) || org == nil {
+	if e == nil || subtle.ConstantTimeCompare(e.key.Hash, h[:]) != 1 || !e.key.Active(now) || e.org == nil {
 		return nil, octomesh.Errorf(octomesh.EUNAUTHORIZED, "invalid API key")
 	}
-	return octomesh.NewPrincipal(k, org.Settings), nil
+	return e.principal(), nil
+}
+
+// hashKey returns the SHA-256 of rawKey. A well-formed key is copied to the
+// stack first: converting it directly would allocate, as any string longer
+// than 32 bytes does.
+func hashKey(rawKey string) [sha256.Size]byte {
+	var buf [2 * KeyLen]byte
+	if len(rawKey) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], rawKey...))
+	}
+	return sha256.Sum256([]byte(rawKey))
 }
 
 // Len returns the number of keys known (revoked ones included).
