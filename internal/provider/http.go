@@ -120,7 +120,7 @@ func PostBytes(ctx context.Context, c *http.Client, providerID, url string, head
 // ReadBody reads a bounded non-streaming response body and closes it.
 func ReadBody(ctx context.Context, providerID string, resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	b, err := readAll(resp.Body, nil, resp.ContentLength, MaxResponseBody+1)
 	if err != nil {
 		return nil, TransportError(ctx, providerID, err)
 	}

@@ -117,11 +117,12 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 	if err != nil {
 		return nil, err
 	}
-	b, err := provider.ReadBody(ctx, c.id, resp)
+	rb, err := provider.ReadBodyPooled(ctx, c.id, resp)
 	if err != nil {
 		return nil, err
 	}
-	out, err := anthropicwire.DecodeResponse(b, body.JSONTool)
+	defer rb.Release() // decoding copies what it keeps
+	out, err := anthropicwire.DecodeResponse(rb.Bytes(), body.JSONTool)
 	if err != nil {
 		return nil, provider.BadResponse(c.id, err)
 	}

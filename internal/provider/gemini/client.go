@@ -106,10 +106,12 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 	if err != nil {
 		return nil, err
 	}
-	b, err := provider.ReadBody(ctx, c.id, resp)
+	rb, err := provider.ReadBodyPooled(ctx, c.id, resp)
 	if err != nil {
 		return nil, err
 	}
+	defer rb.Release() // decoding copies what it keeps
+	b := rb.Bytes()
 	received := c.now()
 	var gr generateResponse
 	if err := json.Unmarshal(b, &gr); err != nil {

@@ -23,11 +23,12 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 	if err != nil {
 		return nil, err
 	}
-	b, err := provider.ReadBody(ctx, c.id, resp)
+	rb, err := provider.ReadBodyPooled(ctx, c.id, resp)
 	if err != nil {
 		return nil, err
 	}
-	return decodeChatResponse(c.id, b)
+	defer rb.Release() // decoding copies what it keeps
+	return decodeChatResponse(c.id, rb.Bytes())
 }
 
 // wireResponse is a chat completion as it arrives; Error catches servers
