@@ -45,6 +45,11 @@ const (
 	PermAuditRead     Permission = "audit:read"     // read the organisation's audit log
 	PermCreateOrgs    Permission = "orgs:create"    // create organisations (operator keys only)
 	PermListAllOrgs   Permission = "orgs:list_all"  // list every organisation (operator keys only)
+	PermUsageRead     Permission = "usage:read"     // read usage, the ledger, statements and the credit balance
+	PermBudgetsRead   Permission = "budgets:read"   // list budgets and their spend
+	PermBudgetsManage Permission = "budgets:manage" // create, change and delete budgets
+	PermCreditsGrant  Permission = "credits:grant"  // record manual top-ups of prepaid credits (operator keys only)
+	PermInvoicesPush  Permission = "invoices:push"  // push monthly statements to the payment processor (operator keys only)
 )
 
 // AccessRule is one row of AccessTable: a permission, what it allows, the
@@ -76,8 +81,13 @@ func AccessTable() []AccessRule {
 		{PermKeysManage, "create, change, rotate, revoke and delete any API key", []OrgRole{RoleOwner, RoleAdmin}, false},
 		{PermKeysSelf, "the same for the keys of the caller's own user", []OrgRole{RoleOwner, RoleAdmin, RoleMember}, false},
 		{PermAuditRead, "read the audit log", []OrgRole{RoleOwner, RoleAdmin, RoleViewer}, false},
+		{PermUsageRead, "read usage, the ledger, statements and the credit balance", []OrgRole{RoleOwner, RoleAdmin, RoleBilling, RoleViewer}, false},
+		{PermBudgetsRead, "list budgets and their spend", []OrgRole{RoleOwner, RoleAdmin, RoleBilling, RoleViewer}, false},
+		{PermBudgetsManage, "create, change and delete budgets", []OrgRole{RoleOwner, RoleAdmin, RoleBilling}, false},
 		{PermCreateOrgs, "create organisations", nil, true},
 		{PermListAllOrgs, "list every organisation", nil, true},
+		{PermCreditsGrant, "grant prepaid credits to any organisation", nil, true},
+		{PermInvoicesPush, "push statements to the payment processor as invoices", nil, true},
 	}
 }
 

@@ -123,7 +123,8 @@ func TestCoversAndKeyRoleUnder(t *testing.T) {
 
 func TestPermissionsOf(t *testing.T) {
 	got := octomesh.PermissionsOf(&octomesh.Principal{Role: octomesh.RoleBilling, Platform: true})
-	want := []octomesh.Permission{octomesh.PermOrgRead, octomesh.PermBillingRead, octomesh.PermBillingUpdate, octomesh.PermCreateOrgs, octomesh.PermListAllOrgs}
+	want := []octomesh.Permission{octomesh.PermOrgRead, octomesh.PermBillingRead, octomesh.PermBillingUpdate, octomesh.PermUsageRead,
+		octomesh.PermBudgetsRead, octomesh.PermBudgetsManage, octomesh.PermCreateOrgs, octomesh.PermListAllOrgs, octomesh.PermCreditsGrant, octomesh.PermInvoicesPush}
 	if len(got) != len(want) {
 		t.Fatalf("PermissionsOf = %v, want %v", got, want)
 	}

@@ -23,7 +23,7 @@ func (s *Server) adminRoutes() []Route {
 		keysM  = octomesh.PermKeysManage
 		self   = octomesh.PermKeysSelf
 	)
-	return []Route{
+	return append([]Route{
 		{Pattern: "GET /v1/me", Auth: true, handler: s.handleMe},
 		{Pattern: "GET /v1/orgs", Auth: true, Perm: read, handler: s.handleListOrgs},
 		{Pattern: "POST /v1/orgs", Auth: true, Perm: octomesh.PermCreateOrgs, handler: s.handleCreateOrg},
@@ -50,7 +50,7 @@ func (s *Server) adminRoutes() []Route {
 		{Pattern: "POST /v1/orgs/{org}/keys/{key}/rotate", Auth: true, Perm: keysM, Self: self, handler: s.handleRotateKey},
 		{Pattern: "POST /v1/orgs/{org}/keys/{key}/revoke", Auth: true, Perm: keysM, Self: self, handler: s.handleRevokeKey},
 		{Pattern: "GET /v1/orgs/{org}/audit", Auth: true, Perm: octomesh.PermAuditRead, handler: s.handleListAudit},
-	}
+	}, s.billingRoutes()...)
 }
 
 type selfOnlyKey struct{}

@@ -44,6 +44,16 @@ type Options struct {
 	MintKey func(k *octomesh.APIKey) (octomesh.Secret, error)
 	// Now is the clock for key expiry and rotation overlaps; default time.Now.
 	Now octomesh.Clock
+	// Meter is the store behind the usage, ledger, budget and credit
+	// routes (docs/billing.md); nil disables them (404).
+	Meter octomesh.MeterStore
+	// Billing computes statements, grants credits, pushes invoices and
+	// applies payment webhooks; nil: one built from Meter and Accounts,
+	// with no tax and no payment processor.
+	Billing *BillingService
+	// BudgetsChanged, when set, is called after a budget was created,
+	// changed or deleted, so that metering reloads the organisation's.
+	BudgetsChanged func(orgID string)
 }
 
 // Server routes and serves OctoMesh's HTTP API.
@@ -59,6 +69,7 @@ type Server struct {
 	store   octomesh.AccountStore
 	mint    func(*octomesh.APIKey) (octomesh.Secret, error)
 	now     octomesh.Clock
+	bill    billingState // the billing routes' dependencies
 
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -83,6 +94,7 @@ func New(o Options) *Server {
 	var b [6]byte
 	rand.Read(b[:])
 	s.idPrefix = "req_" + hex.EncodeToString(b[:])
+	s.bill = newBillingState(o, s.store, s.now, s.log)
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s
