@@ -14,9 +14,11 @@ import (
 	"github.com/octomesh/octomesh/internal/sqlite"
 )
 
-// store is an open account store and how to close it.
+// store is an open account store, the same database as a meter store, and
+// how to close it.
 type store struct {
 	octomesh.AccountStore
+	meter octomesh.MeterStore
 	close func() error
 }
 
@@ -29,7 +31,7 @@ func openStore(ctx context.Context, cfg *config.Config) (*store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &store{db, db.Close}, nil
+		return &store{db, db, db.Close}, nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -38,7 +40,7 @@ func openStore(ctx context.Context, cfg *config.Config) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &store{db, db.Close}, nil
+	return &store{db, db, db.Close}, nil
 }
 
 // defaultOrgID is the first organisation, created on first start.
