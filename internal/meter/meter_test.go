@@ -238,8 +238,16 @@ func TestBudgetSeededFromLedger(t *testing.T) {
 	ctx := context.Background()
 	// Spend recorded before this meter started (e.g. by an earlier run).
 	if _, err := r.db.AppendEntries(ctx, []octomesh.LedgerEntry{
-		func() octomesh.LedgerEntry { e := usage("old_1", 700, r.now.Now().Add(-time.Hour)); e.OrgID = "org_a"; return e }(),
-		func() octomesh.LedgerEntry { e := usage("old_2", 900, r.now.Now().AddDate(0, 0, -1)); e.OrgID = "org_a"; return e }(),
+		func() octomesh.LedgerEntry {
+			e := usage("old_1", 700, r.now.Now().Add(-time.Hour))
+			e.OrgID = "org_a"
+			return e
+		}(),
+		func() octomesh.LedgerEntry {
+			e := usage("old_2", 900, r.now.Now().AddDate(0, 0, -1))
+			e.OrgID = "org_a"
+			return e
+		}(),
 	}); err != nil {
 		t.Fatal(err)
 	}
