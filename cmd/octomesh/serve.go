@@ -74,6 +74,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("models: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
+	// Rate limits, budgets and the durable usage ledger (metering.go).
+	metered, err := newMetering(ctx, &cfg, db.meter, log)
+	if err != nil {
+		return err
+	}
+	defer metered.stop()
 	rt, routeDefaults, learner, err := newRouter(cfg.Routing, wiring.deployments, wiring.aliases)
 	if err != nil {
 		return err
@@ -81,6 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc, err := gateway.New(gateway.Options{
 		Catalog: catalog, Providers: wiring.providers, Metrics: metrics, Logger: log,
 		UpstreamTimeout: cfg.Server.UpstreamTimeout, Router: rt, RouteDefaults: routeDefaults, Online: learner,
+		Meter: metered.Meter,
 	})
 	if err != nil {
 		return err
