@@ -81,6 +81,7 @@ type stream struct {
 	ctx        context.Context // the request's context; only consulted to explain read errors
 	body       io.ReadCloser
 	events     *provider.SSEReader
+	dec        chunkDecoder
 
 	cur      octomesh.Chunk
 	usage    *octomesh.Chunk         // the latest usage, reported when [DONE] arrives
@@ -132,8 +133,8 @@ func (s *stream) Next() bool {
 		if len(data) == 0 {
 			continue
 		}
-		var w wireChunk
-		if err := json.Unmarshal(data, &w); err != nil {
+		w, err := s.dec.decode(data)
+		if err != nil {
 			s.fail(provider.BadResponse(s.providerID, err))
 			return false
 		}

@@ -1,0 +1,265 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// goldenEvents returns the data of every event in the recorded upstream
+// streams under testdata, and the non-streaming bodies as whole inputs.
+func goldenEvents(t testing.TB) (stream, other [][]byte) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "golden*", "*", "upstream_response"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden upstream responses (%v)", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(filepath.Base(filepath.Dir(p)), "stream_") {
+			other = append(other, b)
+			continue
+		}
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if d, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+				stream = append(stream, bytes.TrimSpace(d))
+			}
+		}
+	}
+	return stream, other
+}
+
+// trickyChunks are inputs near the edges of the fast path: each must decode
+// exactly as encoding/json decodes it, whichever path takes it.
+var trickyChunks = []string{
+	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"line\nbreak \"quoted\" back\\slash \/ \b\f\r\t \u00e9 \ud83d\ude00"}}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"lone \ud83d high, lone \ude00 low, \ud83d\u0041 mixed, \ud83d\ud83d twice"}}]}`,
+	"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"bad utf8 \xff\xfe and \xe2\x82 cut, good \xe2\x82\xac\"}}]}",
+	"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"escaped and bad \\n \xff\"}}]}",
+	`{"choices":[{"index":0,"delta":{"content":"héllo 世界 🎉"}}]}`,
+	`{"ID":"upper","Model":"m","choices":[]}`,
+	`{"id":"a","id":"b"}`,
+	`{"choices":[{"index":0}],"choices":[{"index":1}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]}`,
+	`{"created":1.5}`,
+	`{"created":1e3}`,
+	`{"created":-0}`,
+	`{"created":012}`,
+	`{"created":99999999999999999999}`,
+	`{"created":-9223372036854775808}`,
+	`{"created":123456789012345678}`,
+	`{"created":"1"}`,
+	`{"choices":[{"index":"0"}]}`,
+	`{"choices":[{"index":null,"delta":null,"finish_reason":null}]}`,
+	`{"choices":[null]}`,
+	`{"choices":null,"usage":null,"id":null,"created":null}`,
+	`{"choices":{}}`,
+	`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":1}}}`,
+	`{"choices":[],"usage":{"prompt_tokens":3.5}}`,
+	`{"choices":[],"usage":[]}`,
+	`{"error":null,"choices":[]}`,
+	`{"error":{"message":"x","code":429}}`,
+	`{"error":"plain string"}`,
+	`{"object":"error","message":"x"}`,
+	`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]}}]}`,
+	`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":null,"function":{"arguments":"{\"a\":1}"}},{"function":null}]}}]}`,
+	`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"Index":2}]}}]}`,
+	`{"choices":[{"index":0,"delta":{"tool_calls":null,"refusal":"no","role":"assistant"}}]}`,
+	`{"unknown":{"deep":[1,2.5e-3,-0.1,true,false,null,"s\u0041",{"k":[]}]},"choices":[]}`,
+	`{"unknown":[1,]}`,
+	`{"unknown":{"a":1,}}`,
+	`{"unknown":"\x"}`,
+	`{"unknown":01}`,
+	`{"unknown":1.}`,
+	`{"unknown":-}`,
+	`{"unknown":tru}`,
+	"{\"unknown\":\"ctl\x01\"}",
+	`{"ünknown":1,"choices":[]}`,
+	`{"\u0069d":"escaped key"}`,
+	`{"choices":[]} trailing`,
+	`{"choices":[]}   `,
+	`{"choices":[],}`,
+	`{"choices":[] "id":"x"}`,
+	`{`,
+	`{"choices":[`,
+	`{"id":"unterminated`,
+	`null`,
+	`[]`,
+	`"str"`,
+	``,
+	`{"choices":[{"index":0,"delta":{"content":"x"},"logprobs":{"content":[{"token":"x","logprob":-0.1,"bytes":[120],"top_logprobs":[]}]},"finish_reason":"stop","stop_reason":null}],"system_fingerprint":"fp_1","service_tier":"default","usage":null}`,
+	`{"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}],"choices":[],"created":0,"id":"","model":"","object":""}`,
+	strings.Repeat(`{"unknown":`, 40) + `1` + strings.Repeat(`}`, 40),
+}
+
+// checkSameAsJSON decodes data with d and with encoding/json and fails
+// unless both fail or both give the same chunk; it also checks that a fast
+// path success is one encoding/json agrees with.
+func checkSameAsJSON(t *testing.T, d *chunkDecoder, data []byte) (fast bool) {
+	t.Helper()
+	var want wireChunk
+	wantErr := json.Unmarshal(data, &want)
+	got, err := d.decode(data)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("decode(%q): error %v, encoding/json error %v", data, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(*got, want) {
+		t.Fatalf("decode(%q):\n got %#v\nwant %#v", data, *got, want)
+	}
+	var fastGot wireChunk
+	fast = d.decodeFast(data, &fastGot)
+	if fast && wantErr != nil {
+		t.Fatalf("fast path accepted %q, which encoding/json refuses: %v", data, wantErr)
+	}
+	if fast && !reflect.DeepEqual(fastGot, want) {
+		t.Fatalf("fast path(%q):\n got %#v\nwant %#v", data, fastGot, want)
+	}
+	return fast
+}
+
+func TestChunkDecoderMatchesEncodingJSON(t *testing.T) {
+	stream, other := goldenEvents(t)
+	// One decoder across all events, as in a stream: the strings it reuses
+	// from earlier chunks must not leak into later ones.
+	d := &chunkDecoder{}
+	fast := 0
+	for _, data := range stream {
+		if string(data) == doneMarker {
+			continue
+		}
+		if checkSameAsJSON(t, d, data) {
+			fast++
+		}
+	}
+	for _, b := range other {
+		checkSameAsJSON(t, d, bytes.TrimSpace(b))
+	}
+	for _, c := range trickyChunks {
+		checkSameAsJSON(t, d, []byte(c))
+	}
+	// The fast path must actually carry the recorded streams: only events
+	// that are not chunks (error objects, malformed data) may fall back.
+	if fast < len(stream)*3/4 {
+		t.Errorf("fast path decoded %d of %d golden stream events", fast, len(stream))
+	}
+}
+
+func TestChunkDecoderFastPathCoversCommonShapes(t *testing.T) {
+	d := &chunkDecoder{}
+	for _, body := range [][]byte{benchStreamBody(3), benchToolStreamBody(3)} {
+		for _, line := range bytes.Split(body, []byte("\n")) {
+			data, ok := bytes.CutPrefix(line, []byte("data: "))
+			if !ok || string(data) == doneMarker {
+				continue
+			}
+			if !checkSameAsJSON(t, d, data) {
+				t.Errorf("fast path refused %s", data)
+			}
+		}
+	}
+	for _, c := range trickyChunks[:6] {
+		if !checkSameAsJSON(t, d, []byte(c)) {
+			t.Errorf("fast path refused %s", c)
+		}
+	}
+}
+
+// TestChunkDecoderReusesRepeatedStrings checks that the id, model and
+// fingerprint repeated in every chunk are not allocated again.
+func TestChunkDecoderReusesRepeatedStrings(t *testing.T) {
+	data := []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","system_fingerprint":"fp_1",` +
+		`"choices":[{"index":0,"delta":{"content":" token"},"logprobs":null,"finish_reason":null}]}`)
+	d := &chunkDecoder{}
+	if _, err := d.decode(data); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := d.decode(data); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The choices slice and the content string.
+	if allocs != 2 {
+		t.Errorf("allocations per chunk = %v, want 2", allocs)
+	}
+}
+
+// TestChunkDecoderHeaderReuse: a chunk whose header repeats the previous
+// chunk's bytes reuses its result, but only when the header really is the
+// same: a value that goes on past the remembered bytes is a different value.
+func TestChunkDecoderHeaderReuse(t *testing.T) {
+	pairs := [][2]string{
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17,"choices":[{"index":0}]}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":170,"choices":[]}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17.5,"choices":[]}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17e2,"choices":[]}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17 ,"choices":[]}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17,"id":"b","choices":[]}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17,"choices":[],"created":18}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17,"ID":"b"}`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17,`},
+		{`{"id":"a","created":17,"choices":[]}`, `{"id":"a","created":17`},
+		{`{"x":tru,"choices":[]}`, `{"x":true,"choices":[]}`},
+		{`{"x":true,"choices":[]}`, `{"x":truex,"choices":[]}`},
+		{`{"x":null,"choices":[]}`, `{"x":nulll,"choices":[]}`},
+		{`{"x":"s","choices":[]}`, `{"x":"s"","choices":[]}`},
+		{`{"x":[1],"choices":[]}`, `{"x":[1]],"choices":[]}`},
+		{`{"id":"a","choices":[],"model":"m"}`, `{"id":"a","choices":[]}`},
+		{`{"id":"a","choices":[],"model":"m"}`, `{"id":"a","model":"n","choices":[]}`},
+		{`{"choices":[],"id":"a"}`, `{"choices":[],"id":"b"}`},
+	}
+	for _, p := range pairs {
+		d := &chunkDecoder{}
+		checkSameAsJSON(t, d, []byte(p[0]))
+		checkSameAsJSON(t, d, []byte(p[1]))
+		checkSameAsJSON(t, d, []byte(p[0]))
+	}
+	// And it is taken in a real stream.
+	d := &chunkDecoder{}
+	body := benchStreamBody(2)
+	var hits int
+	for _, line := range bytes.Split(body, []byte("\n")) {
+		data, ok := bytes.CutPrefix(line, []byte("data: "))
+		if !ok || string(data) == doneMarker {
+			continue
+		}
+		if d.head.matches(data) {
+			hits++
+		}
+		checkSameAsJSON(t, d, data)
+	}
+	if hits != 4 { // every chunk after the first
+		t.Errorf("header reused for %d chunks, want 4", hits)
+	}
+}
+
+// FuzzChunkDecoder decodes two inputs in turn with one decoder (the first
+// leaves strings and a header behind that the second may reuse) and checks
+// each against encoding/json.
+func FuzzChunkDecoder(f *testing.F) {
+	stream, other := goldenEvents(f)
+	for i, b := range stream {
+		f.Add(b, stream[(i+1)%len(stream)])
+	}
+	for _, b := range other {
+		f.Add(b, b)
+	}
+	for i, c := range trickyChunks {
+		f.Add([]byte(trickyChunks[0]), []byte(c))
+		f.Add([]byte(c), []byte(trickyChunks[(i+1)%len(trickyChunks)]))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		d := &chunkDecoder{}
+		checkSameAsJSON(t, d, a)
+		checkSameAsJSON(t, d, b)
+		checkSameAsJSON(t, d, a)
+	})
+}
