@@ -21,10 +21,11 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 // SSEReader parses a text/event-stream (WHATWG server-sent events) from r,
 // one event at a time, without goroutines. It is not safe for concurrent use.
 type SSEReader struct {
-	r    *bufio.Reader
-	max  int
-	name []byte
-	data []byte
+	r        *bufio.Reader
+	max      int
+	name     []byte
+	data     []byte
+	lastName string // the previous event's name, reused while names repeat
 }
 
 // NewSSEReader returns a reader that fails with ErrEventTooLarge on events
@@ -55,7 +56,7 @@ func (s *SSEReader) Next() (Event, error) {
 		}
 		if len(line) == 0 {
 			if hasData {
-				return Event{Name: string(s.name), Data: s.data}, nil
+				return Event{Name: s.eventName(), Data: s.data}, nil
 			}
 			// A blank line after only comments or an event name: nothing to dispatch.
 			s.name = s.name[:0]
@@ -85,6 +86,16 @@ func (s *SSEReader) Next() (Event, error) {
 		}
 		// "id", "retry" and unknown fields are ignored.
 	}
+}
+
+// eventName returns the pending event's name as a string, without
+// allocating when it repeats the previous one (Anthropic names every event,
+// and sends a run of content_block_delta events for each answer).
+func (s *SSEReader) eventName() string {
+	if string(s.name) != s.lastName {
+		s.lastName = string(s.name)
+	}
+	return s.lastName
 }
 
 // readLine returns one line without its terminator (\n, \r\n or \r is

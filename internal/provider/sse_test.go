@@ -78,3 +78,30 @@ func TestSSEReaderBufferedCountsWholeEventsOnly(t *testing.T) {
 		t.Errorf("only part of an event is buffered, but Buffered() = %d", got)
 	}
 }
+
+// TestSSEReaderEventNames: names are reused while they repeat (no
+// allocation per event), and never carried over to an event without one.
+func TestSSEReaderEventNames(t *testing.T) {
+	in := "event: delta\ndata: 1\n\nevent: delta\ndata: 2\n\nevent: stop\ndata: 3\n\ndata: 4\n\nevent: delta\ndata: 5\n\n"
+	r := NewSSEReader(strings.NewReader(in), 0)
+	for i, want := range []string{"delta", "delta", "stop", "", "delta"} {
+		ev, err := r.Next()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if ev.Name != want {
+			t.Errorf("event %d name %q, want %q", i, ev.Name, want)
+		}
+	}
+	repeat := strings.Repeat("event: content_block_delta\ndata: x\n\n", 200)
+	sr := strings.NewReader(repeat)
+	r = NewSSEReader(sr, 0)
+	r.Next()
+	if allocs := testing.AllocsPerRun(100, func() {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Errorf("a repeated event name allocates %v times per event", allocs)
+	}
+}
