@@ -1,0 +1,355 @@
+package ledger
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/octomesh/octomesh"
+)
+
+// The spool is a directory of segment files, ledger-<n>.spool, n increasing.
+// One segment at a time is active (appended to); the drain rotates it out
+// and replays closed segments oldest first, removing each once it is in
+// the store.
+//
+// A segment is JSON lines, one record per entry:
+//
+//	{"v":1,"crc":"<CRC-32C of the entry's bytes, 8 hex digits>","entry":{…octomesh.LedgerEntry…}}
+//
+// Each append of a batch is one write and one fsync: a crash mid-write
+// leaves at most a torn last line, whose checksum (or missing newline)
+// gives it away. Its batch was never acknowledged, so it is skipped.
+const (
+	segmentPrefix = "ledger-"
+	segmentSuffix = ".spool"
+	// rejectedFile keeps spooled records the store refused as invalid on
+	// replay (possible only across versions), for an operator to inspect.
+	rejectedFile  = "rejected.jsonl"
+	recordVersion = 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// appendRecord appends e's spool line to buf.
+func appendRecord(buf []byte, e *octomesh.LedgerEntry) ([]byte, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return buf, fmt.Errorf("encode spool record: %w", err)
+	}
+	buf = fmt.Appendf(buf, `{"v":%d,"crc":"%08x","entry":`, recordVersion, crc32.Checksum(body, castagnoli))
+	buf = append(buf, body...)
+	return append(buf, "}\n"...), nil
+}
+
+// encodeRecords returns the spool lines of entries.
+func encodeRecords(entries []octomesh.LedgerEntry) ([]byte, error) {
+	buf := make([]byte, 0, 512*len(entries))
+	for i := range entries {
+		var err error
+		if buf, err = appendRecord(buf, &entries[i]); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// decodeRecord parses one spool line (without its newline) and checks its
+// checksum.
+func decodeRecord(line []byte) (octomesh.LedgerEntry, error) {
+	var r struct {
+		V     int             `json:"v"`
+		CRC   string          `json:"crc"`
+		Entry json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		return octomesh.LedgerEntry{}, fmt.Errorf("spool record: %w", err)
+	}
+	if r.V != recordVersion {
+		return octomesh.LedgerEntry{}, fmt.Errorf("spool record: unknown version %d", r.V)
+	}
+	if want := fmt.Sprintf("%08x", crc32.Checksum(r.Entry, castagnoli)); r.CRC != want {
+		return octomesh.LedgerEntry{}, errors.New("spool record: checksum mismatch")
+	}
+	var e octomesh.LedgerEntry
+	if err := json.Unmarshal(r.Entry, &e); err != nil {
+		return octomesh.LedgerEntry{}, fmt.Errorf("spool record: %w", err)
+	}
+	e.Seq = 0
+	return e, nil
+}
+
+// readSegment reads a segment's records and calls fn with them in order,
+// at most max at a time. It skips (and counts) lines that fail their
+// checksum or lack their newline, and stops at fn's first error. fn must
+// not keep the slice.
+func readSegment(r io.Reader, maxBatch int, fn func([]octomesh.LedgerEntry) error) (skipped int, err error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	batch := make([]octomesh.LedgerEntry, 0, maxBatch)
+	for {
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && rerr != io.EOF {
+			return skipped, fmt.Errorf("read spool: %w", rerr)
+		}
+		if rerr == io.EOF {
+			if len(bytes.TrimSpace(line)) > 0 {
+				skipped++ // torn: the write of its batch never finished
+			}
+			break
+		}
+		e, derr := decodeRecord(bytes.TrimSuffix(line, []byte("\n")))
+		if derr != nil {
+			skipped++
+			continue
+		}
+		batch = append(batch, e)
+		if len(batch) == maxBatch {
+			if err := fn(batch); err != nil {
+				return skipped, err
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		if err := fn(batch); err != nil {
+			return skipped, err
+		}
+	}
+	return skipped, nil
+}
+
+// segment is one spool file.
+type segment struct {
+	path string
+	size int64
+}
+
+// spool is the writer's on-disk buffer. It is safe for concurrent use.
+type spool struct {
+	dir string
+	max int64
+
+	mu       sync.Mutex
+	active   *os.File // nil when no segment is open for appends
+	cur      segment  // the active segment
+	closed   []segment
+	bytes    int64  // total size of every segment
+	seq      uint64 // the last segment number used
+	degraded bool   // batches go straight here: the store failed and has not been replayed into yet
+}
+
+// openSpool opens (creating) dir and picks up the segments a previous run
+// left, to be replayed.
+func openSpool(dir string, maxBytes int64) (*spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("ledger spool: %w", err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ledger spool: %w", err)
+	}
+	s := &spool{dir: dir, max: maxBytes}
+	for _, de := range ents {
+		n, ok := segmentNumber(de.Name())
+		if !ok || !de.Type().IsRegular() {
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil {
+			return nil, fmt.Errorf("ledger spool: %w", err)
+		}
+		s.closed = append(s.closed, segment{filepath.Join(dir, de.Name()), fi.Size()})
+		s.bytes += fi.Size()
+		s.seq = max(s.seq, n)
+	}
+	sort.Slice(s.closed, func(i, j int) bool { return s.closed[i].path < s.closed[j].path })
+	return s, nil
+}
+
+// segmentNumber parses a segment file name.
+func segmentNumber(name string) (uint64, bool) {
+	if !strings.HasPrefix(name, segmentPrefix) || !strings.HasSuffix(name, segmentSuffix) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, segmentPrefix), segmentSuffix), 10, 64)
+	return n, err == nil
+}
+
+func errSpoolFull() error {
+	return octomesh.Errorf(octomesh.EUNAVAILABLE, "usage cannot be recorded: the database is unavailable and the local ledger spool is full")
+}
+
+// append writes buf (whole records) to the active segment and fsyncs it.
+// With onlyIfDegraded it does nothing unless the spool is degraded and
+// reports whether it wrote; otherwise it also marks the spool degraded.
+func (s *spool) append(buf []byte, onlyIfDegraded bool) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if onlyIfDegraded && !s.degraded {
+		return false, nil
+	}
+	s.degraded = true
+	if s.bytes+int64(len(buf)) > s.max {
+		return true, errSpoolFull()
+	}
+	if s.active == nil {
+		if err := s.create(); err != nil {
+			return true, octomesh.Errorf(octomesh.EUNAVAILABLE, "usage cannot be recorded: the database and the local ledger spool are unavailable").WithCause(err)
+		}
+	}
+	_, err := s.active.Write(buf)
+	if err == nil {
+		err = s.active.Sync()
+	}
+	if err != nil {
+		// Cut the partial write off (or at least stop appending after it),
+		// so no acknowledged record ever follows a torn one.
+		s.active.Truncate(s.cur.size)
+		s.rotate()
+		return true, octomesh.Errorf(octomesh.EUNAVAILABLE, "usage cannot be recorded: the database and the local ledger spool are unavailable").WithCause(err)
+	}
+	s.cur.size += int64(len(buf))
+	s.bytes += int64(len(buf))
+	return true, nil
+}
+
+// create opens a new active segment and makes its directory entry durable.
+func (s *spool) create() error {
+	for {
+		s.seq++
+		path := filepath.Join(s.dir, fmt.Sprintf("%s%020d%s", segmentPrefix, s.seq, segmentSuffix))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := syncDir(s.dir); err != nil {
+			f.Close()
+			os.Remove(path)
+			return err
+		}
+		s.active, s.cur = f, segment{path: path}
+		return nil
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// rotate closes the active segment, making it one to replay. s.mu is held.
+func (s *spool) rotate() {
+	if s.active == nil {
+		return
+	}
+	s.active.Close()
+	s.active = nil
+	if fi, err := os.Stat(s.cur.path); err == nil {
+		s.bytes += fi.Size() - s.cur.size // a failed truncate leaves more than was counted
+		s.cur.size = fi.Size()
+	}
+	if s.cur.size == 0 {
+		os.Remove(s.cur.path)
+		return
+	}
+	s.closed = append(s.closed, s.cur)
+}
+
+// next rotates the active segment out and returns the segments to replay,
+// oldest first. When there are none it leaves degraded mode, atomically
+// with finding none, so no batch can be spooled unseen; then it returns nil.
+func (s *spool) next() []segment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rotate()
+	if len(s.closed) == 0 {
+		s.degraded = false
+		return nil
+	}
+	return append([]segment(nil), s.closed...)
+}
+
+// heal leaves degraded mode: the store took a replayed batch, so new
+// batches go to it again while the drain replays the rest.
+func (s *spool) heal() {
+	s.mu.Lock()
+	s.degraded = false
+	s.mu.Unlock()
+}
+
+// remove deletes a replayed segment.
+func (s *spool) remove(seg segment) error {
+	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("ledger spool: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, c := range s.closed {
+		if c.path == seg.path {
+			s.closed = append(s.closed[:i], s.closed[i+1:]...)
+			s.bytes -= c.size
+			break
+		}
+	}
+	return nil
+}
+
+// pending reports whether anything waits to be replayed (or batches are
+// still being spooled).
+func (s *spool) pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.degraded || len(s.closed) > 0 || (s.active != nil && s.cur.size > 0)
+}
+
+// state returns the spool's size and whether it is degraded.
+func (s *spool) state() (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes, s.degraded
+}
+
+// reject keeps records the store refused, for an operator.
+func (s *spool) reject(entries []octomesh.LedgerEntry) error {
+	buf, err := encodeRecords(entries)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, rejectedFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// close closes the active segment; what is on disk stays for the next run.
+func (s *spool) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rotate()
+}
