@@ -41,7 +41,8 @@ type memShard struct {
 	buckets   map[string]*bucket
 	accounts  map[string]*account
 	nextSweep int64
-	_         [32]byte // one shard per cache line, so busy shards do not slow their neighbours
+	lag       int64    // how often an account scans its settled ids at most
+	_         [24]byte // one shard per cache line, so busy shards do not slow their neighbours
 }
 
 // NewMemory returns empty in-memory counters reading time from now, or from
@@ -63,6 +64,7 @@ func NewMemory(now func() time.Time, opts ...Option) *Memory {
 	for i := range m.shards {
 		m.shards[i].buckets = make(map[string]*bucket)
 		m.shards[i].accounts = make(map[string]*account)
+		m.shards[i].lag = m.settledTTL / 4
 	}
 	return m
 }
@@ -106,7 +108,7 @@ func (sh *memShard) sweep(now int64) {
 			delete(sh.accounts, k)
 			continue
 		}
-		a.purge(now)
+		a.purge(now, sh.lag)
 	}
 }
 

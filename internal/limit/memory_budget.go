@@ -11,45 +11,62 @@ type account struct {
 	spent, reserved int64
 	expires         int64 // unix ns at which the account is dropped; 0: never
 
-	holds    map[string]hold  // reservation id → hold
-	holdsDue int64            // ≤ the earliest hold expiry (0: no holds): when to purge
-	settled  map[string]int64 // settled id → when it is forgotten
-	settDue  int64            // like holdsDue, for settled
+	// ids holds, per reservation id, its live reservation and whether it
+	// was settled: one map, so a Settle is one lookup and one store.
+	ids      map[string]idState
+	holdsDue int64 // ≤ every live reservation's lapse time (0: none): when to purge
+	tombsDue int64 // ≤ every settled id's forget time (0: none), or later by up to lag
 }
 
-type hold struct{ amount, expires int64 }
+// idState is what an account knows of one reservation id.
+type idState struct {
+	amount  int64 // reserved, while lapses != 0
+	lapses  int64 // when the live reservation lapses; 0: none
+	forgets int64 // when the settled id is forgotten; 0: not settled
+}
 
 func (a *account) expired(now int64) bool { return a.expires != 0 && a.expires <= now }
 
-// purge drops expired holds and settled ids. It scans only once the earliest
-// expiry has passed, and then recomputes it: an O(n) scan about once per ttl.
-func (a *account) purge(now int64) {
-	if a.holdsDue != 0 && a.holdsDue <= now {
-		a.holdsDue = 0
-		for id, h := range a.holds {
-			if h.expires <= now {
-				a.reserved -= h.amount
-				delete(a.holds, id)
-			} else if a.holdsDue == 0 || h.expires < a.holdsDue {
-				a.holdsDue = h.expires
-			}
-		}
+// purge drops lapsed reservations and forgotten settled ids. It scans only
+// once the earliest of them is due, and then recomputes when that is.
+// Reservations mostly end early (settled), so the earliest live one is far
+// off: a scan about once per ttl. Settled ids all live their full time, so
+// the earliest is always about to lapse: they are scanned at most every
+// lag, and may stay up to lag longer than needed (lookups compare times, so
+// that costs only memory).
+func (a *account) purge(now, lag int64) {
+	if (a.holdsDue == 0 || a.holdsDue > now) && (a.tombsDue == 0 || a.tombsDue > now) {
+		return
 	}
-	if a.settDue != 0 && a.settDue <= now {
-		a.settDue = 0
-		for id, exp := range a.settled {
-			if exp <= now {
-				delete(a.settled, id)
-			} else if a.settDue == 0 || exp < a.settDue {
-				a.settDue = exp
-			}
+	a.holdsDue, a.tombsDue = 0, 0
+	for id, st := range a.ids {
+		if st.lapses != 0 && st.lapses <= now {
+			a.reserved -= st.amount
+			st.amount, st.lapses = 0, 0
 		}
+		if st.forgets != 0 && st.forgets <= now {
+			st.forgets = 0
+		}
+		switch {
+		case st.lapses == 0 && st.forgets == 0:
+			delete(a.ids, id)
+			continue
+		case st.lapses != 0 && (a.holdsDue == 0 || st.lapses < a.holdsDue):
+			a.holdsDue = st.lapses
+		}
+		if st.forgets != 0 && (a.tombsDue == 0 || st.forgets < a.tombsDue) {
+			a.tombsDue = st.forgets
+		}
+		a.ids[id] = st
+	}
+	if a.tombsDue != 0 {
+		a.tombsDue = max(a.tombsDue, now+lag)
 	}
 }
 
 // touch records a change at now: the account lives ttl from now (0:
-// forever), and at least until keep, so that its holds and settled ids
-// never outlive it.
+// forever), and at least until keep, so that its reservations and settled
+// ids never outlive it.
 func (a *account) touch(ttl time.Duration, now, keep int64) {
 	if ttl == 0 {
 		a.expires = 0
@@ -58,12 +75,8 @@ func (a *account) touch(ttl time.Duration, now, keep int64) {
 	a.expires = max(a.expires, now+int64(ttl), keep)
 }
 
-func (a *account) drop(id string) {
-	if h, ok := a.holds[id]; ok {
-		a.reserved -= h.amount
-		delete(a.holds, id)
-	}
-}
+// reservedBy returns what id holds on the account.
+func (a *account) reservedBy(id string) int64 { return a.ids[id].amount }
 
 // getAccount returns the live account key in sh after purging it, creating
 // it if create is set; otherwise nil when there is none. The caller holds
@@ -81,7 +94,7 @@ func (sh *memShard) getAccount(key string, now int64, create bool) *account {
 		}
 		return a
 	}
-	a.purge(now)
+	a.purge(now, sh.lag)
 	return a
 }
 
@@ -135,27 +148,24 @@ func (m *Memory) Reserve(_ context.Context, id string, accts []Account, amount i
 			}
 			continue
 		}
-		reserved := a.reserved
-		if h, ok := a.holds[id]; ok {
-			reserved -= h.amount
-		}
-		if exceeds(a.spent, reserved, amount, accts[i].Limit) {
+		if exceeds(a.spent, a.reserved-a.reservedBy(id), amount, accts[i].Limit) {
 			return i, nil
 		}
 	}
-	exp := now + int64(ttl)
+	lapses := now + int64(ttl)
 	for i := range accts {
 		a := m.shard(accts[i].Key).getAccount(accts[i].Key, now, true)
-		a.drop(id)
-		if a.holds == nil {
-			a.holds = make(map[string]hold)
+		if a.ids == nil {
+			a.ids = make(map[string]idState)
 		}
-		a.holds[id] = hold{amount: amount, expires: exp}
-		a.reserved += amount
-		if a.holdsDue == 0 || exp < a.holdsDue {
-			a.holdsDue = exp
+		st := a.ids[id]
+		a.reserved += amount - st.amount
+		st.amount, st.lapses = amount, lapses
+		a.ids[id] = st
+		if a.holdsDue == 0 || lapses < a.holdsDue {
+			a.holdsDue = lapses
 		}
-		a.touch(accts[i].TTL, now, exp)
+		a.touch(accts[i].TTL, now, lapses)
 	}
 	return -1, nil
 }
@@ -170,22 +180,23 @@ func (m *Memory) Settle(_ context.Context, id string, accts []Account, actual in
 	now := m.lock(mask)
 	defer m.unlock(mask)
 
-	forget := now + m.settledTTL
+	forgets := now + m.settledTTL
 	for i := range accts {
 		a := m.shard(accts[i].Key).getAccount(accts[i].Key, now, true)
-		if _, done := a.settled[id]; done {
-			continue
+		if a.ids == nil {
+			a.ids = make(map[string]idState)
 		}
-		a.drop(id)
+		st := a.ids[id]
+		if st.forgets > now {
+			continue // settled already
+		}
+		a.reserved -= st.amount
 		a.spent = satAdd(a.spent, actual)
-		if a.settled == nil {
-			a.settled = make(map[string]int64)
+		a.ids[id] = idState{forgets: forgets}
+		if a.tombsDue == 0 || forgets < a.tombsDue {
+			a.tombsDue = forgets
 		}
-		a.settled[id] = forget
-		if a.settDue == 0 || forget < a.settDue {
-			a.settDue = forget
-		}
-		a.touch(accts[i].TTL, now, forget)
+		a.touch(accts[i].TTL, now, forgets)
 	}
 	return nil
 }
@@ -207,10 +218,17 @@ func (m *Memory) Release(_ context.Context, id string, accts []Account) error {
 		if a == nil {
 			continue
 		}
-		if _, ok := a.holds[id]; ok {
-			a.drop(id)
-			a.touch(accts[i].TTL, now, 0)
+		st, ok := a.ids[id]
+		if !ok || st.lapses == 0 {
+			continue
 		}
+		a.reserved -= st.amount
+		if st.forgets == 0 {
+			delete(a.ids, id)
+		} else {
+			a.ids[id] = idState{forgets: st.forgets}
+		}
+		a.touch(accts[i].TTL, now, 0)
 	}
 	return nil
 }

@@ -26,9 +26,10 @@ import (
 //   - a refused one had no room at the upper bound on the account it
 //     names, which must be hard, and that no earlier hard account surely
 //     lacked room;
-//   - every Balance lies within the bounds, and spent+reserved ≤ limit on
-//     hard accounts (every actual ≤ its reservation and every Adjust a
-//     top-up, so only a wrong admission could break it);
+//   - spent+reserved ≤ limit on hard accounts at every instant between
+//     calls (at the lower bound) and in every Balance (every actual ≤ its
+//     reservation and every Adjust a top-up, so only a wrong admission
+//     could break it), and every Balance lies within the bounds;
 //   - at the end, with every reservation ended, reserved is 0 and spent is
 //     exactly the seed plus the settled actuals plus the adjustments.
 
@@ -229,11 +230,12 @@ func (h *history) finalSpent(a int) int64 {
 
 // bounds returns lower and upper bounds of account a's spent+reserved at
 // the instant the call self took effect, counting every call but self.
-func (h *history) bounds(a int, self *propOp, ends map[string]*propOp) (lo, hi int64) {
+// byAcct lists the calls touching each account.
+func (h *history) bounds(a int, self *propOp, ends map[string]*propOp, byAcct [][]int) (lo, hi int64) {
 	lo, hi = h.base[a], h.base[a]
-	for i := range h.ops {
+	for _, i := range byAcct[a] {
 		op := &h.ops[i]
-		if op == self || !has(op.accts, a) {
+		if op == self {
 			continue
 		}
 		switch op.kind {
@@ -287,6 +289,12 @@ func (h *history) check() (problems []string) {
 			ends[op.id] = op
 		}
 	}
+	byAcct := make([][]int, len(h.accts))
+	for i, op := range h.ops {
+		for _, a := range op.accts {
+			byAcct[a] = append(byAcct[a], i)
+		}
+	}
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	for i := range h.ops {
 		op := &h.ops[i]
@@ -300,7 +308,7 @@ func (h *history) check() (problems []string) {
 					}
 					continue
 				}
-				lo, hi := h.bounds(a, op, ends)
+				lo, hi := h.bounds(a, op, ends, byAcct)
 				switch {
 				case op.refused == -1 || p < op.refused:
 					if lo+op.amount > acct.Limit {
@@ -319,7 +327,7 @@ func (h *history) check() (problems []string) {
 			}
 		case opBalance:
 			a := op.accts[0]
-			lo, hi := h.bounds(a, op, ends)
+			lo, hi := h.bounds(a, op, ends, byAcct)
 			if used := op.spent + op.res; used < lo || used > hi {
 				fail("Balance(%s) = %d+%d, outside the possible [%d, %d]", h.accts[a].Key, op.spent, op.res, lo, hi)
 			}
@@ -328,6 +336,27 @@ func (h *history) check() (problems []string) {
 			}
 			if op.res < 0 {
 				fail("Balance(%s) reserved %d < 0", h.accts[a].Key, op.res)
+			}
+		}
+	}
+	// Between any two calls, spent+reserved of a hard account must be
+	// within its limit; the lower bound there counts what surely happened.
+	// (This catches admissions that overlap in time, which the per-call
+	// bounds above cannot order.) Only admissions raise it: look just after
+	// each.
+	for a, acct := range h.accts {
+		if !acct.Hard {
+			continue
+		}
+		for _, i := range byAcct[a] {
+			if op := &h.ops[i]; op.kind != opReserve || op.refused != -1 {
+				continue
+			}
+			after := h.ops[i].end + 1
+			probe := propOp{start: after, end: after}
+			if lo, _ := h.bounds(a, &probe, ends, byAcct); lo > acct.Limit {
+				fail("spent+reserved of %s was surely at least %d at stamp %d, over the hard limit %d", acct.Key, lo, after, acct.Limit)
+				break
 			}
 		}
 	}

@@ -230,7 +230,7 @@ func testRateInvalid(t *testing.T, f Factory) {
 }
 
 // testRateUnderLoadSimulated: 32 goroutines hammer a 6000/min bucket for a
-// simulated minute, the clock moving 2ms after every attempt. GCRA admits
+// simulated minute, the clock moving 5ms after every attempt. GCRA admits
 // exactly the burst plus one unit per emission interval: 100 + 6000. A
 // non-atomic check-then-take would admit more.
 func testRateUnderLoadSimulated(t *testing.T, f Factory) {
@@ -258,7 +258,7 @@ func testRateUnderLoadSimulated(t *testing.T, f Factory) {
 				if !try() {
 					return
 				}
-				clk.advanceUpTo(2*ms, end)
+				clk.advanceUpTo(5*ms, end)
 			}
 			try() // a last attempt at the end, for the final emission
 		})
@@ -276,23 +276,28 @@ func testRateUnderLoadSimulated(t *testing.T, f Factory) {
 // testRateUnderLoadRealTime: 32 goroutines hammer a 1000/s bucket with a
 // burst of 100 for 3 real seconds on the implementation's own clock (Redis:
 // the server's). GCRA admits the burst plus one per millisecond: 3100 from
-// the first call to the last. The first call comes just after start and the
-// last just before the end, so the count must be within 1% of the rate's
-// 3000 of that: [3070, 3130]. (The burst also absorbs a stall of the whole
-// process shorter than 100ms, which would otherwise lose units: on a busy
-// machine the test is about the counters, not the scheduler.)
+// the first call to the last, and never more than the burst plus the rate
+// over the time elapsed. Admissions must be within 1% of the rate's 3000 of
+// that.
+//
+// Units are lost when nobody asks for them: if the whole process (or the
+// Redis server) stalls for longer than the burst lasts (100ms), the bucket
+// fills and overflows. On a busy machine that is the scheduler, not the
+// counters, so the test measures such stalls (gaps between consecutive
+// calls longer than 100ms) and expects that many fewer units.
 func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 	if testing.Short() {
 		t.Skip("real-time test skipped in -short mode")
 	}
 	c := f(t, nil)
 	r := limit.Rate{Limit: 60_000, Period: time.Minute, Burst: 100}
-	const window = 3 * time.Second
-	var admitted, attempts atomic.Int64
+	const window, burstTime = 3 * time.Second, 100 * time.Millisecond
+	var admitted, attempts, last, stalled atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	start := time.Now()
 	stop := start.Add(window)
+	last.Store(start.UnixNano())
 	for range 32 {
 		wg.Go(func() {
 			for time.Now().Before(stop) {
@@ -305,6 +310,10 @@ func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 				if ok {
 					admitted.Add(1)
 				}
+				now := time.Now().UnixNano()
+				if gap := time.Duration(now - last.Swap(now)); gap > burstTime {
+					stalled.Add(int64(gap - burstTime))
+				}
 			}
 		})
 	}
@@ -315,14 +324,16 @@ func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 		t.Fatalf("Allow: %v", err)
 	}
 	got := admitted.Load()
-	t.Logf("admitted %d of %d attempts in %v (want 100 + 3000 ± 30)", got, attempts.Load(), elapsed)
-	if got < 3070 || got > 3130 {
-		t.Errorf("admitted %d in %v at 1000/s with a burst of 100; want 3100 ± 1%% of 3000", got, window)
+	lost := time.Duration(stalled.Load()).Milliseconds()
+	want := 100 + window.Milliseconds() - lost
+	t.Logf("admitted %d of %d attempts in %v, %dms stalled (want %d ± 30)", got, attempts.Load(), elapsed, lost, want)
+	if got < want-30 || got > want+30 {
+		t.Errorf("admitted %d in %v at 1000/s with a burst of 100 and %dms of stalls; want %d ± 1%% of 3000", got, window, lost, want)
 	}
-	if limit := 100 + elapsed.Milliseconds() + 1; got > limit {
-		t.Errorf("admitted %d in %v: more than the burst plus the rate allow (%d)", got, elapsed, limit)
+	if most := 100 + elapsed.Milliseconds() + 1; got > most {
+		t.Errorf("admitted %d in %v: more than the burst plus the rate allow (%d)", got, elapsed, most)
 	}
-	if attempts.Load() < 2*3000 {
-		t.Errorf("only %d attempts: the bucket was not under load", attempts.Load())
+	if attempts.Load() <= got {
+		t.Errorf("%d attempts, %d admitted: the limit was never reached", attempts.Load(), got)
 	}
 }
