@@ -12,9 +12,10 @@
 //
 //   - Invalid arguments (an empty key or reservation id, a key twice in one
 //     call, a Rate with Limit or Period ≤ 0 or Burst < 0, a negative N in
-//     Allow, a negative amount, actual or TTL, a ttl ≤ 0, or any amount, N,
-//     Limit or Burst beyond ±MaxAmount) return an *octomesh.Error with code
-//     EINVALID and change nothing.
+//     Allow, a negative Reserve amount, Settle actual or Account TTL, a
+//     reservation ttl ≤ 0, or any amount, N, delta, Limit or Burst beyond
+//     ±MaxAmount) return an *octomesh.Error with code EINVALID and change
+//     nothing. Memory returns no other error.
 //   - A backend failure (Redis unreachable, a timeout, a cancelled context)
 //     returns an *octomesh.Error with code EUNAVAILABLE whose cause (Unwrap)
 //     is the backend's error. The outcome of a call that failed that way is
@@ -22,7 +23,11 @@
 //     retry with the same arguments except Adjust and Charge: Reserve
 //     replaces its own earlier reservation, Settle is idempotent per id,
 //     Release of a dropped reservation does nothing, Seed only ever seeds
-//     once.
+//     once. A caller giving up after a failed Reserve should Release the id
+//     (best effort) or let the reservation lapse at its ttl.
+//   - Time comes from one clock per backend: Memory's process (monotonic),
+//     Redis's server (TIME), never the callers', unless WithClock says
+//     otherwise (tests).
 //   - A reservation id is the caller's (e.g. request id + attempt); Reserve
 //     under an id already reserved on an account replaces that
 //     reservation's amount (the old amount does not count against the new

@@ -1,6 +1,7 @@
 package limittest
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -168,6 +169,20 @@ func testRateAllOrNothing(t *testing.T, f Factory) {
 		{Limit: 100, Remaining: 93, ResetAfter: 4200 * ms},
 	}, limit.RateCheck{Key: "a", Rate: r, N: 1}, limit.RateCheck{Key: "c", Rate: r, N: 3},
 		limit.RateCheck{Key: "d", Rate: other, N: 1})
+
+	// Many checks at once, the last refusing.
+	var many []limit.RateCheck
+	for i := range 12 {
+		many = append(many, limit.RateCheck{Key: fmt.Sprintf("many:%d", i), Rate: r, N: 1})
+	}
+	many[11].N = 6
+	if ok, res := allow(t, c, many...); ok || res[0] != full || res[11].RetryAfter != limit.Never {
+		t.Errorf("12 checks, the last over its burst: %v, %+v", ok, res)
+	}
+	many[11].N = 5
+	if ok, res := allow(t, c, many...); !ok || res[0].Remaining != 4 || res[11].Remaining != 0 {
+		t.Errorf("12 checks with room: %v, %+v", ok, res)
+	}
 
 	if ok, res := allow(t, c); !ok || len(res) != 0 {
 		t.Errorf("Allow() with no checks = %v, %v; want true, []", ok, res)
