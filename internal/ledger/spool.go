@@ -286,6 +286,13 @@ func (s *spool) next() []segment {
 	return append([]segment(nil), s.closed...)
 }
 
+// isDegraded reports whether batches go straight to the spool.
+func (s *spool) isDegraded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.degraded
+}
+
 // heal leaves degraded mode: the store took a replayed batch, so new
 // batches go to it again while the drain replays the rest.
 func (s *spool) heal() {

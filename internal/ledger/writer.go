@@ -269,16 +269,10 @@ func flatten(batch []*request) []octomesh.LedgerEntry {
 // commit makes one batch durable and releases its callers.
 func (w *Writer) commit(batch []*request) {
 	entries := flatten(batch)
-	var buf []byte
-	if w.spool != nil {
-		var err error
-		if buf, err = encodeRecords(entries); err != nil {
-			release(batch, err)
-			return
-		}
-		// Degraded: the store failed and no replay has succeeded since,
-		// so the batch goes straight to the spool.
-		if wrote, err := w.spool.append(buf, true); wrote {
+	if w.spool != nil && w.spool.isDegraded() {
+		// The store failed and no replay has succeeded since: the batch
+		// goes straight to the spool (unless a replay healed it meanwhile).
+		if wrote, err := w.spoolEntries(entries, true); wrote {
 			w.spooledBatch(batch, entries, err)
 			return
 		}
@@ -308,8 +302,19 @@ func (w *Writer) commit(batch []*request) {
 		return
 	}
 	w.log.Warn("ledger: the database failed; spooling usage locally", slog.String("error", err.Error()))
-	_, serr := w.spool.append(buf, false)
+	_, serr := w.spoolEntries(entries, false)
 	w.spooledBatch(batch, entries, serr)
+}
+
+// spoolEntries encodes entries and appends them to the spool (see
+// spool.append). Encoding waits until a batch is spooled: the healthy
+// path never pays for it.
+func (w *Writer) spoolEntries(entries []octomesh.LedgerEntry, onlyIfDegraded bool) (bool, error) {
+	buf, err := encodeRecords(entries)
+	if err != nil {
+		return true, err
+	}
+	return w.spool.append(buf, onlyIfDegraded)
 }
 
 // spooledBatch releases the callers of a batch the spool took (or refused).
