@@ -38,6 +38,7 @@ type Config struct {
 	Routing   Routing    `yaml:"routing"`
 	Privacy   Privacy    `yaml:"privacy"`
 	Metering  Metering   `yaml:"metering"`
+	Billing   Billing    `yaml:"billing"`
 }
 
 // Server configures the HTTP listener and the bounds on each request.
@@ -294,6 +295,7 @@ func Default() Config {
 			QualityPriors: map[string]float64{},
 		},
 		Metering: Metering{Counters: "memory", RedisPrefix: "octomesh:", ReservationTTL: 15 * time.Minute, SpoolMaxBytes: 64 * MiB},
+		Billing:  Billing{TaxRate: "0", Currency: "USD", Stripe: Stripe{DaysUntilDue: 30}},
 	}
 }
 

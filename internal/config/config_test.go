@@ -45,6 +45,7 @@ func TestDefault(t *testing.T) {
 			QualityPriors: map[string]float64{},
 		},
 		Metering: Metering{Counters: "memory", RedisPrefix: "octomesh:", ReservationTTL: 15 * time.Minute, SpoolMaxBytes: 64 << 20},
+		Billing:  Billing{TaxRate: "0", Currency: "USD", Stripe: Stripe{DaysUntilDue: 30}},
 	}
 	got := Default()
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -78,6 +78,7 @@ func (c *Config) Validate() error {
 	}
 	c.Routing.validate(&p, nil)
 	c.Metering.validate(&p, c.Server.UpstreamTimeout)
+	c.Billing.validate(&p)
 	return errors.Join(p...)
 }
 
