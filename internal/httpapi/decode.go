@@ -7,21 +7,44 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/octomesh/octomesh"
 )
 
 // readBody reads the request body, stopping at the size limit (413) and
 // failing on a body that is not sent in time (the server's read timeout).
+// The returned bytes belong to the caller.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	// Content-Type is not checked: the body must be JSON whatever it says,
 	// and curl's -d sends form encoding by default. (Cross-site form posts
 	// cannot forge the API key header, so this opens no CSRF hole.)
+	return s.readBodyInto(w, r, nil)
+}
+
+// readBodyPooled is readBody into a pooled buffer, for handlers that are
+// done with the bytes once they are decoded (encoding/json copies what it
+// decodes): they Release the body after decoding and never touch the bytes
+// again.
+func (s *Server) readBodyPooled(w http.ResponseWriter, r *http.Request) (*pooledBody, error) {
+	pb := bodyPool.Get().(*pooledBody)
+	b, err := s.readBodyInto(w, r, pb.b[:0])
+	if err != nil {
+		pb.Release()
+		return nil, err
+	}
+	pb.b = b
+	return pb, nil
+}
+
+// readBodyInto reads the body into buf (grown as needed).
+func (s *Server) readBodyInto(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, error) {
 	if r.ContentLength > s.maxBody {
 		return nil, tooLarge(s.maxBody)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, s.maxBody), buf, r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -30,6 +53,59 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, octomesh.Errorf(octomesh.EINVALID, "could not read the request body").WithCause(err)
 	}
 	return body, nil
+}
+
+const (
+	// maxPresize bounds how much a claimed Content-Length reserves before
+	// the bytes arrive: beyond it the buffer grows as they do, so clients
+	// that claim big bodies and send nothing cannot make us allocate.
+	maxPresize = 64 << 10
+	// maxPooledBody is the largest request buffer kept for reuse.
+	maxPooledBody = 256 << 10
+)
+
+// pooledBody is a request body in a reusable buffer.
+type pooledBody struct {
+	b []byte
+}
+
+// Bytes returns the body, valid until Release.
+func (pb *pooledBody) Bytes() []byte { return pb.b }
+
+// Release returns the buffer for reuse, unless it grew past maxPooledBody:
+// one huge body must not stay pinned in memory for good.
+func (pb *pooledBody) Release() {
+	if pb == nil || cap(pb.b) > maxPooledBody {
+		return
+	}
+	pb.b = pb.b[:0]
+	bodyPool.Put(pb)
+}
+
+// bodyPool holds idle request buffers. A sync.Pool is the one kind of
+// package-level state kept here: it holds no meaning, only spare memory.
+var bodyPool = sync.Pool{New: func() any { return &pooledBody{b: make([]byte, 0, 4<<10)} }}
+
+// readAll appends r's bytes to buf, like io.ReadAll. A known length
+// (size ≥ 0, up to maxPresize) sizes the buffer once, with a spare byte so
+// that the read reporting the end needs no growth.
+func readAll(r io.Reader, buf []byte, size int64) ([]byte, error) {
+	if size >= 0 && size <= maxPresize && int64(cap(buf)-len(buf)) < size+1 {
+		buf = slices.Grow(buf, int(size)+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(512, len(buf))) // doubling, as io.ReadAll does
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 func tooLarge(limit int64) error {
