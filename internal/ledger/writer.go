@@ -233,7 +233,9 @@ func (w *Writer) take() []*request {
 				n++
 			}
 			batch := append([]*request(nil), w.queue[:n]...)
-			w.queue = append(w.queue[:0], w.queue[n:]...)
+			rest := copy(w.queue, w.queue[n:])
+			clear(w.queue[rest:]) // let the taken requests go
+			w.queue = w.queue[:rest]
 			w.mu.Unlock()
 			return batch
 		}
@@ -401,24 +403,4 @@ func (w *Writer) failQueued() {
 	w.queue = nil
 	w.mu.Unlock()
 	release(q, errClosed())
-}
-
-// crash stops the Writer as a crash would, for tests: goroutines end, no
-// flush, no replay, the spool's files stay as they are.
-func (w *Writer) crash() {
-	w.mu.Lock()
-	w.closed = true
-	w.mu.Unlock()
-	w.cancel()
-	<-w.committerDone
-	<-w.drainDone
-	w.failQueued()
-	if w.spool != nil {
-		w.spool.mu.Lock()
-		if w.spool.active != nil {
-			w.spool.active.Close() // no rotate: the file stays exactly as written
-			w.spool.active = nil
-		}
-		w.spool.mu.Unlock()
-	}
 }

@@ -676,3 +676,23 @@ func TestRecoveryOnStartWhileDown(t *testing.T) {
 	}
 	wantLedger(t, db, 20, 20)
 }
+
+// crash stops the Writer as a crash would, for tests: goroutines end, no
+// flush, no replay, the spool's files stay as they are.
+func (w *Writer) crash() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.cancel()
+	<-w.committerDone
+	<-w.drainDone
+	w.failQueued()
+	if w.spool != nil {
+		w.spool.mu.Lock()
+		if w.spool.active != nil {
+			w.spool.active.Close() // no rotate: the file stays exactly as written
+			w.spool.active = nil
+		}
+		w.spool.mu.Unlock()
+	}
+}
