@@ -84,6 +84,19 @@ var samples = map[string]sample{
 	"POST /v1/orgs/{org}/keys/{key}/rotate":  {body: `{"overlap":"1h"}`},
 	"POST /v1/orgs/{org}/keys/{key}/revoke":  {},
 	"GET /v1/orgs/{org}/audit":               {filter: "?target={victim_key}"},
+	// Billing (docs/billing.md).
+	"GET /v1/usage":                            {},
+	"GET /v1/orgs/{org}/usage":                 {filter: "?key={victim_key}&group_by=key"},
+	"GET /v1/orgs/{org}/ledger":                {filter: "?key={victim_key}"},
+	"GET /v1/orgs/{org}/statements/{month}":    {},
+	"GET /v1/orgs/{org}/credits":               {},
+	"GET /v1/orgs/{org}/budgets":               {},
+	"POST /v1/orgs/{org}/budgets":              {body: `{"name":"cap","limit":"10.00"}`},
+	"GET /v1/orgs/{org}/budgets/{budget}":      {},
+	"PATCH /v1/orgs/{org}/budgets/{budget}":    {body: `{"limit":"20.00"}`},
+	"DELETE /v1/orgs/{org}/budgets/{budget}":   {},
+	"POST /v1/billing/credits":                 {body: `{"org_id":"{org}","amount":"1.00"}`},
+	"POST /v1/billing/stripe/invoices/{month}": {body: `{"org_id":"{org}"}`},
 }
 
 // world is one organisation the matrix uses.
@@ -93,17 +106,20 @@ type world struct {
 	user     apiUser // a member of the org, owning key
 	key      apiKey
 	decision string // the request id of one of the org's routed requests
+	budget   string // one of the org's budgets
 }
 
 // vals are a route's path parameters in w.
 func (w *world) vals() map[string]string {
-	return map[string]string{"{org}": w.org.ID, "{user}": w.user.ID, "{key}": w.key.ID, "{id...}": "sim/gpt-4o-mini", "{id}": w.decision}
+	return map[string]string{"{org}": w.org.ID, "{user}": w.user.ID, "{key}": w.key.ID, "{id...}": "sim/gpt-4o-mini", "{id}": w.decision,
+		"{budget}": w.budget, "{month}": "2026-03"}
 }
 
 // missing are path parameters naming nothing at all.
 func missing() map[string]string {
 	return map[string]string{"{org}": "org_00000000000000000000", "{user}": "usr_00000000000000000000", "{key}": "key_00000000000000000000",
-		"{id...}": "sim/gpt-4o-mini", "{id}": "req-missing-00000000"}
+		"{id...}": "sim/gpt-4o-mini", "{id}": "req-missing-00000000",
+		"{budget}": "bud_00000000000000000000", "{month}": "2026-03"}
 }
 
 func fill(s string, vals map[string]string) string {
@@ -127,6 +143,11 @@ func newMatrixWorld(t *testing.T, ts *adminServer, label string) *world {
 	w.ownerKey = w.org.OwnerKey.Key
 	w.user, w.key = ts.newMember(t, w.ownerKey, w.org.ID, "Member "+tag, "member-"+tag+"@example.com", "member")
 	w.decision = "req-" + tag
+	var b struct {
+		ID string `json:"id"`
+	}
+	ts.must(t, 201, w.ownerKey, "POST", "/v1/orgs/"+w.org.ID+"/budgets", `{"name":"Budget `+tag+`","limit":"100.00"}`, &b)
+	w.budget = b.ID
 	r := ts.do(t, w.ownerKey, "POST", "/v1/chat/completions", samples["POST /v1/chat/completions"].body, "X-Request-Id", w.decision)
 	if r.Status != 200 {
 		t.Fatalf("routed request: %d %s", r.Status, r.Body)
@@ -136,7 +157,7 @@ func newMatrixWorld(t *testing.T, ts *adminServer, label string) *world {
 
 // isObjectRoute reports whether a route acts on one object below the organisation.
 func isObjectRoute(pattern string) bool {
-	return strings.Contains(pattern, "{user}") || strings.Contains(pattern, "{key}")
+	return strings.Contains(pattern, "{user}") || strings.Contains(pattern, "{key}") || strings.Contains(pattern, "{budget}")
 }
 
 func runMatrix(t *testing.T, ts *adminServer) {

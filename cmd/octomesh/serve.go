@@ -92,7 +92,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// Statements, credits and Stripe (billing.go, docs/billing.md).
+	bill := newBilling(cfg.Billing, db, metered.Credit, log)
 	api := httpapi.New(httpapi.Options{
+		Billing: bill,
 		Service: svc, Auth: keys, Metrics: metrics.Handler(), Ready: db.Ping, Logger: log,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), ForwardHeaders: cfg.Server.AllowedForwardHeaders,
 		Accounts: db, MintKey: apikey.Mint,
