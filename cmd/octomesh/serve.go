@@ -15,6 +15,7 @@ import (
 	"github.com/octomesh/octomesh/internal/config"
 	"github.com/octomesh/octomesh/internal/gateway"
 	"github.com/octomesh/octomesh/internal/httpapi"
+	"github.com/octomesh/octomesh/internal/profiling"
 	"github.com/octomesh/octomesh/internal/telemetry"
 )
 
@@ -25,6 +26,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfgPath := fs.String("config", "", "YAML config file (default: built-in defaults)")
 	listen := fs.String("listen", "", "listen address (overrides server.listen)")
 	dataDir := fs.String("data-dir", "", "data directory (overrides data_dir)")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +47,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	log := newLogger(cfg.Log, stderr)
+	stopProfiling, err := profiling.Start(*pprofAddr, log)
+	if err != nil {
+		return err
+	}
+	defer stopProfiling()
 
 	db, err := openStore(ctx, &cfg)
 	if err != nil {
