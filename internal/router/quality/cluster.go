@@ -26,15 +26,15 @@ const NumClusters = clusterKinds * clusterDomains
 
 // Prompt kinds, in the order Cluster tests them (the first that applies).
 const (
-	kindCode       = iota // ``` fences, or many braces and semicolons
-	kindChoice            // three or more option lines "A." "B)" "(C)"
-	kindMaths             // LaTeX markers, or dense digits and operators
-	kindLong              // 4 KB and longer: documents to summarise, extract from, answer about
-	kindScript            // mostly non-ASCII: other scripts and languages
-	kindStructured        // many lines: lists, tables, data, few-shot blocks
-	kindQuestion          // asks a question
-	kindChat              // everything else: instructions, chat
-	clusterKinds          // sentinel
+	clusterKindCode       = iota // ``` fences, or many braces and semicolons
+	clusterKindChoice            // three or more option lines "A." "B)" "(C)"
+	clusterKindMaths             // LaTeX markers, or dense digits and operators
+	clusterKindLong              // 4 KB and longer: documents to summarise, extract from, answer about
+	clusterKindScript            // mostly non-ASCII: other scripts and languages
+	clusterKindStructured        // many lines: lists, tables, data, few-shot blocks
+	clusterKindQuestion          // asks a question
+	clusterKindChat              // everything else: instructions, chat
+	clusterKinds                 // sentinel
 )
 
 // Domains, the index of their lexicon in clusterLexicon plus one; 0 is
@@ -72,12 +72,12 @@ var clusterLexicon = [clusterDomains - 1]string{
 
 // Limits of the cluster scanner.
 const (
-	clusterHead = 512  // bytes read from the start of a long prompt
-	clusterTail = 1536 // and from its end
-	lexMinWord  = 3    // shorter words are not looked up
-	lexMaxWord  = 16   // nor longer ones
-	lexBits     = 11   // log2 of the lexicon table's size
-	lexSlots    = 1 << lexBits
+	clusterHead     = 512  // bytes read from the start of a long prompt
+	clusterTail     = 1536 // and from its end
+	clusterMinWord  = 3    // shorter words are not looked up
+	clusterMaxWord  = 16   // nor longer ones
+	clusterLexBits  = 11   // log2 of the lexicon table's size
+	clusterLexSlots = 1 << clusterLexBits
 )
 
 // Byte classes of the cluster scanner.
@@ -96,8 +96,8 @@ const (
 // The scanner's byte table and the lexicon's hash table: computed once when
 // the package loads, read-only afterwards.
 var (
-	clusterClass = clusterTable()
-	lexTable     = buildLexicon()
+	clusterClass    = clusterTable()
+	clusterLexTable = clusterBuildLexicon()
 )
 
 func clusterTable() (t [256]uint8) {
@@ -125,37 +125,37 @@ func clusterTable() (t [256]uint8) {
 	return t
 }
 
-// lexEntry is one slot of the lexicon table: a word's key and its domain
+// clusterLexEntry is one slot of the lexicon table: a word's key and its domain
 // (0: empty slot).
-type lexEntry struct {
+type clusterLexEntry struct {
 	key    uint64
 	domain uint8
 }
 
-// wordKey is a word's lexicon key: its last eight letters (lower-cased)
+// clusterWordKey is a word's lexicon key: its last eight letters (lower-cased)
 // packed into a word, mixed with its length. Distinct words that agree in
 // length and in their last eight letters share a key; no lexicon word is
 // hurt by that in practice, and packing costs a shift per letter where a
 // hash would cost a multiplication.
-func wordKey(packed uint64, n int) uint64 {
+func clusterWordKey(packed uint64, n int) uint64 {
 	return packed ^ uint64(n)<<59
 }
 
-// lexSlot is the first table slot for key.
-func lexSlot(key uint64) uint64 { return (key * 0x9e3779b97f4a7c15) >> (64 - lexBits) }
+// clusterLexSlot is the first table slot for key.
+func clusterLexSlot(key uint64) uint64 { return (key * 0x9e3779b97f4a7c15) >> (64 - clusterLexBits) }
 
-func buildLexicon() *[lexSlots]lexEntry {
-	t := new([lexSlots]lexEntry)
+func clusterBuildLexicon() *[clusterLexSlots]clusterLexEntry {
+	t := new([clusterLexSlots]clusterLexEntry)
 	for d, list := range clusterLexicon {
 		word := func(w string) {
 			var packed uint64
 			for i := 0; i < len(w); i++ {
 				packed = packed<<8 | uint64(w[i])
 			}
-			k := wordKey(packed, len(w))
-			for i := lexSlot(k); ; i = (i + 1) & (lexSlots - 1) {
+			k := clusterWordKey(packed, len(w))
+			for i := clusterLexSlot(k); ; i = (i + 1) & (clusterLexSlots - 1) {
 				if t[i].domain == 0 || t[i].key == k {
-					t[i] = lexEntry{k, uint8(d + 1)} // a word listed twice keeps its last domain
+					t[i] = clusterLexEntry{k, uint8(d + 1)} // a word listed twice keeps its last domain
 					return
 				}
 			}
@@ -174,9 +174,9 @@ func buildLexicon() *[lexSlots]lexEntry {
 }
 
 // lookup returns the domain of the word with key k, or 0.
-func lookup(k uint64) uint8 {
-	for i := lexSlot(k); ; i = (i + 1) & (lexSlots - 1) {
-		e := &lexTable[i]
+func clusterLookup(k uint64) uint8 {
+	for i := clusterLexSlot(k); ; i = (i + 1) & (clusterLexSlots - 1) {
+		e := &clusterLexTable[i]
 		if e.domain == 0 || e.key == k {
 			return e.domain
 		}
@@ -204,26 +204,26 @@ func Cluster(prompt string) int {
 		s.scan(prompt[:clusterHead])
 		s.scan(prompt[len(prompt)-clusterTail:])
 	}
-	kind := kindChat
+	kind := clusterKindChat
 	switch {
 	case s.fence:
-		kind = kindCode
+		kind = clusterKindCode
 	case s.latex >= 2 && 2*s.latex >= s.code:
-		kind = kindMaths
+		kind = clusterKindMaths
 	case s.code >= 4 && s.code*100 >= s.n:
-		kind = kindCode
+		kind = clusterKindCode
 	case s.options >= 3:
-		kind = kindChoice
+		kind = clusterKindChoice
 	case s.ops >= 3 && (s.digits+s.ops)*100 >= 8*s.n:
-		kind = kindMaths
+		kind = clusterKindMaths
 	case len(prompt) >= 4096:
-		kind = kindLong
+		kind = clusterKindLong
 	case s.high*10 >= 3*s.n && s.n > 0:
-		kind = kindScript
+		kind = clusterKindScript
 	case s.lines >= 8:
-		kind = kindStructured
+		kind = clusterKindStructured
 	case s.ques > 0:
-		kind = kindQuestion
+		kind = clusterKindQuestion
 	}
 	domain, best := 0, 0 // hits[0] counts words of no domain
 	for d := 1; d < clusterDomains; d++ {
@@ -252,8 +252,8 @@ func (s *clusterScan) scan(p string) {
 			for ; j < len(p) && clusterClass[p[j]] == cbLetter; j++ {
 				packed = packed<<8 | uint64(p[j]|0x20)
 			}
-			if wl := j - i; wl >= lexMinWord && wl <= lexMaxWord {
-				s.hits[lookup(wordKey(packed, wl))]++
+			if wl := j - i; wl >= clusterMinWord && wl <= clusterMaxWord {
+				s.hits[clusterLookup(clusterWordKey(packed, wl))]++
 			}
 			i = j - 1
 			continue
