@@ -31,6 +31,10 @@ sim:
   speed: 0
 database:
   dsn: "${ADMIN_TEST_DSN:-}"
+metering:
+  counters: "${METERING_COUNTERS:-memory}"
+  redis: "${METERING_REDIS:-}"
+  redis_prefix: "${METERING_PREFIX:-octomesh:}"
 `
 
 // backend is a store the admin tests run against: "" DSN is SQLite.
@@ -69,6 +73,13 @@ func startAdminServer(t *testing.T, dsn string) *adminServer {
 // same dsn (PostgreSQL) or data directory (SQLite) share their state.
 func startAdminNode(t *testing.T, dsn, dataDir, adminKey string) *adminServer {
 	t.Helper()
+	return startAdminNodeEnv(t, dsn, dataDir, adminKey, nil)
+}
+
+// startAdminNodeEnv is startAdminNode with extra environment variables
+// for the config (METERING_COUNTERS, METERING_REDIS, METERING_PREFIX).
+func startAdminNodeEnv(t *testing.T, dsn, dataDir, adminKey string, extra map[string]string) *adminServer {
+	t.Helper()
 	ts := &adminServer{
 		AdminKey: adminKey,
 		DataDir:  dataDir,
@@ -81,6 +92,9 @@ func startAdminNode(t *testing.T, dsn, dataDir, adminKey string) *adminServer {
 		t.Fatal(err)
 	}
 	env := map[string]string{"OCTOMESH_ADMIN_KEY": ts.AdminKey, "ADMIN_TEST_DSN": dsn}
+	for k, v := range extra {
+		env[k] = v
+	}
 	ts.getenv = func(k string) string { return env[k] }
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
