@@ -78,11 +78,11 @@ func TestClusterKinds(t *testing.T) {
 	}
 }
 
-// TestClusterReadsABoundedWindow: only the first 512 and the last 1536
+// TestClusterReadsABoundedWindow: only the first 256 and the last 768
 // bytes of a long prompt matter.
 func TestClusterReadsABoundedWindow(t *testing.T) {
-	head := strings.Repeat("alpha beta gamma delta ", 30)[:512]
-	tail := strings.Repeat("omega sigma theta kappa ", 80)[:1536]
+	head := strings.Repeat("alpha beta gamma delta ", 30)[:256]
+	tail := strings.Repeat("omega sigma theta kappa ", 80)[:768]
 	a := head + strings.Repeat("zzzz yyyy xxxx ", 1000) + tail
 	b := head + strings.Repeat("qqqq pppp rrrr ", 2000) + tail
 	if quality.Cluster(a) != quality.Cluster(b) {
