@@ -106,6 +106,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Service: svc, Auth: keys, Metrics: metrics.Handler(), Ready: db.Ping, Logger: log,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), ForwardHeaders: cfg.Server.AllowedForwardHeaders,
 		Accounts: db, MintKey: apikey.Mint,
+		Meter: db.meter, BudgetsChanged: metered.BudgetsChanged,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
