@@ -53,10 +53,19 @@ func benchAllow(b *testing.B, c limit.Counters) {
 	ctx := context.Background()
 	checks := benchChecks("key_1", "org_1")
 	b.ReportAllocs()
+	cpu := cpuTime()
 	for b.Loop() {
 		if ok, _, err := c.Allow(ctx, checks); err != nil || !ok {
 			b.Fatalf("Allow = %v, %v", ok, err)
 		}
+	}
+	reportCPU(b, cpu)
+}
+
+// reportCPU reports the CPU time per op since cpu, when it is known.
+func reportCPU(b *testing.B, cpu time.Duration) {
+	if now := cpuTime(); now > 0 {
+		b.ReportMetric(float64(now-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -67,6 +76,7 @@ func benchReserveSettle(b *testing.B, c limit.Counters) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu := cpuTime()
 	i := 0
 	for b.Loop() {
 		id := benchIDs[i&(len(benchIDs)-1)]
@@ -78,6 +88,7 @@ func benchReserveSettle(b *testing.B, c limit.Counters) {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 func BenchmarkMemoryAllow4(b *testing.B) { benchAllow(b, limit.NewMemory(nil)) }

@@ -33,9 +33,12 @@
 //     reservation's amount (the old amount does not count against the new
 //     one), so a retried Reserve never holds budget twice. Release does not
 //     mark the id settled: a later Settle of a released id still spends.
-//   - A Settle is remembered per account and id for a while (see
-//     WithSettledTTL, default DefaultSettledTTL): a repeat within that time
-//     adds nothing; a repeat after it spends again.
+//   - A settled id is remembered for a while (see WithSettledTTL, default
+//     DefaultSettledTTL): a repeat Settle within that time adds nothing to
+//     any account, even naming more accounts than the first; a repeat after
+//     it spends again. Each Reserve is settled once: an account on which
+//     the id was reserved again since spends again. (A repeat naming none
+//     of the first Settle's accounts is unspecified: pass the same list.)
 //   - Accounts are created by their first Reserve, Settle, Adjust or Seed;
 //     so the metering layer must Seed an account from the ledger before it
 //     reserves on it, or Seed will find a counter and report false.
@@ -124,7 +127,8 @@ type Counters interface {
 	// Settle ends reservation id: actual is added to each account's spent
 	// (even if it exceeds the reservation, and even if the reservation has
 	// expired) and the reservation is dropped. Settling the same id twice
-	// adds nothing the second time.
+	// adds nothing the second time (see the package doc for how long that
+	// is remembered).
 	Settle(ctx context.Context, id string, accts []Account, actual int64) error
 	// Release drops reservation id without spending anything.
 	Release(ctx context.Context, id string, accts []Account) error

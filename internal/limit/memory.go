@@ -37,12 +37,17 @@ const (
 )
 
 type memShard struct {
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	accounts  map[string]*account
-	nextSweep int64
-	lag       int64    // how often an account scans its settled ids at most
-	_         [24]byte // one shard per cache line, so busy shards do not slow their neighbours
+	mu         sync.Mutex
+	buckets    map[string]*bucket
+	accounts   map[string]*account
+	nextSweep  int64
+	settledTTL int64
+
+	// Settled ids of this shard (see memory_budget.go).
+	settled, settledOld map[string]int64
+	genEnds             int64 // when the current generation ends; 0: none
+
+	_ [64]byte // keep busy shards off each other's cache lines
 }
 
 // NewMemory returns empty in-memory counters reading time from now, or from
@@ -64,7 +69,7 @@ func NewMemory(now func() time.Time, opts ...Option) *Memory {
 	for i := range m.shards {
 		m.shards[i].buckets = make(map[string]*bucket)
 		m.shards[i].accounts = make(map[string]*account)
-		m.shards[i].lag = m.settledTTL / 4
+		m.shards[i].settledTTL = m.settledTTL
 	}
 	return m
 }
@@ -108,8 +113,9 @@ func (sh *memShard) sweep(now int64) {
 			delete(sh.accounts, k)
 			continue
 		}
-		a.purge(now, sh.lag)
+		a.purge(now)
 	}
+	sh.rotate(now)
 }
 
 // sweepAll sweeps every shard now (for tests).

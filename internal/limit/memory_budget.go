@@ -11,56 +11,82 @@ type account struct {
 	spent, reserved int64
 	expires         int64 // unix ns at which the account is dropped; 0: never
 
-	// ids holds, per reservation id, its live reservation and whether it
-	// was settled: one map, so a Settle is one lookup and one store.
-	ids      map[string]idState
-	holdsDue int64 // ≤ every live reservation's lapse time (0: none): when to purge
-	tombsDue int64 // ≤ every settled id's forget time (0: none), or later by up to lag
+	holds    map[string]hold // live reservations by id: the requests in flight
+	holdsDue int64           // ≤ every live reservation's lapse time (0: none): when to purge
 }
 
-// idState is what an account knows of one reservation id.
-type idState struct {
-	amount  int64 // reserved, while lapses != 0
-	lapses  int64 // when the live reservation lapses; 0: none
-	forgets int64 // when the settled id is forgotten; 0: not settled
-}
+type hold struct{ amount, lapses int64 }
 
 func (a *account) expired(now int64) bool { return a.expires != 0 && a.expires <= now }
 
-// purge drops lapsed reservations and forgotten settled ids. It scans only
-// once the earliest of them is due, and then recomputes when that is.
-// Reservations mostly end early (settled), so the earliest live one is far
-// off: a scan about once per ttl. Settled ids all live their full time, so
-// the earliest is always about to lapse: they are scanned at most every
-// lag, and may stay up to lag longer than needed (lookups compare times, so
-// that costs only memory).
-func (a *account) purge(now, lag int64) {
-	if (a.holdsDue == 0 || a.holdsDue > now) && (a.tombsDue == 0 || a.tombsDue > now) {
+// purge drops lapsed reservations. It scans only once the earliest is due,
+// then recomputes when that is; reservations mostly end early (settled), so
+// the earliest live one is far off: a scan about once per ttl, of the
+// requests in flight.
+func (a *account) purge(now int64) {
+	if a.holdsDue == 0 || a.holdsDue > now {
 		return
 	}
-	a.holdsDue, a.tombsDue = 0, 0
-	for id, st := range a.ids {
-		if st.lapses != 0 && st.lapses <= now {
-			a.reserved -= st.amount
-			st.amount, st.lapses = 0, 0
+	a.holdsDue = 0
+	for id, h := range a.holds {
+		if h.lapses <= now {
+			a.reserved -= h.amount
+			delete(a.holds, id)
+		} else if a.holdsDue == 0 || h.lapses < a.holdsDue {
+			a.holdsDue = h.lapses
 		}
-		if st.forgets != 0 && st.forgets <= now {
-			st.forgets = 0
-		}
-		switch {
-		case st.lapses == 0 && st.forgets == 0:
-			delete(a.ids, id)
-			continue
-		case st.lapses != 0 && (a.holdsDue == 0 || st.lapses < a.holdsDue):
-			a.holdsDue = st.lapses
-		}
-		if st.forgets != 0 && (a.tombsDue == 0 || st.forgets < a.tombsDue) {
-			a.tombsDue = st.forgets
-		}
-		a.ids[id] = st
 	}
-	if a.tombsDue != 0 {
-		a.tombsDue = max(a.tombsDue, now+lag)
+}
+
+// Settled ids are kept per id, in the shard of the id, not per account: a
+// Settle then writes one entry, not one per account. (Redis keeps a mark on
+// each account and counts an id settled if any account of the call has it:
+// the same, except for a repeat Settle naming none of the accounts the first
+// named, which spends there and not here. The interface leaves that open.)
+//
+// They live in two generations of at least the settled TTL each: new ids go
+// to settled; when a generation ends, settled becomes settledOld and the old
+// settledOld, all forgotten by then, is cleared whole. Lookups compare
+// times, so an id counts as settled for exactly the settled TTL, and is kept
+// at most twice that. (Deleting ids one by one would fill the map with
+// tombstones that slow every lookup; clearing a whole map leaves none.)
+
+// isSettled reports whether id is settled and not yet forgotten. The caller
+// holds sh.mu.
+func (sh *memShard) isSettled(id string, now int64) bool {
+	if f, ok := sh.settled[id]; ok && f > now {
+		return true
+	}
+	f, ok := sh.settledOld[id]
+	return ok && f > now
+}
+
+// markSettled records id as settled until forgets. The caller holds sh.mu.
+func (sh *memShard) markSettled(id string, now, forgets int64) {
+	sh.rotate(now)
+	if sh.settled == nil {
+		sh.settled = make(map[string]int64)
+		sh.settledOld = make(map[string]int64)
+	}
+	sh.settled[id] = forgets
+	if sh.genEnds == 0 {
+		sh.genEnds = now + sh.settledTTL
+	}
+}
+
+// rotate ends the current generation of settled ids if it is due.
+func (sh *memShard) rotate(now int64) {
+	if sh.genEnds == 0 || sh.genEnds > now {
+		return
+	}
+	clear(sh.settledOld)
+	if now >= sh.genEnds+sh.settledTTL { // idle for a whole generation: all forgotten
+		clear(sh.settled)
+	}
+	sh.settled, sh.settledOld = sh.settledOld, sh.settled
+	sh.genEnds = 0
+	if len(sh.settledOld) > 0 {
+		sh.genEnds = now + sh.settledTTL
 	}
 }
 
@@ -74,9 +100,6 @@ func (a *account) touch(ttl time.Duration, now, keep int64) {
 	}
 	a.expires = max(a.expires, now+int64(ttl), keep)
 }
-
-// reservedBy returns what id holds on the account.
-func (a *account) reservedBy(id string) int64 { return a.ids[id].amount }
 
 // getAccount returns the live account key in sh after purging it, creating
 // it if create is set; otherwise nil when there is none. The caller holds
@@ -94,7 +117,7 @@ func (sh *memShard) getAccount(key string, now int64, create bool) *account {
 		}
 		return a
 	}
-	a.purge(now, sh.lag)
+	a.purge(now)
 	return a
 }
 
@@ -148,20 +171,21 @@ func (m *Memory) Reserve(_ context.Context, id string, accts []Account, amount i
 			}
 			continue
 		}
-		if exceeds(a.spent, a.reserved-a.reservedBy(id), amount, accts[i].Limit) {
+		// Only when the account looks full does it matter whether id
+		// already holds some of it (a repeated Reserve): look it up then.
+		if exceeds(a.spent, a.reserved, amount, accts[i].Limit) &&
+			exceeds(a.spent, a.reserved-a.holds[id].amount, amount, accts[i].Limit) {
 			return i, nil
 		}
 	}
 	lapses := now + int64(ttl)
 	for i := range accts {
 		a := m.shard(accts[i].Key).getAccount(accts[i].Key, now, true)
-		if a.ids == nil {
-			a.ids = make(map[string]idState)
+		if a.holds == nil {
+			a.holds = make(map[string]hold)
 		}
-		st := a.ids[id]
-		a.reserved += amount - st.amount
-		st.amount, st.lapses = amount, lapses
-		a.ids[id] = st
+		a.reserved += amount - a.holds[id].amount
+		a.holds[id] = hold{amount: amount, lapses: lapses}
 		if a.holdsDue == 0 || lapses < a.holdsDue {
 			a.holdsDue = lapses
 		}
@@ -176,27 +200,34 @@ func (m *Memory) Settle(_ context.Context, id string, accts []Account, actual in
 	if err := validateSettle(id, accts, actual); err != nil {
 		return err
 	}
-	mask := m.acctShards(accts)
+	ids := m.shard(id)
+	mask := m.acctShards(accts) | 1<<m.shardOf(id)
 	now := m.lock(mask)
 	defer m.unlock(mask)
 
 	forgets := now + m.settledTTL
+	checked, settled, spent := false, false, false
 	for i := range accts {
 		a := m.shard(accts[i].Key).getAccount(accts[i].Key, now, true)
-		if a.ids == nil {
-			a.ids = make(map[string]idState)
+		// A live reservation proves the id is not settled since it was
+		// reserved: only without one is the (large) settled map looked at.
+		if h, ok := a.holds[id]; ok {
+			a.reserved -= h.amount
+			delete(a.holds, id)
+		} else {
+			if !checked {
+				checked, settled = true, ids.isSettled(id, now)
+			}
+			if settled {
+				continue
+			}
 		}
-		st := a.ids[id]
-		if st.forgets > now {
-			continue // settled already
-		}
-		a.reserved -= st.amount
 		a.spent = satAdd(a.spent, actual)
-		a.ids[id] = idState{forgets: forgets}
-		if a.tombsDue == 0 || forgets < a.tombsDue {
-			a.tombsDue = forgets
-		}
 		a.touch(accts[i].TTL, now, forgets)
+		spent = true
+	}
+	if spent {
+		ids.markSettled(id, now, forgets)
 	}
 	return nil
 }
@@ -218,17 +249,11 @@ func (m *Memory) Release(_ context.Context, id string, accts []Account) error {
 		if a == nil {
 			continue
 		}
-		st, ok := a.ids[id]
-		if !ok || st.lapses == 0 {
-			continue
+		if h, ok := a.holds[id]; ok {
+			a.reserved -= h.amount
+			delete(a.holds, id)
+			a.touch(accts[i].TTL, now, 0)
 		}
-		a.reserved -= st.amount
-		if st.forgets == 0 {
-			delete(a.ids, id)
-		} else {
-			a.ids[id] = idState{forgets: st.forgets}
-		}
-		a.touch(accts[i].TTL, now, 0)
 	}
 	return nil
 }

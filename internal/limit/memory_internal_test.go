@@ -36,8 +36,8 @@ func TestMemoryForgets(t *testing.T) {
 		t.Fatalf("size = %d buckets, %d accounts; want 1000, 1001", b, a)
 	}
 	org := m.shard(forever.Key).accounts[forever.Key]
-	if live, settled := idCounts(org); live != 333 || settled != 334 || len(org.ids) != 667 {
-		t.Fatalf("org account holds %d reservations and %d settled ids in %d entries; want 333, 334, 667", live, settled, len(org.ids))
+	if live, settled := len(org.holds), m.settledCount(); live != 333 || settled != 334 {
+		t.Fatalf("org account holds %d reservations, %d settled ids kept; want 333, 334", live, settled)
 	}
 
 	clock.Add(int64(2 * time.Hour))
@@ -56,8 +56,11 @@ func TestMemoryForgets(t *testing.T) {
 	if b, a := m.size(); b != memShards || a != 1 {
 		t.Errorf("after two hours, size = %d buckets, %d accounts; want %d (the new ones), 1 (the TTL-less one)", b, a, memShards)
 	}
-	if len(org.ids) != 0 || org.reserved != 0 || org.spent != 334*7 {
-		t.Errorf("org account = %d ids, reserved %d, spent %d; want 0, 0, %d", len(org.ids), org.reserved, org.spent, 334*7)
+	if len(org.holds) != 0 || org.reserved != 0 || org.spent != 334*7 {
+		t.Errorf("org account = %d holds, reserved %d, spent %d; want 0, 0, %d", len(org.holds), org.reserved, org.spent, 334*7)
+	}
+	if n := m.settledCount(); n != 0 {
+		t.Errorf("%d settled ids kept, want 0", n)
 	}
 
 	clock.Add(int64(time.Second))
@@ -67,16 +70,12 @@ func TestMemoryForgets(t *testing.T) {
 	}
 }
 
-func idCounts(a *account) (live, settled int) {
-	for _, st := range a.ids {
-		if st.lapses != 0 {
-			live++
-		}
-		if st.forgets != 0 {
-			settled++
-		}
+func (m *Memory) settledCount() int {
+	n := 0
+	for i := range m.shards {
+		n += len(m.shards[i].settled) + len(m.shards[i].settledOld)
 	}
-	return live, settled
+	return n
 }
 
 // TestMemoryOwnClock: on its own clock Memory measures with the monotonic

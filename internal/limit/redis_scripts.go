@@ -181,16 +181,23 @@ return -1
 `)
 
 // luaSettle: KEYS are (hash, zset) pairs; ARGV = now, id, actual, settled
-// TTL µs, then each account's TTL µs.
+// TTL µs, then each account's TTL µs. The id counts as settled if any of
+// the accounts has its mark (as Memory, which keeps one mark per id); a
+// live reservation means reserved again since, and spends regardless.
 var luaSettle = redis.NewScript(luaAccount + `
 local now = clock()
 local field, mark = 'q:' .. ARGV[2], 'd:' .. ARGV[2]
 local forget = now + tonumber(ARGV[4])
-for i = 1, #KEYS / 2 do
+local n = #KEYS / 2
+local settled = false
+for i = 1, n do
   local h, z = KEYS[2 * i - 1], KEYS[2 * i]
   open(h, z, now)
-  if not redis.call('ZSCORE', z, mark) then
-    drop(h, z, field)
+  settled = settled or redis.call('ZSCORE', z, mark) ~= false
+end
+for i = 1, n do
+  local h, z = KEYS[2 * i - 1], KEYS[2 * i]
+  if drop(h, z, field) or not settled then
     redis.call('HINCRBY', h, 's', ARGV[3])
     redis.call('ZADD', z, fmt(forget), mark)
     touch(h, z, tonumber(ARGV[4 + i]), now, forget)

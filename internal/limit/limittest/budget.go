@@ -190,16 +190,25 @@ func testDoubleSettle(t *testing.T, f Factory) {
 	release(t, c, "r", accts(a, b)) // after the settle: nothing to drop
 	wantBalance(t, c, a, 60, 0)
 
-	// Idempotent per account: a repeat naming a new account spends there only.
+	// Idempotent per id: a repeat naming one more account adds nothing there
+	// either, nor does one naming fewer.
 	nw := limit.Account{Key: "new", Limit: 1000}
 	settle(t, c, "r", accts(a, nw), 60)
+	settle(t, c, "r", accts(b), 60)
 	wantBalance(t, c, a, 60, 0)
-	wantBalance(t, c, nw, 60, 0)
+	wantBalance(t, c, b, 60, 0)
+	wantBalance(t, c, nw, 0, 0)
 
 	// Still remembered a minute later (the default is limit.DefaultSettledTTL).
 	clk.Advance(time.Minute)
 	settle(t, c, "r", accts(a, b), 60)
 	wantBalance(t, c, a, 60, 0)
+
+	// Each Reserve is settled once: reserved again, the id spends again.
+	wantReserve(t, c, "r", accts(a), 100, hour, -1)
+	settle(t, c, "r", accts(a), 5)
+	settle(t, c, "r", accts(a), 5)
+	wantBalance(t, c, a, 65, 0)
 
 	// Concurrent repeats: exactly one spends.
 	wantReserve(t, c, "s", accts(a, b), 100, hour, -1)
@@ -212,7 +221,7 @@ func testDoubleSettle(t *testing.T, f Factory) {
 			t.Fatalf("Settle: %v", err)
 		}
 	}
-	wantBalance(t, c, a, 100, 0)
+	wantBalance(t, c, a, 105, 0)
 	wantBalance(t, c, b, 100, 0)
 }
 

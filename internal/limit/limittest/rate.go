@@ -289,25 +289,23 @@ func testRateUnderLoadSimulated(t *testing.T, f Factory) {
 }
 
 // testRateUnderLoadRealTime: 32 goroutines hammer a 1000/s bucket with a
-// burst of 100 for 3 real seconds on the implementation's own clock (Redis:
-// the server's). GCRA admits the burst plus one per millisecond: 3100 from
+// burst of 1000 for 3 real seconds on the implementation's own clock (Redis:
+// the server's). GCRA admits the burst plus one per millisecond: 4000 from
 // the first call to the last, and never more than the burst plus the rate
-// over the time elapsed. Admissions must be within 1% of the rate's 3000 of
-// that.
+// over the time elapsed. The rate's 3000 must be held within 1%.
 //
-// Units are lost when nobody asks for them: if the whole process (or the
-// Redis server) stalls for longer than the burst lasts (100ms), the bucket
-// fills and overflows. On a busy machine that is the scheduler, not the
-// counters, so the test measures such stalls (gaps between consecutive
-// calls longer than 100ms) and expects that many fewer units.
+// Units are lost only when nobody asks for them for longer than the burst
+// lasts (the bucket fills and overflows): the one-second burst keeps a
+// stall of the whole process (or the Redis server) on a busy machine from
+// counting against the counters.
 func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 	if testing.Short() {
 		t.Skip("real-time test skipped in -short mode")
 	}
 	c := f(t, nil)
-	r := limit.Rate{Limit: 60_000, Period: time.Minute, Burst: 100}
-	const window, burstTime = 3 * time.Second, 100 * time.Millisecond
-	var admitted, attempts, last, stalled atomic.Int64
+	r := limit.Rate{Limit: 60_000, Period: time.Minute, Burst: 1000}
+	const window = 3 * time.Second
+	var admitted, attempts, last, maxGap atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	start := time.Now()
@@ -326,9 +324,7 @@ func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 					admitted.Add(1)
 				}
 				now := time.Now().UnixNano()
-				if gap := time.Duration(now - last.Swap(now)); gap > burstTime {
-					stalled.Add(int64(gap - burstTime))
-				}
+				storeMax(&maxGap, now-last.Swap(now))
 			}
 		})
 	}
@@ -339,16 +335,25 @@ func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 		t.Fatalf("Allow: %v", err)
 	}
 	got := admitted.Load()
-	lost := time.Duration(stalled.Load()).Milliseconds()
-	want := 100 + window.Milliseconds() - lost
-	t.Logf("admitted %d of %d attempts in %v, %dms stalled (want %d ± 30)", got, attempts.Load(), elapsed, lost, want)
-	if got < want-30 || got > want+30 {
-		t.Errorf("admitted %d in %v at 1000/s with a burst of 100 and %dms of stalls; want %d ± 1%% of 3000", got, window, lost, want)
+	t.Logf("admitted %d of %d attempts in %v, longest pause between calls %v (want 4000 ± 30)",
+		got, attempts.Load(), elapsed, time.Duration(maxGap.Load()))
+	if got < 4000-30 || got > 4000+30 {
+		t.Errorf("admitted %d in %v at 1000/s with a burst of 1000; want 4000 ± 1%% of 3000", got, window)
 	}
-	if most := 100 + elapsed.Milliseconds() + 1; got > most {
+	if most := 1000 + elapsed.Milliseconds() + 1; got > most {
 		t.Errorf("admitted %d in %v: more than the burst plus the rate allow (%d)", got, elapsed, most)
 	}
 	if attempts.Load() <= got {
 		t.Errorf("%d attempts, %d admitted: the limit was never reached", attempts.Load(), got)
+	}
+}
+
+// storeMax sets m to v if v is larger.
+func storeMax(m *atomic.Int64, v int64) {
+	for {
+		cur := m.Load()
+		if v <= cur || m.CompareAndSwap(cur, v) {
+			return
+		}
 	}
 }
