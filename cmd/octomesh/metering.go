@@ -15,6 +15,7 @@ import (
 	"github.com/octomesh/octomesh/internal/ledger"
 	"github.com/octomesh/octomesh/internal/limit"
 	"github.com/octomesh/octomesh/internal/meter"
+	"github.com/octomesh/octomesh/internal/telemetry"
 )
 
 // metering is the running meter with what it needs stopped at shutdown.
@@ -94,4 +95,27 @@ func redisOptions(s string) (*redis.Options, error) {
 		return nil, fmt.Errorf("want host:port or a redis:// URL")
 	}
 	return &redis.Options{Addr: s}, nil
+}
+
+// metricValues exposes the meter's and the ledger writer's counters on
+// /metrics.
+func (mt *metering) metricValues() []telemetry.Value {
+	s, w := mt.Stats(), mt.writer.Stats()
+	degraded := int64(0)
+	if w.Degraded {
+		degraded = 1
+	}
+	return []telemetry.Value{
+		{Name: "octomesh_ratelimited_total", Type: "counter", Help: "Requests refused by a rate limit (429).", Value: s.RateLimited.Load()},
+		{Name: "octomesh_budget_refused_total", Type: "counter", Help: "Requests refused by a hard budget or prepaid credit (402).", Value: s.BudgetRefused.Load()},
+		{Name: "octomesh_budget_alerts_total", Type: "counter", Help: "Budget alerts raised (spend crossed a budget's alert_percent).", Value: s.Alerts.Load()},
+		{Name: "octomesh_counter_errors_total", Type: "counter", Help: "Failures of the rate-limit and budget counter backend.", Value: s.CounterErrors.Load()},
+		{Name: "octomesh_ledger_failures_total", Type: "counter", Help: "Requests failed because their usage could not be made durable.", Value: s.LedgerFailures.Load()},
+		{Name: "octomesh_ledger_batches_total", Type: "counter", Help: "Ledger transactions committed by group commit.", Value: w.Batches},
+		{Name: "octomesh_ledger_entries_total", Type: "counter", Help: "Ledger entries committed by group commit.", Value: w.Entries},
+		{Name: "octomesh_ledger_spooled_total", Type: "counter", Help: "Ledger entries written to the local spool while the database was failing.", Value: w.Spooled},
+		{Name: "octomesh_ledger_replayed_total", Type: "counter", Help: "Spooled ledger entries replayed into the database.", Value: w.Replayed},
+		{Name: "octomesh_ledger_spool_bytes", Type: "gauge", Help: "Size of the local ledger spool.", Value: w.SpoolBytes},
+		{Name: "octomesh_ledger_degraded", Type: "gauge", Help: "1 while ledger writes go to the spool because the database is failing.", Value: degraded},
+	}
 }

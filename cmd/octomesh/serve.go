@@ -87,6 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer metered.stop()
+	metrics.Register(metered.metricValues)
 	rt, routeDefaults, learner, err := newRouter(cfg.Routing, wiring.deployments, wiring.aliases)
 	if err != nil {
 		return err

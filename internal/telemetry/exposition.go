@@ -101,6 +101,7 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 
 	e.header(nameInflight, "gauge", "Requests being handled now.")
 	e.sample(nameInflight, "", nil, "", strconv.FormatInt(m.inflight.Load(), 10))
+	m.writeExtras(e)
 
 	if err := e.w.Flush(); err != nil {
 		return cw.n, err

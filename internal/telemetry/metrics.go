@@ -83,6 +83,7 @@ type Metrics struct {
 	requests seriesMap[requestKey, *requestSeries]
 	errors   seriesMap[errorKey, *atomic.Uint64]
 	inflight atomic.Int64
+	extra    extras
 
 	// The series request series share, by their labels. Only touched while
 	// creating a request series, which holds the requests map's lock.
