@@ -41,7 +41,7 @@ type wireResponse struct {
 // decodeChatResponse parses an upstream chat.completion body.
 func decodeChatResponse(providerID string, b []byte) (*octomesh.ChatResponse, error) {
 	var w wireResponse
-	if err := json.Unmarshal(b, &w); err != nil {
+	if err := decodeWireResponse(b, &w); err != nil {
 		return nil, provider.BadResponse(providerID, err)
 	}
 	if hasError(w.Error) {

@@ -373,8 +373,7 @@ func (s *scanner) function(f *octomesh.FunctionCall) bool {
 	}
 }
 
-// usage reads "usage". It comes once per stream, so its object is left to
-// encoding/json (which then decodes it exactly as it would in place).
+// usage reads "usage" into a fresh *Usage, as encoding/json allocates one.
 func (s *scanner) usage(dst **octomesh.Usage) bool {
 	switch s.peek() {
 	case 'n':
@@ -383,16 +382,83 @@ func (s *scanner) usage(dst **octomesh.Usage) bool {
 	default:
 		return false
 	}
-	start := s.i
-	if !s.skip(0) {
-		return false
-	}
+	s.i++
 	u := new(octomesh.Usage)
-	if json.Unmarshal(s.b[start:s.i], u) != nil {
-		return false
+	var seen uint8
+	for n := 0; ; n++ {
+		key, done, ok := s.nextKey(n)
+		if !ok {
+			return false
+		}
+		if done {
+			break
+		}
+		var bit uint8
+		switch string(key) {
+		case "prompt_tokens":
+			bit, ok = 1<<0, s.int(&u.PromptTokens)
+		case "completion_tokens":
+			bit, ok = 1<<1, s.int(&u.CompletionTokens)
+		case "total_tokens":
+			bit, ok = 1<<2, s.int(&u.TotalTokens)
+		case "prompt_tokens_details":
+			var d octomesh.PromptTokensDetails
+			var present bool
+			bit = 1 << 3
+			if present, ok = s.details("cached_tokens", &d.CachedTokens); present {
+				u.PromptTokensDetails = &d
+			}
+		case "completion_tokens_details":
+			var d octomesh.CompletionTokensDetails
+			var present bool
+			bit = 1 << 4
+			if present, ok = s.details("reasoning_tokens", &d.ReasoningTokens); present {
+				u.CompletionTokensDetails = &d
+			}
+		default:
+			ok = !foldsTo(key, "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details") && s.skip(0)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
 	}
 	*dst = u
 	return true
+}
+
+// details reads a usage breakdown object whose one known field, name, is
+// an integer read into dst. present is false for null.
+func (s *scanner) details(name string, dst *int) (present, ok bool) {
+	switch s.peek() {
+	case 'n':
+		return false, s.literal("null")
+	case '{':
+	default:
+		return false, false
+	}
+	s.i++
+	seen := false
+	for n := 0; ; n++ {
+		key, done, ok := s.nextKey(n)
+		if !ok {
+			return false, false
+		}
+		if done {
+			return true, true
+		}
+		if string(key) == name {
+			if seen {
+				return false, false
+			}
+			seen, ok = true, s.int(dst)
+		} else {
+			ok = !foldsTo(key, name) && s.skip(0)
+		}
+		if !ok {
+			return false, false
+		}
+	}
 }
 
 // foldsTo reports whether key matches one of names case-insensitively:
@@ -645,6 +711,8 @@ func internCommon(raw []byte) string {
 		return "content_filter"
 	case "function":
 		return "function"
+	case octomesh.ObjectChatCompletion:
+		return octomesh.ObjectChatCompletion
 	}
 	return string(raw)
 }

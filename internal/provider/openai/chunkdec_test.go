@@ -64,6 +64,13 @@ var trickyChunks = []string{
 	`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":1}}}`,
 	`{"choices":[],"usage":{"prompt_tokens":3.5}}`,
 	`{"choices":[],"usage":[]}`,
+	`{"choices":[],"usage":{"prompt_tokens_details":null,"completion_tokens_details":{},"CacheWriteTokens":5,"-":1}}`,
+	`{"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":1,"cached_tokens":2}}}`,
+	`{"choices":[],"usage":{"prompt_tokens_details":{"Cached_Tokens":1}}}`,
+	`{"choices":[],"usage":{"completion_tokens_details":{"reasoning_tokens":null,"audio_tokens":0}}}`,
+	`{"choices":[],"usage":{"completion_tokens_details":[]}}`,
+	`{"choices":[],"usage":{"Prompt_Tokens":1}}`,
+	`{"choices":[],"usage":{"total_tokens":1,"total_tokens":2}}`,
 	`{"error":null,"choices":[]}`,
 	`{"error":{"message":"x","code":429}}`,
 	`{"error":"plain string"}`,
@@ -261,5 +268,87 @@ func FuzzChunkDecoder(f *testing.F) {
 		checkSameAsJSON(t, d, a)
 		checkSameAsJSON(t, d, b)
 		checkSameAsJSON(t, d, a)
+	})
+}
+
+// trickyResponses are non-streaming bodies near the edges of the fast path.
+var trickyResponses = []string{
+	`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi \"there\"\n","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+	`{"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"}]}`,
+	`{"choices":[{"message":{"content":[{"type":"text","text":"parts"}]}}]}`,
+	`{"choices":[{"message":{"content":[]}}]}`,
+	`{"choices":[{"message":{"content":1}}]}`,
+	`{"choices":[{"message":{"content":"a","content":null}}]}`,
+	`{"choices":[{"message":null,"logprobs":{"content":[{"token":"x","logprob":-0.5}]}}]}`,
+	`{"choices":[{"logprobs":  {"content" : [ ] } }]}`,
+	`{"choices":[{"logprobs":tru}]}`,
+	`{"choices":[{"message":{"Content":"folded"}}]}`,
+	`{"choices":[{"message":{"name":"n","tool_call_id":"t","refusal":"no","audio":null,"reasoning_content":"r"}}]}`,
+	`{"choices":[{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}],"error":null}`,
+	`{"error":{"message":"bad","code":500}}`,
+	`{"object":"error","message":"vllm"}`,
+	`{"choices":[]}`,
+	`{"choices":null}`,
+	`{}`,
+}
+
+// checkResponseSameAsJSON is checkSameAsJSON for non-streaming bodies.
+func checkResponseSameAsJSON(t *testing.T, data []byte) (fast bool) {
+	t.Helper()
+	var want wireResponse
+	wantErr := json.Unmarshal(data, &want)
+	var got wireResponse
+	err := decodeWireResponse(data, &got)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("decodeWireResponse(%q): error %v, encoding/json error %v", data, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("decodeWireResponse(%q):\n got %#v\nwant %#v", data, got, want)
+	}
+	var fastGot wireResponse
+	fast = decodeResponseFast(&chunkDecoder{}, data, &fastGot)
+	if fast && wantErr != nil {
+		t.Fatalf("fast path accepted %q, which encoding/json refuses: %v", data, wantErr)
+	}
+	if fast && !reflect.DeepEqual(fastGot, want) {
+		t.Fatalf("fast path(%q):\n got %#v\nwant %#v", data, fastGot, want)
+	}
+	return fast
+}
+
+func TestResponseDecoderMatchesEncodingJSON(t *testing.T) {
+	stream, other := goldenEvents(t)
+	fast := 0
+	for _, b := range other {
+		if checkResponseSameAsJSON(t, b) {
+			fast++
+		}
+	}
+	for _, b := range stream {
+		checkResponseSameAsJSON(t, b)
+	}
+	for _, c := range append(trickyResponses, trickyChunks...) {
+		checkResponseSameAsJSON(t, []byte(c))
+	}
+	for i, c := range trickyResponses[:2] {
+		if !checkResponseSameAsJSON(t, []byte(c)) {
+			t.Errorf("fast path refused tricky response %d", i)
+		}
+	}
+	if fast < len(other)/2 {
+		t.Errorf("fast path decoded %d of %d golden bodies", fast, len(other))
+	}
+}
+
+func FuzzResponseDecoder(f *testing.F) {
+	stream, other := goldenEvents(f)
+	for _, b := range append(other, stream...) {
+		f.Add(b)
+	}
+	for _, c := range append(trickyResponses, trickyChunks...) {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkResponseSameAsJSON(t, data)
 	})
 }

@@ -1,0 +1,207 @@
+package openai
+
+import (
+	"encoding/json"
+
+	"github.com/octomesh/octomesh"
+)
+
+// decodeWireResponse decodes a non-streaming chat.completion body exactly
+// as json.Unmarshal into a zero wireResponse does. Like chunkDecoder, it
+// reads the common shape by hand (a string or null content, tool calls,
+// null logprobs) and leaves anything else to encoding/json; the usage
+// object, read once per answer, is always left to it.
+func decodeWireResponse(data []byte, w *wireResponse) error {
+	var d chunkDecoder // only its scratch buffer is used
+	if decodeResponseFast(&d, data, w) {
+		return nil
+	}
+	*w = wireResponse{}
+	return json.Unmarshal(data, w)
+}
+
+// decodeResponseFast decodes data into the zero w and reports whether it
+// could; on false w holds a partial result to be discarded.
+func decodeResponseFast(d *chunkDecoder, data []byte, w *wireResponse) bool {
+	s := scanner{b: data, d: d}
+	if s.peek() != '{' {
+		return false
+	}
+	s.i++
+	var seen uint8
+	for n := 0; ; n++ {
+		key, done, ok := s.nextKey(n)
+		if !ok {
+			return false
+		}
+		if done {
+			break
+		}
+		var bit uint8
+		switch string(key) {
+		case "id":
+			bit, ok = 1<<0, s.str(&w.ID, nil)
+		case "object":
+			bit, ok = 1<<1, s.str(&w.Object, nil)
+		case "created":
+			bit, ok = 1<<2, s.int64(&w.Created)
+		case "model":
+			bit, ok = 1<<3, s.str(&w.Model, nil)
+		case "choices":
+			bit, ok = 1<<4, s.responseChoices(&w.Choices)
+		case "usage":
+			bit, ok = 1<<5, s.usage(&w.Usage)
+		case "system_fingerprint":
+			bit, ok = 1<<6, s.str(&w.SystemFingerprint, nil)
+		case "error":
+			bit, ok = 1<<7, s.literal("null") // an error object is left to encoding/json
+			w.Error = json.RawMessage("null")
+		default:
+			ok = !foldsTo(key, "id", "object", "created", "model", "choices", "usage", "system_fingerprint", "error") && s.skip(0)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+	return s.end()
+}
+
+// responseChoices reads a completion's "choices" array.
+func (s *scanner) responseChoices(dst *[]octomesh.Choice) bool {
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '[':
+	default:
+		return false
+	}
+	s.i++
+	out := make([]octomesh.Choice, 0, 1)
+	for n := 0; ; n++ {
+		more, ok := s.nextElem(n)
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		out = append(out, octomesh.Choice{})
+		if !s.responseChoice(&out[len(out)-1]) {
+			return false
+		}
+	}
+	*dst = out
+	return true
+}
+
+// responseChoice reads one completion choice.
+func (s *scanner) responseChoice(ch *octomesh.Choice) bool {
+	if s.peek() != '{' {
+		return false
+	}
+	s.i++
+	var seen uint8
+	for n := 0; ; n++ {
+		key, done, ok := s.nextKey(n)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+		var bit uint8
+		switch string(key) {
+		case "index":
+			bit, ok = 1<<0, s.int(&ch.Index)
+		case "message":
+			bit, ok = 1<<1, s.message(&ch.Message)
+		case "finish_reason":
+			bit, ok = 1<<2, s.str(&ch.FinishReason, nil)
+		case "logprobs":
+			bit, ok = 1<<3, s.raw(&ch.Logprobs)
+		default:
+			ok = !foldsTo(key, "index", "message", "finish_reason", "logprobs") && s.skip(0)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+}
+
+// message reads a choice's "message" object.
+func (s *scanner) message(m *octomesh.Message) bool {
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '{':
+	default:
+		return false
+	}
+	s.i++
+	var seen uint8
+	for n := 0; ; n++ {
+		key, done, ok := s.nextKey(n)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+		var bit uint8
+		switch string(key) {
+		case "role":
+			bit, ok = 1<<0, s.str((*string)(&m.Role), nil)
+		case "content":
+			bit, ok = 1<<1, s.content(&m.Content)
+		case "name":
+			bit, ok = 1<<2, s.str(&m.Name, nil)
+		case "tool_calls":
+			bit, ok = 1<<3, s.toolCalls(&m.ToolCalls)
+		case "tool_call_id":
+			bit, ok = 1<<4, s.str(&m.ToolCallID, nil)
+		case "refusal":
+			bit, ok = 1<<5, s.str(&m.Refusal, nil)
+		default:
+			ok = !foldsTo(key, "role", "content", "name", "tool_calls", "tool_call_id", "refusal") && s.skip(0)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+}
+
+// content reads a message's content as octomesh.Content.UnmarshalJSON
+// does for null and a string; an array of parts is left to encoding/json.
+func (s *scanner) content(c *octomesh.Content) bool {
+	switch s.peek() {
+	case 'n':
+		if !s.literal("null") {
+			return false
+		}
+		*c = octomesh.Content{}
+		return true
+	case '"':
+		var text string
+		if !s.str(&text, nil) {
+			return false
+		}
+		*c = octomesh.TextContent(text)
+		return true
+	}
+	return false
+}
+
+// raw reads any value into a json.RawMessage as encoding/json does: the
+// value's exact bytes, copied ("null" included).
+func (s *scanner) raw(dst *json.RawMessage) bool {
+	s.ws()
+	start := s.i
+	if !s.skip(0) {
+		return false
+	}
+	*dst = append(json.RawMessage(nil), s.b[start:s.i]...)
+	return true
+}
