@@ -17,5 +17,15 @@
 //
 // `octomesh bench` (cmd/octomesh/bench.go) runs the harness; bench/compare.sh
 // runs the hot-path Go benchmarks (bench_test.go here and in the internal
-// packages) and compares them with a saved baseline.
+// packages) and compares them with the committed baseline,
+// bench/baseline.txt.
+//
+// To see where the gateway's time goes under load, `octomesh bench
+// --profile DIR` runs the target with `octomesh serve --pprof ADDR` (a
+// loopback-only net/http/pprof listener, internal/profiling) and saves a
+// CPU profile of each scenario's window and its allocation and heap
+// profiles as DIR/<scenario>.{cpu,allocs,heap}.pprof; read them with
+// `go tool pprof -top DIR/stream.cpu.pprof`. The profiler costs a few
+// percent, so a profiled run's figures are noted as such and are not for
+// the README.
 package bench

@@ -54,6 +54,12 @@ type Options struct {
 	Mode, Command string
 	// Log receives progress lines; default io.Discard.
 	Log io.Writer
+	// ProfileDir, when set, receives OctoMesh's CPU profile of each
+	// scenario's window and its allocation and heap profiles, named
+	// <scenario>.{cpu,allocs,heap}.pprof (the target runs with --pprof).
+	// Profiling costs the target a few percent: a profiled run's figures
+	// are for finding costs, not for the README.
+	ProfileDir string
 }
 
 // Run measures every selected scenario and target and returns the report.
@@ -83,6 +89,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
+	}
+	if o.ProfileDir != "" {
+		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	if o.WorkDir == "" {
 		dir, err := os.MkdirTemp("", "octomesh-bench-")
@@ -237,7 +248,17 @@ func (h *run) startTarget(ctx context.Context, sc Scenario, target string, mock 
 			return nil, false, err
 		}
 		argv := []string{h.o.Binary, "serve", "--config", conf, "--listen", "127.0.0.1:0"}
+		var pprofAddr string
+		if h.o.ProfileDir != "" {
+			if pprofAddr, err = freeAddr(); err != nil {
+				return nil, false, err
+			}
+			argv = append(argv, "--pprof", pprofAddr)
+		}
 		p, err = startProc(ctx, "octomesh", logPath, argv, childEnv("OCTOMESH_ADMIN_KEY="+h.key), "", 60*time.Second)
+		if p != nil {
+			p.pprofAddr = pprofAddr
+		}
 		return p, true, err
 	}
 	return nil, false, fmt.Errorf("unknown target %q", target)
@@ -302,6 +323,13 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 		tr.Err = "read /proc: " + err.Error()
 		return tr
 	}
+	var prof *profiler
+	var profWait func() error
+	if p.pprofAddr != "" {
+		prof = &profiler{addr: p.pprofAddr, dir: h.o.ProfileDir, name: sc.Name}
+		profWait = prof.cpu(ctx, warmup, dur)
+		tr.Notes = append(tr.Notes, "profiled (CPU profiler on): figures not for comparison")
+	}
 	// CPU is read at the window's edges, from a goroutine that sleeps
 	// through the warm-up and the window.
 	cpu := make(chan [2]time.Duration, 1)
@@ -329,6 +357,14 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	}
 	c := <-cpu
 	tr.fill(res, c[1]-c[0], base, after, sc)
+	if prof != nil {
+		if err := profWait(); err != nil {
+			tr.Notes = append(tr.Notes, "CPU profile: "+err.Error())
+		}
+		if err := prof.memory(ctx); err != nil {
+			tr.Notes = append(tr.Notes, err.Error())
+		}
+	}
 	return tr
 }
 

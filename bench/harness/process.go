@@ -21,9 +21,11 @@ type proc struct {
 	name string
 	cmd  *exec.Cmd
 	addr string // host:port it listens on
-	log  *os.File
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, once done is closed
+	// pprofAddr is OctoMesh's profile listener when profiling, else "".
+	pprofAddr string
+	log       *os.File
+	done      chan struct{} // closed when the process has exited
+	err       error         // its exit status, once done is closed
 }
 
 // listeningRE finds the address in a child's "listening on http://ADDR" line

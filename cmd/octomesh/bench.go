@@ -53,6 +53,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bin := fs.String("bin", "", "octomesh binary to measure (default: go build ./cmd/octomesh from the repository)")
 	noInstall := fs.Bool("no-install", false, "do not install nginx when it is missing")
 	keep := fs.Bool("keep", false, "keep the work directory (configs, logs) and print its path")
+	profile := fs.String("profile", "", "write OctoMesh's CPU, allocation and heap profiles of each scenario into this directory (figures then include the profiler's cost)")
 	readme := fs.String("readme", "", "README to update between "+harness.ReadmeStart+" and "+harness.ReadmeEnd)
 	from := fs.String("from", "", "with --readme: regenerate from this results JSON instead of running")
 	if help, err := parseBenchFlags(fs, args); help || err != nil {
@@ -103,6 +104,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Binary: binary, Duration: *duration, Warmup: *warmup,
 		Targets: splitList(*targets), Scenarios: splitList(*scenarios),
 		InstallNginx: !*noInstall, KeepWorkDir: *keep, Mode: mode, Command: command, Log: stdout,
+		ProfileDir: *profile,
 	}
 	if *keep {
 		dir, err := os.MkdirTemp("", "octomesh-bench-")
