@@ -13,7 +13,7 @@ import (
 // in shard order (so calls cannot deadlock), which makes every method
 // atomic. Idle state is dropped as it expires: a bucket once it is full
 // again, an account after its TTL, a reservation after its ttl, a settled
-// id after the settled TTL. Each shard sweeps itself when a call touches it
+// id within twice the settled TTL. Each shard sweeps itself when a call touches it
 // and the sweep interval has passed, so memory stays bounded without a
 // background goroutine.
 //

@@ -79,10 +79,13 @@ func (sh *memShard) rotate(now int64) {
 	if sh.genEnds == 0 || sh.genEnds > now {
 		return
 	}
-	clear(sh.settledOld)
-	if now >= sh.genEnds+sh.settledTTL { // idle for a whole generation: all forgotten
-		clear(sh.settled)
+	if now >= sh.genEnds+sh.settledTTL {
+		// Idle for a whole generation: all forgotten. Let the maps go, so
+		// a past peak does not keep their memory.
+		sh.settled, sh.settledOld, sh.genEnds = nil, nil, 0
+		return
 	}
+	clear(sh.settledOld)
 	sh.settled, sh.settledOld = sh.settledOld, sh.settled
 	sh.genEnds = 0
 	if len(sh.settledOld) > 0 {
