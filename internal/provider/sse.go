@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Event is one server-sent event. Data is valid until the next call to
@@ -21,6 +22,7 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 // SSEReader parses a text/event-stream (WHATWG server-sent events) from r,
 // one event at a time, without goroutines. It is not safe for concurrent use.
 type SSEReader struct {
+	buf      *sseBuffers // nil once released
 	r        *bufio.Reader
 	max      int
 	name     []byte
@@ -28,13 +30,51 @@ type SSEReader struct {
 	lastName string // the previous event's name, reused while names repeat
 }
 
+// sseBuffers are a reader's buffers, reused from one stream to the next
+// (a gateway opens thousands of streams a second; each would otherwise
+// allocate a 4 KiB read buffer and grow an event buffer).
+type sseBuffers struct {
+	r    *bufio.Reader
+	data []byte
+}
+
+// maxPooledEvent bounds the event buffer kept for reuse.
+const maxPooledEvent = 64 << 10
+
+// ssePool holds released buffers. A sync.Pool is the one kind of
+// package-level state kept here: it holds no meaning, only spare memory.
+var ssePool = sync.Pool{New: func() any { return &sseBuffers{r: bufio.NewReaderSize(nil, 4<<10)} }}
+
+// errReleased is returned by Next after Release.
+var errReleased = errors.New("sse: reader released")
+
 // NewSSEReader returns a reader that fails with ErrEventTooLarge on events
-// whose data exceeds maxEvent bytes (0 means 8 MiB).
+// whose data exceeds maxEvent bytes (0 means 8 MiB). Release gives its
+// buffers back for reuse when the stream is done.
 func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
 	if maxEvent <= 0 {
 		maxEvent = 8 << 20
 	}
-	return &SSEReader{r: bufio.NewReaderSize(r, 4<<10), max: maxEvent}
+	b := ssePool.Get().(*sseBuffers)
+	b.r.Reset(r)
+	return &SSEReader{buf: b, r: b.r, max: maxEvent, data: b.data[:0]}
+}
+
+// Release returns the reader's buffers for reuse; the data of the last
+// event is invalid from then on. After it Next fails and Buffered reports
+// 0. Calling it again does nothing; not calling it only forgoes the reuse.
+func (s *SSEReader) Release() {
+	b := s.buf
+	if b == nil {
+		return
+	}
+	b.r.Reset(nil) // do not pin the response body
+	b.data = nil
+	if cap(s.data) <= maxPooledEvent {
+		b.data = s.data[:0]
+	}
+	s.buf, s.r, s.data = nil, nil, nil
+	ssePool.Put(b)
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends on an
@@ -42,6 +82,9 @@ func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
 // was never terminated by a blank line (the pending event is discarded: a
 // half-received event is not trusted).
 func (s *SSEReader) Next() (Event, error) {
+	if s.r == nil {
+		return Event{}, errReleased
+	}
 	s.name = s.name[:0]
 	s.data = s.data[:0]
 	hasData := false
@@ -137,6 +180,9 @@ func (s *SSEReader) readLine() ([]byte, error) {
 // next Next cannot block. A relay uses it to coalesce flushes: when the next
 // event is already here, one write can carry both.
 func (s *SSEReader) Buffered() int {
+	if s.r == nil {
+		return 0
+	}
 	n := s.r.Buffered()
 	if n == 0 {
 		return 0

@@ -105,3 +105,27 @@ func TestSSEReaderEventNames(t *testing.T) {
 		t.Errorf("a repeated event name allocates %v times per event", allocs)
 	}
 }
+
+func TestSSEReaderRelease(t *testing.T) {
+	r := NewSSEReader(strings.NewReader("data: one\n\ndata: two\n\n"), 0)
+	if ev, err := r.Next(); err != nil || string(ev.Data) != "one" {
+		t.Fatalf("Next = %q, %v", ev.Data, err)
+	}
+	r.Release()
+	r.Release() // a second call does nothing
+	if _, err := r.Next(); err == nil {
+		t.Error("Next after Release succeeded")
+	}
+	if n := r.Buffered(); n != 0 {
+		t.Errorf("Buffered after Release = %d", n)
+	}
+	// The released buffers serve the next reader from a clean state.
+	r2 := NewSSEReader(strings.NewReader("event: x\ndata: three\n\n"), 0)
+	defer r2.Release()
+	if ev, err := r2.Next(); err != nil || ev.Name != "x" || string(ev.Data) != "three" {
+		t.Errorf("reader after a release: {%q %q}, %v", ev.Name, ev.Data, err)
+	}
+	if _, err := r2.Next(); err != io.EOF {
+		t.Errorf("end: %v, want io.EOF", err)
+	}
+}

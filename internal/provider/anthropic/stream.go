@@ -130,6 +130,7 @@ func (s *stream) Close() error {
 	s.closed = true
 	s.cancel()
 	s.resp.Body.Close()
+	s.sse.Release()
 	return nil
 }
 

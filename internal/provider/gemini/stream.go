@@ -93,6 +93,7 @@ func (s *stream) Close() error {
 	s.pending = nil
 	s.cancel()
 	s.body.Close()
+	s.sse.Release()
 	return nil
 }
 

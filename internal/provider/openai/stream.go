@@ -269,6 +269,7 @@ func (s *stream) release() {
 		s.closed = true
 		s.body.Close()
 		s.cancel()
+		s.events.Release() // the last event's data is not used after this
 	}
 }
 
