@@ -49,6 +49,7 @@ func BenchmarkStreamDecode(b *testing.B) {
 		if err := s.Err(); err != nil {
 			b.Fatal(err)
 		}
+		s.Close()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(chunks), "ns/chunk")
 }
