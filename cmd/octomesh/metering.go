@@ -48,7 +48,7 @@ func newMetering(ctx context.Context, cfg *config.Config, st octomesh.MeterStore
 		}
 		counters = limit.NewRedis(rdb, mc.RedisPrefix)
 	default:
-		counters = limit.NewMemory(time.Now)
+		counters = limit.NewMemory(nil) // the monotonic clock: a wall-clock step cannot refill a bucket
 	}
 	w, err := ledger.NewWriter(st, ledger.Options{
 		SpoolDir:      filepath.Join(cfg.DataDir, "ledger-spool"),

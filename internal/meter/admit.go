@@ -71,6 +71,11 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 		var wait time.Duration
 		desc := ""
 		for i, r := range res {
+			if r.RetryAfter == limit.Never {
+				// Cannot happen while N is capped at the limit (Burst 0 means
+				// the limit), but a refusal that never clears must say so.
+				return a, octomesh.Errorf(octomesh.ERATELIMITED, "rate limit exceeded: the request is larger than %s", what[i])
+			}
 			if r.RetryAfter > wait {
 				wait, desc = r.RetryAfter, what[i]
 			}
