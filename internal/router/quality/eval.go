@@ -153,6 +153,11 @@ func CrossValidate(ctx context.Context, files []DataFile, cfg EvalConfig, progre
 			rows[i] = row
 		}
 	}
+	return evaluate(files, rows, cfg), nil
+}
+
+// evaluate reports the out-of-fold predictions rows of files.
+func evaluate(files []DataFile, rows []evalRow, cfg EvalConfig) *Evaluation {
 	ev := &Evaluation{Folds: cfg.Folds, Predictor: cfg.Train.Predictor}
 	for fi, f := range files {
 		var fr []*evalRow
@@ -192,7 +197,7 @@ func CrossValidate(ctx context.Context, files []DataFile, cfg EvalConfig, progre
 		}
 		ev.Files = append(ev.Files, rep)
 	}
-	return ev, nil
+	return ev
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -76,9 +76,10 @@ func (s Sparse) Clone() Sparse {
 // always give the same vector.
 type Featuriser struct {
 	cfg     FeatureConfig
-	shift   uint      // 64 - Bits
-	counts  []float32 // per-bucket accumulator, all zero between blocks
-	touched []uint32
+	shift   uint     // 64 - Bits
+	counts  []int32  // per-bucket signed count, all zero between blocks
+	touched []uint32 // buckets counted from zero in this block (full length; nt used)
+	nt      int
 	out     Sparse
 	shape   [NumShape]float32
 	toks    []uint64 // token hashes of the current prompt
@@ -93,8 +94,8 @@ func NewFeaturiser(cfg FeatureConfig) (*Featuriser, error) {
 	return &Featuriser{
 		cfg:     cfg,
 		shift:   uint(64 - cfg.Bits),
-		counts:  make([]float32, 1<<cfg.Bits),
-		touched: make([]uint32, 0, 4096),
+		counts:  make([]int32, 1<<cfg.Bits),
+		touched: make([]uint32, 4096),
 		toks:    make([]uint64, 0, 1024),
 		pos:     make([]int32, 0, 1024),
 		out:     Sparse{Idx: make([]uint32, 0, 4096), Val: make([]float32, 0, 4096)},
@@ -174,56 +175,74 @@ const (
 
 // add counts one hashed feature. The key is scrambled with one multiply
 // (Fibonacci hashing): the top bits pick the bucket, the bit below them the
-// sign (signed hashing keeps collisions unbiased).
+// sign (signed hashing keeps collisions unbiased). The caller has made room
+// in touched (reserve). Branch-free: whether a bucket is new is as good as
+// random, so a branch on it would mispredict every other time.
 func (f *Featuriser) add(key uint64) {
 	h := (key ^ key>>29) * 0x9e3779b97f4a7c15
 	b := uint32(h >> f.shift)
 	c := f.counts[b]
+	f.touched[f.nt] = b
+	f.nt += isZero(c)
+	f.counts[b] = c + 1 - 2*int32(h>>(f.shift-1)&1)
+}
+
+// isZero is 1 for 0, else 0 (compiled to a flag set, not a branch).
+func isZero(c int32) int {
 	if c == 0 {
-		f.touched = append(f.touched, b)
+		return 1
 	}
-	c += float32(1 - 2*int32(h>>(f.shift-1)&1)) // branch-free ±1
-	if c == 0 {                                 // cancelled out: keep a tiny value so the bucket stays marked
-		c = 1e-30
+	return 0
+}
+
+// reserve makes room in touched for n more adds.
+func (f *Featuriser) reserve(n int) {
+	if len(f.touched)-f.nt < n {
+		f.touched = append(f.touched[:f.nt], make([]uint32, n)...)
+		f.touched = f.touched[:cap(f.touched)]
 	}
-	f.counts[b] = c
 }
 
 // flush moves the accumulated block into the output with log-scaled term
 // frequencies, L2-normalised and multiplied by weight, and clears the
-// accumulator.
+// accumulator. A bucket whose count cancelled to zero (signed hashing) is
+// no feature; one touched twice (it went back to zero and up again) is
+// emitted once, at its first touch, the later entry finding it cleared.
 func (f *Featuriser) flush(weight float32) {
 	start := len(f.out.Idx)
+	if need := start + f.nt; cap(f.out.Idx) < need {
+		f.out.Idx = append(f.out.Idx, make([]uint32, f.nt)...)[:start]
+		f.out.Val = append(f.out.Val, make([]float32, f.nt)...)[:start]
+	}
+	idx, val := f.out.Idx[:start+f.nt], f.out.Val[:start+f.nt]
+	k := start
 	var ss float64
-	for _, b := range f.touched {
+	for _, b := range f.touched[:f.nt] {
 		v := f.counts[b]
 		f.counts[b] = 0
-		a := v
-		if a < 0 {
-			a = -a
-		}
-		if a < 1 {
+		if v == 0 {
 			continue
 		}
+		m := v >> 31
+		a := (v ^ m) - m // |v|
 		var t float32
-		if a < float32(len(logTF)) {
-			t = logTF[int(a)]
+		if a < int32(len(logTF)) {
+			t = logTF[a]
 		} else {
 			t = float32(1 + math.Log(float64(a)))
 		}
-		if v < 0 {
-			t = -t
-		}
-		f.out.Idx = append(f.out.Idx, b)
-		f.out.Val = append(f.out.Val, t)
 		ss += float64(t) * float64(t)
+		idx[k] = b
+		val[k] = math.Float32frombits(math.Float32bits(t) | uint32(m)&0x80000000) // the sign of v
+		k++
 	}
-	f.touched = f.touched[:0]
+	f.nt = 0
+	f.out.Idx, f.out.Val = idx[:k], val[:k]
 	if ss == 0 {
 		return
 	}
 	scale := weight / float32(math.Sqrt(ss))
-	vals := f.out.Val[start:]
+	vals := val[start:k]
 	for i := range vals {
 		vals[i] *= scale
 	}
@@ -240,6 +259,7 @@ var logTF = func() (t [64]float32) {
 // ngrams hashes the token unigrams (and bigrams) of toks into the block
 // seeded by seed.
 func (f *Featuriser) ngrams(toks []uint64, seed uint64) {
+	f.reserve(2 * len(toks))
 	for k, h := range toks {
 		f.add(h ^ seed)
 		if f.cfg.Bigrams && k > 0 {
@@ -256,6 +276,7 @@ func (f *Featuriser) chars(s string) {
 	n := 0 // bytes in reg, capped at 8
 	lastSpace := true
 	lo, hi := f.cfg.CharMin, f.cfg.CharMax
+	f.reserve(len(s) * (hi - lo + 1))
 	for i := 0; i < len(s); i++ {
 		c := lowerTab[s[i]]
 		if cl := byteClass[c]; cl == clsSpace || cl == clsNewline {

@@ -118,21 +118,26 @@ func TestFeatureConfigValidate(t *testing.T) {
 }
 
 // Featurising a 2 KB prompt must stay cheap. The bound is generous (the
-// benchmark gives the real figure); it is skipped under the race detector,
-// which slows everything down tenfold.
+// benchmark gives the real figure) and the best of several batches counts,
+// so a busy machine does not fail it; it is skipped under the race
+// detector, which slows everything down tenfold.
 func TestFeaturesSpeed(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		t.Skip("timing test: skipped under -race and -short")
 	}
 	f, _ := NewFeaturiser(DefaultFeatureConfig())
 	p := benchPrompt()
-	const n = 2000
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		f.Features(p)
+	const n = 200
+	best := time.Hour
+	for range 10 {
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			f.Features(p)
+		}
+		best = min(best, time.Since(start)/n)
 	}
-	if per := time.Since(start) / n; per > 200*time.Microsecond {
-		t.Errorf("featurising a 2 KB prompt takes %v, want ≤ 200µs", per)
+	if best > 200*time.Microsecond {
+		t.Errorf("featurising a 2 KB prompt takes %v, want ≤ 200µs", best)
 	}
 }
 

@@ -3,7 +3,6 @@ package quality
 import (
 	"math"
 	"slices"
-	"sort"
 	"sync"
 )
 
@@ -20,8 +19,7 @@ type Router struct {
 	// Quality components; each enabled one gives a logit per model, and the
 	// prediction is σ(Σ blend[k]·logit_k).
 	lr      []linearModel // per model; nil when disabled
-	lrT     []int8        // the same weights bucket-major (Dim × models), quantised, for one pass over the features
-	lrScale []float32     // per model: weight = lrT × lrScale
+	lrT     *lrTable      // the same weights arranged for prediction
 	lowRank *lowRank      // nil when disabled
 	knn     *knnIndex     // nil when disabled
 	blend   []float64     // weight per component, in componentKinds order
@@ -60,8 +58,10 @@ type scratch struct {
 	nbrs  []neighbour
 	comp  [][numComponents]float64 // component logits per candidate
 	cols  []int32                  // known candidates' model indices
-	acc32 []float32                // their logit accumulators
-	acc   []float32                // kNN similarity accumulator, one per training prompt
+	known []float64                // known candidates' expected costs
+	acc   []float64                // their logit sums
+	dot   dotScratch               // the logistic regressions' working memory
+	sim   []float32                // kNN similarity accumulator, one per training prompt
 	docs  []int32                  // kNN touched prompts
 }
 
@@ -71,28 +71,7 @@ func (r *Router) init() {
 		r.index[m] = i
 	}
 	if r.lr != nil {
-		// A bucket-major, 8-bit copy: a prediction then reads one short
-		// row per feature (all models' weights for that bucket, 1 byte
-		// each) instead of one scattered 4-byte weight per feature and
-		// model. The rounding error of a logit is about scale/2 × ‖x‖₁/√n,
-		// far below what matters for a choice.
-		m := len(r.models)
-		r.lrT = make([]int8, r.features.Dim()*m)
-		r.lrScale = make([]float32, m)
-		for i, lm := range r.lr {
-			var mx float32
-			for _, w := range lm.W {
-				mx = max(mx, w, -w)
-			}
-			if mx == 0 {
-				continue
-			}
-			scale := mx / 127
-			r.lrScale[i] = scale
-			for j, w := range lm.W {
-				r.lrT[j*m+i] = int8(math.Round(float64(w / scale)))
-			}
-		}
+		r.lrT = newLRTable(r.lr, r.features.Dim())
 	}
 	r.pool.New = func() any {
 		f, err := NewFeaturiser(r.features)
@@ -198,23 +177,15 @@ func (r *Router) componentLogits(s *scratch, x Sparse, idx []int) [][numComponen
 				s.cols = append(s.cols, int32(i))
 			}
 		}
-		if cap(s.acc32) < len(s.cols) {
-			s.acc32 = make([]float32, len(s.cols))
+		if cap(s.acc) < len(s.cols) {
+			s.acc = make([]float64, len(s.cols))
 		}
-		acc := s.acc32[:len(s.cols)]
-		clear(acc)
-		m := len(r.models)
-		for k, j := range x.Idx {
-			v := x.Val[k]
-			row := r.lrT[int(j)*m : int(j)*m+m]
-			for c, i := range s.cols {
-				acc[c] += v * float32(row[i])
-			}
-		}
+		acc := s.acc[:len(s.cols)]
+		r.lrT.dot(x, s.cols, &s.dot, acc)
 		c := 0
 		for j, i := range idx {
 			if i >= 0 {
-				comp[j][compLR] = float64(acc[c]*r.lrScale[i]) + float64(r.lr[i].Bias)
+				comp[j][compLR] = acc[c]*float64(r.lrT.scale[i]) + float64(r.lr[i].Bias)
 				c++
 			}
 		}
@@ -240,10 +211,10 @@ func (r *Router) componentLogits(s *scratch, x Sparse, idx []int) [][numComponen
 
 // knnSearch leaves x's nearest training prompts in s.nbrs.
 func (r *Router) knnSearch(s *scratch, x Sparse) {
-	if len(s.acc) != r.knn.N {
-		s.acc = make([]float32, r.knn.N)
+	if len(s.sim) != r.knn.N {
+		s.sim = make([]float32, r.knn.N)
 	}
-	s.nbrs, s.docs = r.knn.search(x, s.acc, s.docs, s.nbrs[:0])
+	s.nbrs, s.docs = r.knn.search(x, s.sim, s.docs, s.nbrs[:0])
 }
 
 // embed returns the prompt embedding of the low-rank model.
@@ -274,16 +245,20 @@ func (r *Router) ExpectedCost(prompt string, model string) (usd float64, ok bool
 // expected cost of the known ones (0 when none is known).
 func (r *Router) costsInto(s *scratch, n int, idx []int, out []float64) {
 	tin := r.tokPerByte * float64(n)
-	var known []float64
+	known := s.known[:0]
 	for j, i := range idx {
 		if i >= 0 {
 			out[j] = r.cost[i].expected(tin, s.f.shape[:])
 			known = append(known, out[j])
 		}
 	}
+	s.known = known
+	if len(known) == len(idx) {
+		return
+	}
 	neutral := 0.0
 	if len(known) > 0 {
-		sort.Float64s(known)
+		slices.Sort(known)
 		neutral = known[len(known)/2]
 	}
 	for j, i := range idx {

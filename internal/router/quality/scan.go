@@ -143,6 +143,41 @@ func keywordKind(h uint64) uint8 {
 	return kwNone
 }
 
+// Kinds of punctuation the shape features count.
+const (
+	pkOther    = iota
+	pkMath     // + - * / = ^ < > %
+	pkQuestion // ?
+	pkLatex    // $ \
+	pkQuote    // " '
+	pkCode     // { } ; `
+	pkBlank    // _
+	numPunctKinds
+)
+
+// byteInfo packs what the tokeniser's word loop needs of a byte into one
+// word, so it does one table load a byte: the flagTab increment in bits
+// 0-29, the lower-cased byte in bits 32-39 and the class in bits 48-49.
+// punctKind is the punctuation kind of each byte.
+var byteInfo, punctKind = infoTables()
+
+func infoTables() (info [256]uint64, kind [256]uint8) {
+	for c := 0; c < 256; c++ {
+		info[c] = uint64(flagTab[c]) | uint64(lowerTab[c])<<32 | uint64(byteClass[c])<<48
+	}
+	for _, c := range "+-*/=^<>%" {
+		kind[c] = pkMath
+	}
+	kind['?'] = pkQuestion
+	kind['$'], kind['\\'] = pkLatex, pkLatex
+	kind['"'], kind['\''] = pkQuote, pkQuote
+	for _, c := range "{};`" {
+		kind[c] = pkCode
+	}
+	kind['_'] = pkBlank
+	return info, kind
+}
+
 // scan walks a prompt once, appending its word tokens' hashes and byte
 // offsets to toks and pos (when toks is not nil) and computing the prompt's
 // shape features into shape.
@@ -150,6 +185,12 @@ func keywordKind(h uint64) uint8 {
 // Tokens: runs of word bytes, lower-cased, with the digits of multi-digit
 // numbers folded to '0' (numbers generalise by length); each punctuation
 // byte and each line break is a token of its own.
+//
+// It is the featuriser's hot loop: one table load per word byte, token
+// slices sized once (a prompt has at most one token a byte) and stored by
+// index, punctuation counted through a table rather than a switch.
+// (Hashing words eight bytes at a time, SWAR, was tried: in Go it was
+// slower for the short words prompts are made of.)
 func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 	*shape = [NumShape]float32{}
 	n := len(s)
@@ -157,32 +198,53 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 		return
 	}
 	var (
-		digits, mathSym, upper, letters, nonASCII, punct, question, latex, quote int
-		words, wordBytes, numbers, qwords, code, options, optionsLast, answer    int
-		lines, paras, maxLine, lastLine, lastPara, lineStart                     int
-		blank, lineHasText, lineBlank, prevBlank, imperative                     bool
+		tk []uint64
+		ps []int32
+		nt int
+	)
+	if toks != nil {
+		tk, ps = *toks, *pos
+		nt = len(tk)
+		if cap(tk)-nt < n {
+			tk = append(tk[:nt], make([]uint64, n)...)
+		}
+		if cap(ps)-nt < n {
+			ps = append(ps[:nt], make([]int32, n)...)
+		}
+		tk, ps = tk[:cap(tk)], ps[:cap(ps)]
+	}
+	var (
+		pk                                                                    [numPunctKinds]int
+		digits, upper, letters, nonASCII, punct                               int
+		words, wordBytes, numbers, qwords, code, options, optionsLast, answer int
+		lines, paras, maxLine, lastLine, lastPara, lineStart                  int
+		lineHasText, lineBlank, prevBlank, imperative                         bool
 	)
 	lineBlank = true
 	for i := 0; i < n; {
 		c := s[i]
-		switch byteClass[c] {
-		case clsWord:
+		cl := byteClass[c]
+		if cl == clsSpace {
+			i++
+			continue
+		}
+		if cl == clsWord {
 			h := uint64(fnvOffset)
 			var fl uint32 // packed counts: digits, upper-case, non-ASCII (10 bits each)
 			j := i
 			for ; j < n; j++ {
-				b := s[j]
-				if byteClass[b] != clsWord {
+				e := byteInfo[s[j]]
+				if e>>48 != clsWord {
 					break
 				}
-				h = (h ^ uint64(lowerTab[b])) * fnvPrime
-				fl += flagTab[b]
+				h = (h ^ e>>32&0xff) * fnvPrime
+				fl += uint32(e)
 			}
-			if j-i > 1000 {
+			wl := j - i
+			if wl > 1000 {
 				fl = recount(s[i:j]) // the packed counters could overflow
 			}
 			d, up, na := int(fl&0x3ff), int(fl>>10&0x3ff), int(fl>>20&0x3ff)
-			wl := j - i
 			digits += d
 			upper += up
 			nonASCII += na
@@ -197,9 +259,9 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 				for k := i; k < j; k++ {
 					h = (h ^ uint64(foldTab[s[k]])) * fnvPrime
 				}
-			}
-			if wl <= 9 && d == 0 {
+			} else if wl <= 9 && d == 0 {
 				switch keywordKind(h) {
+				case kwNone:
 				case kwQuestion:
 					qwords++
 				case kwCode:
@@ -212,18 +274,19 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 			}
 			// An option line starts with a single capital letter A-J and
 			// '.', ')' or ':'.
-			if !lineHasText && wl == 1 && c >= 'A' && c <= 'J' && j < n && (s[j] == '.' || s[j] == ')' || s[j] == ':') {
+			if wl == 1 && !lineHasText && c >= 'A' && c <= 'J' && j < n && (s[j] == '.' || s[j] == ')' || s[j] == ':') {
 				options++
 				optionsLast++
 			}
 			lineHasText, lineBlank = true, false
-			if toks != nil {
-				*toks = append(*toks, h)
-				*pos = append(*pos, int32(i))
+			if tk != nil {
+				tk[nt], ps[nt] = h, int32(i)
+				nt++
 			}
 			i = j
 			continue
-		case clsNewline:
+		}
+		if cl == clsNewline {
 			lines++
 			l := i - lineStart
 			maxLine = max(maxLine, l)
@@ -240,42 +303,40 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 			}
 			lineStart = i + 1
 			lineHasText, lineBlank = false, true
-			if toks != nil {
-				*toks = append(*toks, uint64('\n')|1<<40)
-				*pos = append(*pos, int32(i))
+			if tk != nil {
+				tk[nt], ps[nt] = uint64('\n')|1<<40, int32(i)
+				nt++
 			}
-		case clsSpace:
-		default:
-			if c == '(' && !lineHasText && i+2 < n && s[i+1] >= 'A' && s[i+1] <= 'J' && s[i+2] == ')' {
+			i++
+			continue
+		}
+		// Punctuation.
+		pk[punctKind[c]]++
+		switch c {
+		case '(':
+			if !lineHasText && i+2 < n && s[i+1] >= 'A' && s[i+1] <= 'J' && s[i+2] == ')' {
 				options++
 				optionsLast++
 			}
-			switch c {
-			case '+', '-', '*', '/', '=', '^', '<', '>', '%':
-				mathSym++
-				if c == '=' && i+1 < n && (s[i+1] == '=' || s[i+1] == '>') {
-					code++
-				}
-			case '?':
-				question++
-			case '$', '\\':
-				latex++
-			case '"', '\'':
-				quote++
-			case '{', '}', ';', '`':
+		case '=':
+			if i+1 < n && (s[i+1] == '=' || s[i+1] == '>') {
 				code++
-			case '_':
-				blank = true
 			}
-			punct++
-			lineHasText, lineBlank = true, false
-			if toks != nil {
-				*toks = append(*toks, uint64(c)|2<<40)
-				*pos = append(*pos, int32(i))
-			}
+		}
+		punct++
+		lineHasText, lineBlank = true, false
+		if tk != nil {
+			tk[nt], ps[nt] = uint64(c)|2<<40, int32(i)
+			nt++
 		}
 		i++
 	}
+	if tk != nil {
+		*toks, *pos = tk[:nt], ps[:nt]
+	}
+	mathSym, question, latex, quote := pk[pkMath], pk[pkQuestion], pk[pkLatex], pk[pkQuote]
+	code += pk[pkCode]
+	blank := pk[pkBlank] > 0
 	if lineStart < n {
 		lines++
 		l := n - lineStart

@@ -3,10 +3,16 @@ package builtin
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/octomesh/octomesh/internal/router/quality"
 )
 
 func TestBuiltinRouter(t *testing.T) {
@@ -38,7 +44,8 @@ func TestBuiltinRouter(t *testing.T) {
 	}
 }
 
-// prompts2KB returns n varied prompts of about 2 KB.
+// prompts2KB returns n varied synthetic prompts of about 2 KB: the fallback
+// when the shared routing data is not at hand.
 func prompts2KB(n int) []string {
 	rng := rand.New(rand.NewPCG(1, 1))
 	words := strings.Fields(`the of and to in is was for on that with as by at from which what how why
@@ -61,10 +68,56 @@ func prompts2KB(n int) []string {
 	return out
 }
 
+// dataDir is where the shared routing data lives (OCTOMESH_ROUTING_DATA,
+// else ../shared/data/routing beside the checkout).
+func dataDir() string {
+	if d := os.Getenv("OCTOMESH_ROUTING_DATA"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "..", "..", "shared", "data", "routing")
+}
+
+// realPrompts2KB returns perFile real prompts of 2,048 bytes from each
+// shared data file: consecutive prompts of the file (every 7th, so
+// neighbours differ) joined by blank lines until there are 2 KB, of which
+// the last 2,048 bytes (cut at a UTF-8 boundary) are kept, so every prompt
+// ends with a real question. nil when the data is not there.
+func realPrompts2KB(perFile int) []string {
+	var out []string
+	for _, name := range []string{"routerbench", "routellm", "mmlupro", "llmrouter"} {
+		f, err := os.Open(filepath.Join(dataDir(), name+".jsonl.gz"))
+		if err != nil {
+			return nil
+		}
+		ex, err := quality.ReadExamples(f)
+		f.Close()
+		if err != nil || len(ex) < 7*perFile {
+			return nil
+		}
+		for i := 0; i < perFile; i++ {
+			var p string
+			for k := 7 * i; len(p) < 2048; k = (k + 1) % len(ex) {
+				if p != "" {
+					p += "\n\n"
+				}
+				p += ex[k].Prompt
+			}
+			p = p[len(p)-2048:]
+			for len(p) > 0 && !utf8.RuneStart(p[0]) {
+				p = p[1:]
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // BenchmarkDecide measures one decision (featurisation, prediction for
 // each candidate, expected costs, the choice) for a 2 KB prompt and 12
-// candidates, over 512 different prompts, and reports the p50 and p99
-// latency besides the mean.
+// candidates, cycling over 512 different real prompts (synthetic ones when
+// the shared data is missing), and reports the p50, p99 and p99.9 wall
+// latency of single decisions besides the mean, and the mean CPU time of a
+// decision (on a busy machine the wall figures include waiting for a CPU).
 func BenchmarkDecide(b *testing.B) {
 	r, err := Router()
 	if err != nil {
@@ -80,11 +133,25 @@ func BenchmarkDecide(b *testing.B) {
 	for i := 0; i < 12; i++ {
 		cands = append(cands, models[i*len(models)/12])
 	}
-	prompts := prompts2KB(512)
-	lat := make([]time.Duration, 0, 1<<16)
+	prompts := realPrompts2KB(128)
+	if prompts == nil {
+		b.Logf("shared routing data not found in %s: synthetic prompts", dataDir())
+		prompts = prompts2KB(512)
+	}
+	lat := make([]time.Duration, 0, 1<<20)
+	// The data loading above leaves garbage: collect it now, not during
+	// the measured loop. The loop keeps to one OS thread so that the
+	// thread's CPU time is the decisions' CPU time.
+	runtime.GC()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	i := 0
+	var cpu0 int64
 	for b.Loop() {
+		if i == 0 {
+			cpu0, _ = threadCPU()
+		}
 		t0 := time.Now()
 		if r.Choose(prompts[i%len(prompts)], cands, 0.5) == "" {
 			b.Fatal("no choice")
@@ -94,10 +161,15 @@ func BenchmarkDecide(b *testing.B) {
 		}
 		i++
 	}
+	if cpu1, ok := threadCPU(); ok && i > 0 {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(i)/1e3, "cpu-µs/op")
+	}
 	slices.Sort(lat)
 	if len(lat) > 0 {
-		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+		q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Nanoseconds()) / 1e3 }
+		b.ReportMetric(q(0.5), "p50-µs")
+		b.ReportMetric(q(0.99), "p99-µs")
+		b.ReportMetric(q(0.999), "p99.9-µs")
 	}
 }
 
