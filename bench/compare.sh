@@ -32,8 +32,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-mkdir -p bench/results
-out=bench/results/gobench-$(date -u +%Y%m%d-%H%M%S).txt
+mkdir -p bench/results/tmp
+out=bench/results/tmp/gobench-$(date -u +%Y%m%d-%H%M%S).txt
 # Packages that do not exist yet (e.g. internal/router before it lands) are skipped.
 present=""
 for p in $pkgs; do
