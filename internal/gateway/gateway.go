@@ -328,6 +328,11 @@ func (s *Service) Embed(ctx context.Context, req *octomesh.EmbeddingRequest) (*o
 	}
 	resp.Model = d.Name
 	u := metered{Usage: resp.Usage}
+	if u.PromptTokens <= 0 {
+		// No usage report: bill the estimate, marked as such (as Chat does).
+		u = metered{Usage: octomesh.Usage{PromptTokens: prompt, TotalTokens: prompt}, Estimated: true}
+		resp.Usage = u.Usage
+	}
 	served.Cost = mt.costOf(d, resp.Usage)
 	if err := mt.settle(ctx, dec, map[int]billed{0: {d: d, usage: u}}); err != nil {
 		s.finish(ctx, outcome{route: "embeddings", d: d, start: start, err: err})
