@@ -220,7 +220,9 @@ func (f *failoverStream) endAttempt(err error) {
 	f.cur = nil
 	la.rec.Relayed = f.attBytes
 	f.e.finishAttempt(la, err)
-	if f.attBytes > 0 || (f.attUsage != nil && err == nil) {
+	// A finished attempt (err nil) is billed even with an empty answer and
+	// no usage report: its prompt was paid for.
+	if f.attBytes > 0 || err == nil {
 		var m metered
 		if f.attUsage != nil && (f.attUsage.PromptTokens > 0 || f.attUsage.CompletionTokens > 0) {
 			m = metered{Usage: *f.attUsage}
