@@ -158,8 +158,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = s.idPrefix + strconv.FormatUint(s.idSeq.Add(1), 36)
 	} else {
 		// A caller's id may repeat; the ledger's must not (see
-		// octomesh.WithLedgerRequestID), so it gets our unique suffix.
-		ledgerID = id + "~" + s.idPrefix[4:] + strconv.FormatUint(s.idSeq.Add(1), 36)
+		// octomesh.WithLedgerRequestID), so it gets our unique suffix. The
+		// ledger takes at most 128 bytes, so a long id gives way to it.
+		suffix := "~" + s.idPrefix[4:] + strconv.FormatUint(s.idSeq.Add(1), 36)
+		ledgerID = id[:min(len(id), 128-len(suffix))] + suffix
 	}
 	w.Header().Set("X-Request-Id", id)
 	ctx := octomesh.WithRequestID(r.Context(), id)
