@@ -360,6 +360,9 @@ func (failing) Allow(context.Context, []limit.RateCheck) (bool, []limit.RateResu
 	return false, nil, errors.New("redis: connection refused")
 }
 func (failing) Seed(context.Context, limit.Account, int64) (bool, error) { return true, nil }
+func (failing) Release(context.Context, string, []limit.Account) error {
+	return errors.New("redis: connection refused")
+}
 
 func TestCounterOutage(t *testing.T) {
 	r := newRig(t, meter.Options{Counters: failing{}, KeyRPM: 1})

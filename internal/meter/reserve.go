@@ -79,6 +79,11 @@ func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admissi
 	refused, err := m.o.Counters.Reserve(ctx, r.id, r.accts, int64(amount), m.o.ReservationTTL)
 	if err != nil {
 		m.stats.CounterErrors.Add(1)
+		// The outcome is unknown: the reservation may be held. Release it
+		// (best effort) rather than let it hold budget until its TTL.
+		if rerr := m.o.Counters.Release(context.WithoutCancel(ctx), r.id, r.accts); rerr != nil {
+			m.stats.CounterErrors.Add(1)
+		}
 		if hard {
 			return nil, m.unavailable(err)
 		}
