@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -87,7 +88,9 @@ func PostJSON(ctx context.Context, c *http.Client, providerID, url string, heade
 	return PostBytes(ctx, c, providerID, url, header, b, classify)
 }
 
-// PostBytes is PostJSON with a pre-encoded body.
+// PostBytes is PostJSON with a pre-encoded body. header is only read: the
+// request shares its values, so adapters pass their fixed headers without
+// copying them.
 func PostBytes(ctx context.Context, c *http.Client, providerID, url string, header http.Header, body []byte, classify Classifier) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -102,7 +105,7 @@ func PostBytes(ctx context.Context, c *http.Client, providerID, url string, head
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	resp, err := send(c, req)
 	if err != nil {
 		return nil, TransportError(ctx, providerID, err)
 	}
@@ -115,6 +118,27 @@ func PostBytes(ctx context.Context, c *http.Client, providerID, url string, head
 		classify = Classify
 	}
 	return nil, classify(providerID, resp.StatusCode, resp.Header, errBody)
+}
+
+// send sends req without following redirects (upstream APIs do not
+// redirect; following one could carry our credentials elsewhere). A client
+// without a cookie jar or an overall timeout — every client NewHTTPClient
+// makes — sends through its transport directly: http.Client.Do would copy
+// the request's headers on every call for redirects it is not to follow.
+// Errors are wrapped in *url.Error, as Client.Do wraps them.
+func send(c *http.Client, req *http.Request) (*http.Response, error) {
+	if c.Jar != nil || c.Timeout != 0 {
+		return c.Do(req)
+	}
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
+	}
+	return resp, nil
 }
 
 // ReadBody reads a bounded non-streaming response body and closes it.

@@ -144,7 +144,7 @@ func (c *Client) post(ctx context.Context, model, method string, body any) (*htt
 	if err != nil {
 		return nil, err
 	}
-	return provider.PostJSON(ctx, c.hc, c.id, u, c.header.Clone(), body, classify)
+	return provider.PostJSON(ctx, c.hc, c.id, u, c.header, body, classify) // only read
 }
 
 // methodURL builds {base}/v1beta/models/{model}:{method}; streaming asks for

@@ -213,8 +213,9 @@ func (c *Client) endpoint(op, model string) string {
 	return c.baseURL + "/" + op + c.query
 }
 
-// headers returns a fresh copy of the outbound headers for one request.
-func (c *Client) headers() http.Header { return c.header.Clone() }
+// headers returns the outbound headers of every request. They are shared,
+// not copied: provider.PostBytes only reads them.
+func (c *Client) headers() http.Header { return c.header }
 
 // validHeaderName reports whether s is an HTTP token (RFC 9110 §5.6.2).
 func validHeaderName(s string) bool {

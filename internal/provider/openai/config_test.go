@@ -1,12 +1,17 @@
 package openai
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/provider"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -116,9 +121,23 @@ func TestNewEndpoints(t *testing.T) {
 					t.Errorf("header %s = %q, want %q", k, got.Get(k), v[0])
 				}
 			}
-			got.Set("X-Mutated", "1") // a request's copy must not leak into the client
-			if c.headers().Get("X-Mutated") != "" {
-				t.Error("headers() returned the client's own map, not a copy")
+			// Requests share the client's headers: sending one (with
+			// forwarded headers and a content type added) must leave them as
+			// they were.
+			before := c.header.Clone()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}`)
+			}))
+			defer srv.Close()
+			ctx := octomesh.WithForwardHeaders(context.Background(), [][2]string{{"X-Forwarded-Thing", "v"}})
+			resp, err := provider.PostBytes(ctx, srv.Client(), "test", srv.URL, c.headers(), []byte(`{}`), classify)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if !reflect.DeepEqual(c.header, before) {
+				t.Errorf("sending a request changed the client's headers: %v, was %v", c.header, before)
 			}
 		})
 	}
