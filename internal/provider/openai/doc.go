@@ -55,6 +55,18 @@
 // stream all end it with an error, never with a truncated answer reported as
 // complete.
 //
+// # Hand-written JSON on the hot path
+//
+// Encoding the upstream request and decoding chunks and completions with
+// encoding/json cost most of a relayed token's CPU, so the common shapes are
+// written and read by hand (reqenc.go, chunkdec.go, respdec.go): a stream's
+// chunk costs one allocation for its choices and one for its text, and the
+// header every chunk of a stream repeats (id, model, fingerprint) is read
+// once. Each hand path produces byte for byte (encoding) or value for value
+// (decoding) what encoding/json would, and hands anything unusual back to
+// encoding/json rather than guess; differential tests over the golden
+// fixtures and fuzz tests against encoding/json keep it so.
+//
 // # Quirks
 //
 // Quirks adapt the request to servers that deviate from OpenAI:

@@ -47,11 +47,31 @@ func (c *Client) chatRequestBody(req *octomesh.ChatRequest, stream bool) ([]byte
 		out.Messages = developerToSystem(req.Messages)
 	}
 
+	if b, ok := appendChatBody(make([]byte, 0, bodySize(&out)), &body); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, octomesh.Errorf(octomesh.EINVALID, "the request could not be encoded for the provider").WithCause(err)
 	}
 	return b, nil
+}
+
+// bodySize estimates the encoded size of r's body, so that it is written
+// into one buffer: the text, plus room for the JSON around it.
+func bodySize(r *octomesh.ChatRequest) int {
+	n := 256
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		n += 48 + len(m.Name) + len(m.ToolCallID) + len(m.Refusal)
+		for _, p := range m.Content.Parts {
+			n += len(p.Text) + len(p.Text)/16 // escapes
+		}
+		for _, tc := range m.ToolCalls {
+			n += 96 + len(tc.ID) + len(tc.Function.Name) + len(tc.Function.Arguments)*5/4
+		}
+	}
+	return n
 }
 
 // developerToSystem returns msgs with role developer replaced by system,

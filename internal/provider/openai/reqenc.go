@@ -1,0 +1,280 @@
+package openai
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/octomesh/octomesh"
+)
+
+// appendChatBody appends body encoded exactly as json.Marshal(body)
+// encodes it, and reports whether it could: it writes the common request
+// by hand (messages of plain text or null content, tool calls, the
+// sampling parameters, stream options) and refuses anything else — tools,
+// a tool choice, a response format, metadata, multi-part content, the
+// passthrough fields, OctoMesh's own options, a non-finite number — which
+// the caller then leaves to encoding/json. TestChatBodyEncoderMatchesJSON
+// and FuzzChatBodyEncoder check the equivalence.
+//
+// The field order is encoding/json's: the embedded request's fields in
+// declaration order, then chatBody's own "model" (it shadows the request's).
+func appendChatBody(b []byte, body *chatBody) ([]byte, bool) {
+	r := body.ChatRequest
+	if r == nil || len(r.Tools) > 0 || r.ToolChoice != nil || r.ResponseFormat != nil || len(r.Metadata) > 0 ||
+		r.Octomesh != nil || hasPassthrough(&r.Passthrough) {
+		return b, false
+	}
+	b = append(b, `{"messages":`...)
+	if r.Messages == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Messages {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var ok bool
+			if b, ok = appendMessage(b, &r.Messages[i]); !ok {
+				return b, false
+			}
+		}
+		b = append(b, ']')
+	}
+	if r.ParallelToolCalls != nil {
+		b = append(b, `,"parallel_tool_calls":`...)
+		b = strconv.AppendBool(b, *r.ParallelToolCalls)
+	}
+	b = appendIntField(b, `,"max_tokens":`, r.MaxTokens)
+	b = appendIntField(b, `,"max_completion_tokens":`, r.MaxCompletionTokens)
+	var ok bool
+	if b, ok = appendFloatField(b, `,"temperature":`, r.Temperature); !ok {
+		return b, false
+	}
+	if b, ok = appendFloatField(b, `,"top_p":`, r.TopP); !ok {
+		return b, false
+	}
+	if len(r.Stop) > 0 {
+		b = append(b, `,"stop":[`...)
+		for i, s := range r.Stop {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if r.Seed != nil {
+		b = append(b, `,"seed":`...)
+		b = strconv.AppendInt(b, *r.Seed, 10)
+	}
+	b = appendIntField(b, `,"n":`, r.N)
+	if b, ok = appendFloatField(b, `,"presence_penalty":`, r.PresencePenalty); !ok {
+		return b, false
+	}
+	if b, ok = appendFloatField(b, `,"frequency_penalty":`, r.FrequencyPenalty); !ok {
+		return b, false
+	}
+	if r.User != "" {
+		b = append(b, `,"user":`...)
+		b = appendString(b, r.User)
+	}
+	if r.Stream {
+		b = append(b, `,"stream":true`...)
+	}
+	if o := r.StreamOptions; o != nil {
+		b = append(b, `,"stream_options":{`...)
+		sep := ""
+		if o.IncludeUsage {
+			b = append(b, `"include_usage":true`...)
+			sep = ","
+		}
+		if o.IncludeObfuscation != nil {
+			b = append(b, sep+`"include_obfuscation":`...)
+			b = strconv.AppendBool(b, *o.IncludeObfuscation)
+		}
+		b = append(b, '}')
+	}
+	if body.Model != "" {
+		b = append(b, `,"model":`...)
+		b = appendString(b, body.Model)
+	}
+	return append(b, '}'), true
+}
+
+// hasPassthrough reports whether any passthrough field would be encoded
+// (omitempty drops only nil and empty values).
+func hasPassthrough(p *octomesh.Passthrough) bool {
+	for _, v := range [...][]byte{p.Logprobs, p.TopLogprobs, p.LogitBias, p.ReasoningEffort, p.ServiceTier, p.Store,
+		p.Modalities, p.Audio, p.Prediction, p.Verbosity, p.WebSearchOptions, p.PromptCacheKey, p.SafetyIdentifier} {
+		if len(v) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// appendMessage appends one message; multi-part content is refused.
+func appendMessage(b []byte, m *octomesh.Message) ([]byte, bool) {
+	b = append(b, `{"role":`...)
+	b = appendString(b, string(m.Role))
+	b = append(b, `,"content":`...)
+	c := &m.Content
+	switch {
+	case c.Parts == nil:
+		b = append(b, "null"...)
+	case !c.Array && len(c.Parts) == 1 && c.Parts[0].Type == octomesh.PartText:
+		b = appendString(b, c.Parts[0].Text)
+	default:
+		return b, false
+	}
+	if m.Name != "" {
+		b = append(b, `,"name":`...)
+		b = appendString(b, m.Name)
+	}
+	if len(m.ToolCalls) > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		for i := range m.ToolCalls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendToolCall(b, &m.ToolCalls[i])
+		}
+		b = append(b, ']')
+	}
+	if m.ToolCallID != "" {
+		b = append(b, `,"tool_call_id":`...)
+		b = appendString(b, m.ToolCallID)
+	}
+	if m.Refusal != "" {
+		b = append(b, `,"refusal":`...)
+		b = appendString(b, m.Refusal)
+	}
+	return append(b, '}'), true
+}
+
+// appendToolCall appends a tool call as encoding/json encodes ToolCall.
+func appendToolCall(b []byte, tc *octomesh.ToolCall) []byte {
+	b = append(b, '{')
+	if tc.Index != nil {
+		b = append(b, `"index":`...)
+		b = strconv.AppendInt(b, int64(*tc.Index), 10)
+		b = append(b, ',')
+	}
+	if tc.ID != "" {
+		b = append(b, `"id":`...)
+		b = appendString(b, tc.ID)
+		b = append(b, ',')
+	}
+	if tc.Type != "" {
+		b = append(b, `"type":`...)
+		b = appendString(b, tc.Type)
+		b = append(b, ',')
+	}
+	b = append(b, `"function":{`...)
+	if tc.Function.Name != "" {
+		b = append(b, `"name":`...)
+		b = appendString(b, tc.Function.Name)
+		b = append(b, ',')
+	}
+	b = append(b, `"arguments":`...)
+	b = appendString(b, tc.Function.Arguments)
+	return append(b, "}}"...)
+}
+
+func appendIntField(b []byte, name string, v *int) []byte {
+	if v == nil {
+		return b
+	}
+	return strconv.AppendInt(append(b, name...), int64(*v), 10)
+}
+
+// appendFloatField appends a float64 as encoding/json formats it (ES6
+// number formatting); NaN and infinities, which it refuses, are refused.
+func appendFloatField(b []byte, name string, v *float64) ([]byte, bool) {
+	if v == nil {
+		return b, true
+	}
+	f := *v
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, false
+	}
+	b = append(b, name...)
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 becomes e-9, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
+}
+
+// appendString appends s as encoding/json's Marshal does: HTML-sensitive
+// characters (<, >, &) escaped, control characters escaped, invalid UTF-8
+// as U+FFFD and U+2028/U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if htmlSafe[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// htmlSafe marks the ASCII bytes encoding/json writes as they are.
+var htmlSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
