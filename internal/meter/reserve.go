@@ -123,7 +123,8 @@ func (m *Meter) unavailable(err error) error {
 
 // seed makes sure acct's counter starts from the ledger's spend. It asks
 // the ledger at most once per SeedRefresh per account; Seed itself is a
-// no-op while the counter exists.
+// no-op while the counter exists. It fails only for an account never
+// seeded whose spend cannot be read.
 func (m *Meter) seed(ctx context.Context, acct limit.Account, spend func(context.Context) (octomesh.Money, error)) error {
 	now := m.now()
 	m.seedMu.Lock()
@@ -134,6 +135,15 @@ func (m *Meter) seed(ctx context.Context, acct limit.Account, spend func(context
 	}
 	v, err := spend(ctx)
 	if err != nil {
+		if ok {
+			// Seeded before: the counter holds the spend, and the refresh
+			// is best effort, so a database outage does not refuse requests
+			// (nor is the database asked again before the next refresh).
+			m.seedMu.Lock()
+			m.seeded[acct.Key] = now
+			m.seedMu.Unlock()
+			return nil
+		}
 		return err
 	}
 	if _, err := m.o.Counters.Seed(ctx, acct, int64(v)); err != nil {
