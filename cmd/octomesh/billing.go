@@ -27,8 +27,8 @@ func newBilling(cfg config.Billing, db *store, credit func(context.Context, stri
 	if credit != nil {
 		o.OnCredit = func(org string, amount octomesh.Money) {
 			if err := credit(context.Background(), org, amount); err != nil {
-				// The ledger has the top-up; the counter catches up when it
-				// is next seeded from the ledger.
+				// The ledger has the top-up; every node reads it from there
+				// within the meter's CreditRefresh.
 				log.Error("apply a top-up to the credit counter", "org_id", org, "err", err)
 			}
 		}

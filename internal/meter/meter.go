@@ -59,6 +59,9 @@ type Options struct {
 	// is re-attempted (a no-op while the counter exists; it restores a
 	// counter a Redis restart lost). Default 1 minute.
 	SeedRefresh time.Duration
+	// CreditRefresh is how long a prepaid organisation's sum of top-ups is
+	// cached; a top-up through this node applies at once. Default 5s.
+	CreditRefresh time.Duration
 }
 
 // Meter is safe for concurrent use.
@@ -76,6 +79,9 @@ type Meter struct {
 
 	alertMu sync.Mutex
 	alerted map[string]bool // account keys whose alert was raised this window
+
+	creditMu sync.Mutex
+	credits  map[string]credit // by organisation
 
 	stats Stats
 }
@@ -106,13 +112,22 @@ func New(o Options) *Meter {
 	if o.SeedRefresh <= 0 {
 		o.SeedRefresh = time.Minute
 	}
-	m := &Meter{o: o, log: o.Logger, now: o.Now, seeded: map[string]time.Time{}, alerted: map[string]bool{}}
+	if o.CreditRefresh <= 0 {
+		o.CreditRefresh = 5 * time.Second
+	}
+	m := &Meter{o: o, log: o.Logger, now: o.Now, seeded: map[string]time.Time{}, alerted: map[string]bool{}, credits: map[string]credit{}}
 	m.budgets.Store(&budgetIndex{})
 	return m
 }
 
 // Stats returns the meter's counters.
 func (m *Meter) Stats() *Stats { return &m.stats }
+
+// credit is an organisation's sum of top-ups and when it was read.
+type credit struct {
+	sum octomesh.Money
+	at  time.Time
+}
 
 // budgetIndex is every budget, by organisation.
 type budgetIndex struct {

@@ -62,10 +62,16 @@ func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admissi
 		r.budgets = append(r.budgets, b)
 	}
 	if p.Org.Prepaid {
-		acct := limit.Account{Key: "c:" + p.OrgID, Limit: 0, Hard: true}
+		// Credit is an account whose limit is every top-up so far and whose
+		// spent is all usage: top-ups change only the limit (read from the
+		// ledger), so one can never be counted twice, whoever seeds when.
+		credited, err := m.credited(ctx, p.OrgID)
+		if err != nil {
+			return nil, m.unavailable(err)
+		}
+		acct := limit.Account{Key: "c:" + p.OrgID, Limit: int64(credited), Hard: true}
 		if err := m.seed(ctx, acct, func(ctx context.Context) (octomesh.Money, error) {
-			bal, err := m.o.Store.Balance(ctx, p.OrgID)
-			return -bal, err // spent relative to a zero limit: a balance of $5 is spent -$5
+			return m.o.Store.SpendSince(ctx, p.OrgID, octomesh.ScopeOrg, "", time.Time{})
 		}); err != nil {
 			return nil, m.unavailable(err)
 		}
@@ -103,7 +109,7 @@ func (m *Meter) refusal(ctx context.Context, r *Reservation, i int) error {
 	b := r.budgets[i]
 	if b == nil {
 		spent, reserved, _ := m.o.Counters.Balance(ctx, r.accts[i])
-		avail := octomesh.Money(-(spent + reserved))
+		avail := octomesh.Money(r.accts[i].Limit - spent - reserved)
 		if avail < 0 {
 			avail = 0
 		}
@@ -166,8 +172,18 @@ func (m *Meter) maybeLoadBudgets(ctx context.Context) {
 	if last != 0 && m.now().UnixNano()-last < int64(2*m.o.BudgetRefresh) {
 		return
 	}
-	if err := m.LoadBudgets(ctx); err != nil {
+	// One request reloads while the others use what is loaded; a failure
+	// waits a refresh interval before the next try, so a database outage
+	// does not stall every request on it.
+	if !m.loadMu.TryLock() {
+		return
+	}
+	m.loadMu.Unlock()
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := m.LoadBudgets(lctx); err != nil {
 		m.log.Warn("load budgets", "err", err)
+		m.loaded.Store(m.now().UnixNano())
 	}
 }
 
@@ -203,7 +219,8 @@ func (r *Reservation) Settle(ctx context.Context, entries []octomesh.LedgerEntry
 	if len(r.accts) > 0 {
 		if err := m.o.Counters.Settle(ctx, r.id, r.accts, int64(total)); err != nil {
 			m.stats.CounterErrors.Add(1)
-			m.log.Warn("budget settle failed; the reservation expires on its own", "err", err)
+			m.log.Warn("budget settle failed; retrying in the background", "err", err)
+			go m.retrySettle(r, int64(total))
 		} else {
 			m.checkAlerts(ctx, r)
 		}
@@ -213,6 +230,26 @@ func (r *Reservation) Settle(ctx context.Context, entries []octomesh.LedgerEntry
 		return octomesh.Errorf(octomesh.EUNAVAILABLE, "the request's usage could not be recorded; it was not completed").WithCause(werr)
 	}
 	return nil
+}
+
+// retrySettle retries a failed Settle (which is idempotent per
+// reservation) with backoff until it succeeds or the reservation's TTL has
+// passed, so a counter backend blip does not lose spend from the budgets.
+func (m *Meter) retrySettle(r *Reservation, actual int64) {
+	deadline := time.Now().Add(m.o.ReservationTTL)
+	wait := 100 * time.Millisecond
+	for time.Now().Before(deadline) {
+		time.Sleep(wait)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := m.o.Counters.Settle(ctx, r.id, r.accts, actual)
+		cancel()
+		if err == nil {
+			return
+		}
+		m.stats.CounterErrors.Add(1)
+		wait = min(2*wait, 10*time.Second)
+	}
+	m.log.Error("budget settle abandoned: this request's spend is missing from its budgets' counters until they are reseeded", "request_id", r.id)
 }
 
 // Release ends the reservation without spending (nothing was sent
@@ -267,27 +304,48 @@ func (m *Meter) checkAlerts(ctx context.Context, r *Reservation) {
 	}
 }
 
-// Credit applies a prepaid top-up that the caller has already written to
-// the ledger to the organisation's credit counter, so it counts at once on
-// every node. A counter that does not exist yet is seeded from the ledger
-// (which has the top-up); an existing one is adjusted by the amount.
+// Credit is told of a top-up the caller has written to the ledger: this
+// node sees it at once, every other node within CreditRefresh.
 func (m *Meter) Credit(ctx context.Context, orgID string, amount octomesh.Money) error {
-	acct := limit.Account{Key: "c:" + orgID, Limit: 0, Hard: true}
-	ctx = context.WithoutCancel(ctx)
+	m.creditMu.Lock()
+	delete(m.credits, orgID)
+	m.creditMu.Unlock()
+	_, err := m.credited(ctx, orgID)
+	return err
+}
+
+// credited returns the sum of an organisation's top-ups, from the ledger,
+// cached for CreditRefresh. While the database cannot be read, the last
+// known sum stands.
+func (m *Meter) credited(ctx context.Context, orgID string) (octomesh.Money, error) {
+	now := m.now()
+	m.creditMu.Lock()
+	c, ok := m.credits[orgID]
+	m.creditMu.Unlock()
+	if ok && now.Sub(c.at) < m.o.CreditRefresh {
+		return c.sum, nil
+	}
 	bal, err := m.o.Store.Balance(ctx, orgID)
-	if err != nil {
-		return err
-	}
-	seeded, err := m.o.Counters.Seed(ctx, acct, -int64(bal))
-	if err == nil && !seeded {
-		err = m.o.Counters.Adjust(ctx, acct, -int64(amount))
+	var spend octomesh.Money
+	if err == nil {
+		spend, err = m.o.Store.SpendSince(ctx, orgID, octomesh.ScopeOrg, "", time.Time{})
 	}
 	if err != nil {
-		m.stats.CounterErrors.Add(1)
-		return err
+		if ok {
+			m.creditMu.Lock()
+			m.credits[orgID] = credit{c.sum, now}
+			m.creditMu.Unlock()
+			return c.sum, nil
+		}
+		return 0, err
 	}
-	m.seedMu.Lock()
-	m.seeded[acct.Key] = m.now()
-	m.seedMu.Unlock()
-	return nil
+	// balance = top-ups − spend, so top-ups = balance + spend.
+	sum := bal + spend
+	m.creditMu.Lock()
+	if len(m.credits) > 100_000 {
+		clear(m.credits)
+	}
+	m.credits[orgID] = credit{sum, now}
+	m.creditMu.Unlock()
+	return sum, nil
 }
