@@ -18,7 +18,8 @@
 // `octomesh bench` (cmd/octomesh/bench.go) runs the harness; bench/compare.sh
 // runs the hot-path Go benchmarks (bench_test.go here and in the internal
 // packages) and compares them with the committed baseline,
-// bench/baseline.txt.
+// bench/baseline.txt. On a busy machine, where ns/op moves from run to run,
+// bench/callgrind.sh counts one benchmark's instructions per op instead.
 //
 // To see where the gateway's time goes under load, `octomesh bench
 // --profile DIR` runs the target with `octomesh serve --pprof ADDR` (a
