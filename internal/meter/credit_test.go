@@ -107,3 +107,39 @@ func TestSettleRetried(t *testing.T) {
 		t.Errorf("600 spent, 401 more: %v", err)
 	}
 }
+
+// TestCounterLostCatchesUp: when the counter backend loses a budget's
+// counter (a Redis restart) and a reservation recreates it from zero, the
+// next refresh raises it to the ledger's spend, so the budget holds again.
+func TestCounterLostCatchesUp(t *testing.T) {
+	swap := &swappable{}
+	r := newRig(t, meter.Options{Counters: swap, SeedRefresh: time.Minute})
+	c := r.now
+	swap.Counters = limit.NewMemory(c.Now, limit.WithClock(c.Now))
+	ctx := context.Background()
+	r.budget(t, octomesh.Budget{ID: "bud", OrgID: "org_a", Scope: octomesh.ScopeOrg, Period: octomesh.PeriodTotal, Limit: 1000, Hard: true})
+	p := principal("org_a", "key_1")
+	res, err := r.m.Reserve(ctx, p, nil, "req_1", 900)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Settle(ctx, []octomesh.LedgerEntry{usage("req_1", 900, c.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	// The backend restarts empty; the next request recreates the counter at 0.
+	swap.Counters = limit.NewMemory(c.Now, limit.WithClock(c.Now))
+	res, err = r.m.Reserve(ctx, p, nil, "req_2", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Release(ctx)
+	c.Add(time.Minute) // the refresh raises the counter to the ledger's 900
+	if _, err := r.m.Reserve(ctx, p, nil, "req_3", 101); octomesh.ErrorCodeOf(err) != octomesh.EBUDGET {
+		t.Fatalf("900 spent per the ledger, 101 more: %v", err)
+	}
+	if _, err := r.m.Reserve(ctx, p, nil, "req_4", 100); err != nil {
+		t.Fatalf("900 spent, 100 more: %v", err)
+	}
+}
+
+type swappable struct{ limit.Counters }

@@ -152,9 +152,13 @@ func (m *Meter) seed(ctx context.Context, acct limit.Account, spend func(context
 		}
 		return err
 	}
-	if _, err := m.o.Counters.Seed(ctx, acct, int64(v)); err != nil {
+	seeded, err := m.o.Counters.Seed(ctx, acct, int64(v))
+	if err != nil {
 		m.stats.CounterErrors.Add(1)
 		return err
+	}
+	if !seeded && ok {
+		m.catchUp(ctx, acct, int64(v))
 	}
 	m.seedMu.Lock()
 	if len(m.seeded) > 1_000_000 {
@@ -163,6 +167,25 @@ func (m *Meter) seed(ctx context.Context, acct limit.Account, spend func(context
 	m.seeded[acct.Key] = now
 	m.seedMu.Unlock()
 	return nil
+}
+
+// catchUp raises a counter that is behind the ledger's spend, which
+// happens when the counter backend lost it (a Redis restart) and a
+// reservation recreated it from zero before this refresh. The ledger is
+// written before the counter is settled, so a request settling right now
+// may be counted twice: an error on the safe side, bounded by what is in
+// flight, and only when the counter was already behind.
+func (m *Meter) catchUp(ctx context.Context, acct limit.Account, ledgerSpend int64) {
+	spent, _, err := m.o.Counters.Balance(ctx, acct)
+	if err != nil || spent >= ledgerSpend {
+		return
+	}
+	if err := m.o.Counters.Adjust(ctx, acct, ledgerSpend-spent); err != nil {
+		m.stats.CounterErrors.Add(1)
+		return
+	}
+	m.log.Warn("a budget counter was behind the ledger (was the counter backend restarted?); raised it",
+		"account", acct.Key, "counter", spent, "ledger", ledgerSpend)
 }
 
 // maybeLoadBudgets loads budgets if they never loaded or are stale (the
