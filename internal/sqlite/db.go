@@ -37,6 +37,11 @@ var migrations embed.FS
 type DB struct {
 	db  *sql.DB
 	now octomesh.Clock
+
+	// insertLedger is insertEntry, prepared once: database/sql prepares
+	// it on each pooled connection the first time a transaction there
+	// uses it, and keeps it, so a ledger commit does not parse SQL.
+	insertLedger *sql.Stmt
 }
 
 var _ octomesh.AccountStore = (*DB)(nil)
@@ -70,11 +75,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if d.insertLedger, err = db.PrepareContext(ctx, insertEntry); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: prepare: %w", path, err)
+	}
 	return d, nil
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.insertLedger.Close()
+	return d.db.Close()
+}
 
 // Ping checks the database answers; used by /readyz.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }

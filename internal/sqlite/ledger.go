@@ -42,11 +42,7 @@ func (d *DB) AppendEntries(ctx context.Context, entries []octomesh.LedgerEntry) 
 		return 0, fmt.Errorf("append ledger: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, insertEntry)
-	if err != nil {
-		return 0, fmt.Errorf("append ledger: %w", err)
-	}
-	defer stmt.Close()
+	stmt := tx.StmtContext(ctx, d.insertLedger) // closed by the commit or rollback
 	n := 0
 	for i := range entries {
 		e := &entries[i]
