@@ -67,6 +67,17 @@ type AccessRule struct {
 // created by another key never more than its creator's (OrgRole.Covers,
 // KeyScopes.Narrow).
 func AccessTable() []AccessRule {
+	out := slices.Clone(accessTable)
+	for i := range out {
+		out[i].Roles = slices.Clone(out[i].Roles)
+	}
+	return out
+}
+
+// accessTable is AccessTable's data, built once and never modified: the
+// permission checks read it on every request, and AccessTable hands out
+// copies so that no caller can change it.
+var accessTable = func() []AccessRule {
 	all := OrgRoles()
 	return []AccessRule{
 		{PermUseModels, "call the model routes", []OrgRole{RoleOwner, RoleAdmin, RoleMember}, false},
@@ -89,16 +100,29 @@ func AccessTable() []AccessRule {
 		{PermCreditsGrant, "grant prepaid credits to any organisation", nil, true},
 		{PermInvoicesPush, "push statements to the payment processor as invoices", nil, true},
 	}
+}()
+
+// accessRule is accessTable's row for perm (nil for an unknown one).
+func accessRule(perm Permission) *AccessRule {
+	if i, ok := accessIndex[perm]; ok {
+		return &accessTable[i]
+	}
+	return nil
 }
+
+// accessIndex maps each permission to its row in accessTable. Never modified.
+var accessIndex = func() map[Permission]int {
+	m := make(map[Permission]int, len(accessTable))
+	for i, rule := range accessTable {
+		m[rule.Perm] = i
+	}
+	return m
+}()
 
 // Has reports whether role r holds perm.
 func (r OrgRole) Has(perm Permission) bool {
-	for _, rule := range AccessTable() {
-		if rule.Perm == perm {
-			return slices.Contains(rule.Roles, r)
-		}
-	}
-	return false
+	rule := accessRule(perm)
+	return rule != nil && slices.Contains(rule.Roles, r)
 }
 
 // Covers reports whether r holds every permission other holds: only then
@@ -108,7 +132,7 @@ func (r OrgRole) Covers(other OrgRole) bool {
 	if !r.Valid() || !other.Valid() {
 		return false
 	}
-	for _, rule := range AccessTable() {
+	for _, rule := range accessTable {
 		if slices.Contains(rule.Roles, other) && !slices.Contains(rule.Roles, r) {
 			return false
 		}
@@ -134,12 +158,8 @@ func KeyRoleUnder(key, member OrgRole) (role OrgRole, ok bool) {
 // Can reports whether the principal holds perm, through its role or, for
 // operator permissions, through being a platform key.
 func (p *Principal) Can(perm Permission) bool {
-	for _, rule := range AccessTable() {
-		if rule.Perm == perm {
-			return slices.Contains(rule.Roles, p.Role) || (p.Platform && rule.Platform)
-		}
-	}
-	return false
+	rule := accessRule(perm)
+	return rule != nil && (slices.Contains(rule.Roles, p.Role) || (p.Platform && rule.Platform))
 }
 
 // Authorize is the one access check. It returns nil when p may use perm in
@@ -178,7 +198,7 @@ func roleName(r OrgRole) string {
 // PermissionsOf lists the permissions p holds, in AccessTable order.
 func PermissionsOf(p *Principal) []Permission {
 	var out []Permission
-	for _, rule := range AccessTable() {
+	for _, rule := range accessTable {
 		if p.Can(rule.Perm) {
 			out = append(out, rule.Perm)
 		}
@@ -205,7 +225,7 @@ func AccessTableMarkdown() string {
 		}
 		return " – |"
 	}
-	for _, rule := range AccessTable() {
+	for _, rule := range accessTable {
 		b.WriteString("| `" + string(rule.Perm) + "` | " + rule.Allows + " |")
 		for _, r := range OrgRoles() {
 			b.WriteString(mark(slices.Contains(rule.Roles, r)))
