@@ -23,6 +23,7 @@ type liveAttempt struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	timer  *time.Timer // first-byte timer, then idle timer
+	idling bool        // timer is the idle timer (armIdle made it)
 	end    func(attemptResult)
 	rec    octomesh.AttemptRecord
 	at     time.Time
@@ -61,6 +62,27 @@ func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *plann
 	}
 	la.s = s
 	return la, nil
+}
+
+// armIdle (re)starts the idle timer after a content chunk: from the first
+// content on, it bounds the gap between chunks. The first call replaces
+// the first-byte timer; later ones Reset the same timer rather than make
+// one per chunk. If it fired meanwhile, the attempt is cancelled already
+// and the rearmed timer's second cancel is a no-op.
+func (la *liveAttempt) armIdle() {
+	if la.idling {
+		la.timer.Reset(la.a.idle)
+		return
+	}
+	if la.timer != nil {
+		la.timer.Stop()
+		la.timer = nil
+	}
+	if la.a.idle > 0 {
+		cancel := la.cancel
+		la.timer = time.AfterFunc(la.a.idle, func() { cancel(errStalled) })
+		la.idling = true
+	}
 }
 
 // attemptStreamErr explains why an attempt's stream failed, turning our own
@@ -282,16 +304,8 @@ func (f *failoverStream) accept(la *liveAttempt, c *octomesh.Chunk) bool {
 		la.gotAny = true
 		la.ttfb = f.e.svc.now().Sub(la.at)
 	}
-	if content && la.timer != nil || content && la.a.idle > 0 {
-		// From the first content on, the timer bounds the gap between chunks.
-		if la.timer != nil {
-			la.timer.Stop()
-		}
-		la.timer = nil
-		if la.a.idle > 0 {
-			cancel := la.cancel
-			la.timer = time.AfterFunc(la.a.idle, func() { cancel(errStalled) })
-		}
+	if content {
+		la.armIdle()
 	}
 	if !f.sent {
 		// Until content is sent, the answering deployment is this attempt's.
@@ -315,6 +329,7 @@ func (f *failoverStream) accept(la *liveAttempt, c *octomesh.Chunk) bool {
 			return false // a continuation's (or repeated) role chunk
 		}
 		cp := *c
+		cp.Choices = append([]octomesh.ChunkChoice(nil), c.Choices...) // the stream may reuse its chunk
 		f.held = &cp
 		return false
 	}
