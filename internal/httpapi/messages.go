@@ -12,12 +12,13 @@ import (
 // whatever deployment it names (any provider), and the answer encoded back
 // into Anthropic's format, streaming included.
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readBodyPooled(w, r)
 	if err != nil {
 		s.writeError(w, r, formatAnthropic, err)
 		return
 	}
-	req, err := anthropicwire.DecodeRequest(body)
+	req, err := anthropicwire.DecodeRequest(body.Bytes())
+	body.Release() // the decoded request copies what it keeps
 	if err == nil {
 		err = applyRouteHeaders(r.Header, req)
 	}

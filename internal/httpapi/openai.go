@@ -49,13 +49,15 @@ func setRateLimit(h http.Header, what string, st *octomesh.RateLimitState) {
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readBodyPooled(w, r)
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
 	var req octomesh.ChatRequest
-	if err := decodeStrict(body, &req); err != nil {
+	err = decodeStrict(body.Bytes(), &req)
+	body.Release() // the decoded request copies what it keeps
+	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}

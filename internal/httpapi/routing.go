@@ -19,13 +19,15 @@ func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
 // handleExplain returns the decision for a chat request without sending it.
 // The body is a chat completion request, as for /v1/chat/completions.
 func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readBodyPooled(w, r)
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
 	var req octomesh.ChatRequest
-	if err := decodeStrict(body, &req); err != nil {
+	err = decodeStrict(body.Bytes(), &req)
+	body.Release() // the decoded request copies what it keeps
+	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
