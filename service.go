@@ -58,6 +58,10 @@ type ChatService interface {
 // Implementations answer from memory and compare in constant time.
 type Authenticator interface {
 	// Authenticate returns EUNAUTHORIZED for unknown, revoked or expired keys.
+	// The principal it returns may be shared by every request made with the
+	// same key (apikey.Cache hands out one cached copy, so that a lookup
+	// allocates nothing): callers must not modify it, nor the slices it
+	// holds.
 	Authenticate(ctx context.Context, rawKey string) (*Principal, error)
 }
 
