@@ -6,8 +6,11 @@
 // share transactions: one goroutine takes whatever is queued (up to
 // MaxBatch entries) and commits it in one AppendEntries call, then wakes
 // every caller of that batch; what queues meanwhile forms the next batch.
-// There is no linger delay: under load batches grow by themselves, and a
-// lone writer pays one transaction.
+// A lone writer on an idle system pays one transaction and never waits
+// for company. Under load (the last commit, less than Linger ago, served
+// several callers) the committer waits until Linger after that commit, or
+// until MaxBatch entries are queued, so that batches grow and fewer
+// transactions carry the same entries.
 //
 // Lifecycle: NewWriter opens the spool directory and starts two goroutines,
 // the committer and the drain. When a commit fails, the batch goes to the
@@ -37,6 +40,7 @@ const (
 	DefaultCommitTimeout = 5 * time.Second
 	DefaultRetryMin      = 100 * time.Millisecond
 	DefaultRetryMax      = 5 * time.Second
+	DefaultLinger        = time.Millisecond
 )
 
 // Options configure a Writer. Zero values take the defaults.
@@ -53,6 +57,12 @@ type Options struct {
 	// Write's entries are never split, so a larger Write makes a larger
 	// batch.
 	MaxBatch int
+	// Linger bounds how long the committer waits for a batch to grow
+	// under load (default 1ms; negative: never): when the last commit
+	// served several callers, a batch taken within Linger of its end
+	// waits until Linger after it. After a lone caller's commit, or on a
+	// system idle for Linger, nobody waits.
+	Linger time.Duration
 	// CommitTimeout bounds one AppendEntries call (default 5s): a database
 	// that hangs counts as failing, and the batch is spooled.
 	CommitTimeout time.Duration
@@ -70,6 +80,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.Linger == 0 {
+		o.Linger = DefaultLinger
 	}
 	if o.CommitTimeout <= 0 {
 		o.CommitTimeout = DefaultCommitTimeout
@@ -114,7 +127,15 @@ type Writer struct {
 
 	mu     sync.Mutex
 	queue  []*request
+	queued int // entries in queue
 	closed bool
+
+	// busy is set when the last commit (which ended at lastEnd) served
+	// several callers: a take within Linger of lastEnd waits until then
+	// for more. lingerTimer is reused. All three are the committer's own.
+	busy        bool
+	lastEnd     time.Time
+	lingerTimer *time.Timer
 
 	wake      chan struct{} // work was queued, or Close was called
 	drainKick chan struct{} // something was spooled
@@ -188,6 +209,7 @@ func (w *Writer) Write(ctx context.Context, entries ...octomesh.LedgerEntry) err
 		return errClosed()
 	}
 	w.queue = append(w.queue, r)
+	w.queued += len(r.entries)
 	w.mu.Unlock()
 	signal(w.wake)
 	select {
@@ -215,6 +237,7 @@ func (w *Writer) commitLoop() {
 			return
 		}
 		w.commit(batch)
+		w.busy, w.lastEnd = len(batch) > 1, time.Now()
 	}
 }
 
@@ -226,6 +249,14 @@ func (w *Writer) take() []*request {
 			return nil
 		}
 		w.mu.Lock()
+		if len(w.queue) > 0 && w.busy && w.queued < w.o.MaxBatch && !w.closed {
+			w.busy = false
+			if d := time.Until(w.lastEnd.Add(w.o.Linger)); d > 0 {
+				w.mu.Unlock()
+				w.linger(d)
+				continue
+			}
+		}
 		if len(w.queue) > 0 {
 			n, size := 0, 0
 			for n < len(w.queue) && (n == 0 || size+len(w.queue[n].entries) <= w.o.MaxBatch) {
@@ -233,6 +264,7 @@ func (w *Writer) take() []*request {
 				n++
 			}
 			batch := append([]*request(nil), w.queue[:n]...)
+			w.queued -= size
 			rest := copy(w.queue, w.queue[n:])
 			clear(w.queue[rest:]) // let the taken requests go
 			w.queue = w.queue[:rest]
@@ -247,6 +279,31 @@ func (w *Writer) take() []*request {
 		select {
 		case <-w.wake:
 		case <-w.ctx.Done():
+		}
+	}
+}
+
+// linger waits up to d for MaxBatch entries to queue, or for Close.
+func (w *Writer) linger(d time.Duration) {
+	if w.lingerTimer == nil {
+		w.lingerTimer = time.NewTimer(d)
+	} else {
+		w.lingerTimer.Reset(d) // Go 1.23+: no stale tick to drain
+	}
+	defer w.lingerTimer.Stop()
+	for {
+		select {
+		case <-w.lingerTimer.C:
+			return
+		case <-w.ctx.Done():
+			return
+		case <-w.wake:
+			w.mu.Lock()
+			full := w.queued >= w.o.MaxBatch || w.closed
+			w.mu.Unlock()
+			if full {
+				return
+			}
 		}
 	}
 }
@@ -400,7 +457,7 @@ func (w *Writer) Close(ctx context.Context) error {
 func (w *Writer) failQueued() {
 	w.mu.Lock()
 	q := w.queue
-	w.queue = nil
+	w.queue, w.queued = nil, 0
 	w.mu.Unlock()
 	release(q, errClosed())
 }
