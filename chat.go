@@ -3,6 +3,7 @@ package octomesh
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // Role is the author of a chat message.
@@ -222,9 +223,11 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		*c = Content{}
 		return nil
 	case '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		s, ok := plainString(b)
+		if !ok {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
 		}
 		*c = TextContent(s)
 		return nil
@@ -463,6 +466,28 @@ const (
 )
 
 // firstByte returns the first non-space byte of a JSON value, or 0.
+// plainString decodes the JSON string literal b when it needs no
+// unescaping: quotes at both ends and, between them, valid UTF-8 without
+// a quote, a backslash or a control character. That is encoding/json's
+// own fast path, without its reflection and allocations; ok is false for
+// anything else (escapes, invalid UTF-8, surrounding space), which the
+// caller leaves to encoding/json.
+func plainString(b []byte) (s string, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < ' ' || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
+}
+
 func firstByte(b []byte) byte {
 	for _, c := range b {
 		switch c {
