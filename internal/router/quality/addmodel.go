@@ -75,6 +75,9 @@ func (r *Router) WithModel(model string, prompts []string, scores []float64, pri
 		return nil, fmt.Errorf("add model %q: the router has neither a low-rank nor a logistic component", model)
 	}
 	n.modelBlend = slices.Insert(r.blendTable(), pos, solo)
+	if r.calib != nil {
+		n.calib = slices.Insert(slices.Clone(r.calib), pos, [2]float64{1, 0}) // its own component, fitted alone, needs none
+	}
 	if r.knn != nil {
 		// kNN indices refer to the old model positions: shift them.
 		k := *r.knn
@@ -90,6 +93,11 @@ func (r *Router) WithModel(model string, prompts []string, scores []float64, pri
 	}
 	c := costModel{PriceIn: price.InPerToken, PriceOut: price.OutPerToken, OutMean: price.MeanOutTokens,
 		HasOut: price.OutPerToken > 0, Samples: len(prompts)}
+	var tin float64
+	for _, p := range prompts {
+		tin += r.tokPerByte * float64(len(p))
+	}
+	c.Typical = c.expected(tin/float64(len(prompts)), nil)
 	n.cost = slices.Insert(slices.Clone(r.cost), pos, c)
 	n.init()
 	return n, nil

@@ -25,7 +25,7 @@ import (
 
 // ArtifactVersion is the version of the artifact format this build writes
 // and reads. Bump it whenever the payload or the featuriser changes.
-const ArtifactVersion = 2
+const ArtifactVersion = 3
 
 var artifactMagic = [8]byte{'O', 'C', 'T', 'Q', 'R', 'T', 'R', 0}
 
@@ -116,6 +116,7 @@ const (
 	tagLowRank = 2
 	tagKNN     = 3
 	tagBlend   = 4 // per-model blend weights (routers extended by WithModel)
+	tagCalib   = 5 // per-model Platt scaling of the blended logit
 	tagEnd     = 0xff
 )
 
@@ -132,6 +133,8 @@ func (r *Router) encode(e *encoder) {
 	e.f32(f.WChars)
 	e.f32(f.WTail)
 	e.f32(f.WShape)
+	e.int(f.MaxBytes)
+	e.f32(f.WConj)
 	e.int(len(r.models))
 	for _, m := range r.models {
 		e.str(m)
@@ -149,6 +152,7 @@ func (r *Router) encode(e *encoder) {
 		e.f64(c.OutVar)
 		e.bool(c.HasOut)
 		e.int(c.Samples)
+		e.f64(c.Typical)
 	}
 	if r.lr != nil {
 		e.u8(tagLR)
@@ -194,6 +198,13 @@ func (r *Router) encode(e *encoder) {
 		}
 		e.f64s(k.Prior)
 	}
+	if r.calib != nil {
+		e.u8(tagCalib)
+		for _, ab := range r.calib {
+			e.f64(ab[0])
+			e.f64(ab[1])
+		}
+	}
 	if r.modelBlend != nil {
 		e.u8(tagBlend)
 		for _, b := range r.modelBlend {
@@ -217,6 +228,8 @@ func decode(d *decoder) (*Router, error) {
 	f.WChars = d.f32()
 	f.WTail = d.f32()
 	f.WShape = d.f32()
+	f.MaxBytes = d.int()
+	f.WConj = d.f32()
 	if d.err != nil {
 		return nil, fmt.Errorf("features: %w", d.err)
 	}
@@ -262,6 +275,10 @@ func decode(d *decoder) (*Router, error) {
 		c.OutVar = d.f64()
 		c.HasOut = d.bool()
 		c.Samples = d.int()
+		c.Typical = d.f64()
+		if d.err == nil && !(c.Typical >= 0 && c.Typical < math.Inf(1)) {
+			return nil, fmt.Errorf("cost model %d: typical cost %v", i, c.Typical)
+		}
 		if d.err == nil && len(c.OutW) != 0 && len(c.OutW) != NumShape {
 			return nil, fmt.Errorf("cost model %d: %d weights, want %d", i, len(c.OutW), NumShape)
 		}
@@ -355,6 +372,15 @@ func decode(d *decoder) (*Router, error) {
 				}
 			}
 			r.knn = k
+		case tagCalib:
+			r.calib = make([][2]float64, nm)
+			for i := range r.calib {
+				a, b := d.f64(), d.f64()
+				if d.err == nil && !(a > 0 && a < 100 && !math.IsNaN(b) && !math.IsInf(b, 0)) {
+					return nil, fmt.Errorf("calibration %d: a=%v b=%v", i, a, b)
+				}
+				r.calib[i] = [2]float64{a, b}
+			}
 		case tagBlend:
 			r.modelBlend = make([][numComponents]float64, nm)
 			for i := range r.modelBlend {

@@ -158,3 +158,44 @@ func TestHalfConversion(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadPayload frames arbitrary payloads with a valid header and
+// checksum, so that the fuzzer reaches the decoder: Load must return a
+// router or an error wrapping ErrArtifact, never panic. Payloads declaring
+// more than 2^12 hash buckets are skipped: large tables are legitimate and
+// only cost memory and time (a 2^24-bucket table of 35 models takes 600 MB),
+// which would only slow the fuzzer down.
+func FuzzLoadPayload(f *testing.F) {
+	var buf bytes.Buffer
+	cfg := fastConfig("lr")
+	cfg.Features.Bits = 12
+	r, err := Train(f.Context(), synthExamples(100, 1), cfg, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := r.Save(&buf); err != nil {
+		f.Fatal(err)
+	}
+	good := buf.Bytes()
+	f.Add(good[20 : len(good)-4])
+	f.Add([]byte{14, 1, 4, 4})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if bits, n := binary.Uvarint(payload); n > 0 && bits > 12 {
+			t.Skip()
+		}
+		var b bytes.Buffer
+		b.Write(good[:12])
+		binary.Write(&b, binary.LittleEndian, uint64(len(payload)))
+		b.Write(payload)
+		binary.Write(&b, binary.LittleEndian, crc32.Checksum(payload, castagnoli))
+		r, err := Load(&b)
+		if err != nil {
+			if !errors.Is(err, ErrArtifact) {
+				t.Fatalf("error %q does not wrap ErrArtifact", err)
+			}
+			return
+		}
+		// A router that loads must work.
+		r.Choose("What is 2+2?", append(r.Models(), "unknown"), 0.5)
+	})
+}

@@ -91,13 +91,13 @@ func TestChooseFloorAndCap(t *testing.T) {
 		}
 	}
 	// chooseLambda: λ=0 → best quality; huge λ → cheapest; ties → cheaper.
-	if got := chooseLambda(q, c, 0); got != 1 {
+	if got := chooseLambda(q, c, 0, 1); got != 1 {
 		t.Errorf("chooseLambda(λ=0) = %d, want 1", got)
 	}
-	if got := chooseLambda(q, c, 1e6); got != 3 {
+	if got := chooseLambda(q, c, 1e6, 1); got != 3 {
 		t.Errorf("chooseLambda(λ=1e6) = %d, want 3", got)
 	}
-	if got := chooseLambda([]float64{0.7, 0.7}, []float64{2, 1}, 0); got != 1 {
+	if got := chooseLambda([]float64{0.7, 0.7}, []float64{2, 1}, 0, 1); got != 1 {
 		t.Errorf("chooseLambda(tie) = %d, want the cheaper 1", got)
 	}
 }

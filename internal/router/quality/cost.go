@@ -24,6 +24,7 @@ type costModel struct {
 	OutVar   float64 // residual variance of the log regression
 	HasOut   bool    // the data measured an output part at all
 	Samples  int
+	Typical  float64 // mean expected cost over the training prompts: the scale of the cost penalty
 }
 
 // expected returns the expected cost of a prompt with estimated input
@@ -43,6 +44,18 @@ func (c *costModel) expected(tin float64, shape []float32) float64 {
 		out = max(0, min(out, 50*c.OutMean+1))
 	}
 	return cost + c.PriceOut*out
+}
+
+// typicalCost is the mean expected cost of the samples' prompts.
+func (c *costModel) typicalCost(samples []costSample, tokPerByte float64) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, s := range samples {
+		sum += c.expected(tokPerByte*float64(s.Bytes), s.Shape)
+	}
+	return sum / float64(len(samples))
 }
 
 // costSample is one observed cost of a model.

@@ -87,6 +87,7 @@ type evalRow struct {
 	ex     *Example
 	file   int
 	q, c   []float64 // predicted score and cost per outcome
+	scale  float64   // the fold router's costScale for the outcomes' models
 	knots  []float64 // the fold router's λ(T) knots
 	scores []float64 // actual
 	costs  []float64 // actual
@@ -141,7 +142,7 @@ func CrossValidate(ctx context.Context, files []DataFile, cfg EvalConfig, progre
 		for k, i := range te {
 			p.fill(k, r, c, i)
 			e := &all[i]
-			row := evalRow{ex: e, file: fileOf[i], q: p.q[k], c: p.cost[k], knots: r.lambdaKnots}
+			row := evalRow{ex: e, file: fileOf[i], q: p.q[k], c: p.cost[k], scale: p.scale[k], knots: r.lambdaKnots}
 			for _, o := range e.Outcomes {
 				row.scores = append(row.scores, o.Score)
 				cost := o.Cost
@@ -258,7 +259,7 @@ func report(name string, rows []*evalRow, steps int) Report {
 		t := float64(s) / float64(steps-1)
 		var p Point
 		for _, r := range rows {
-			j := chooseLambda(r.q, r.c, lambdaAt(r.knots, t))
+			j := chooseLambda(r.q, r.c, lambdaAt(r.knots, t), r.scale)
 			p.Cost += r.costs[j] / n
 			p.Quality += r.scores[j] / n
 		}
@@ -277,7 +278,7 @@ func report(name string, rows []*evalRow, steps int) Report {
 	for _, lam := range frontierGrid() {
 		var p Point
 		for _, r := range rows {
-			j := chooseLambda(r.q, r.c, lam)
+			j := chooseLambda(r.q, r.c, lam, r.scale)
 			p.Cost += r.costs[j] / n
 			p.Quality += r.scores[j] / n
 		}

@@ -57,8 +57,8 @@ func TestFeaturesShape(t *testing.T) {
 		}
 	}
 	// Each hashed block is L2-normalised to its weight: a prompt with words
-	// and characters has squared norm w_words² + w_tail² + w_chars² plus
-	// the shape block.
+	// and characters has squared norm w_words² + w_tail² + w_chars² +
+	// w_conj² plus the shape block.
 	cfg := DefaultFeatureConfig()
 	cfg.WShape = 0
 	f, _ = NewFeaturiser(cfg)
@@ -67,11 +67,14 @@ func TestFeaturesShape(t *testing.T) {
 	for _, v := range x.Val {
 		ss += float64(v) * float64(v)
 	}
-	want := float64(cfg.WWords*cfg.WWords + cfg.WTail*cfg.WTail + cfg.WChars*cfg.WChars)
+	want := float64(cfg.WWords*cfg.WWords + cfg.WTail*cfg.WTail + cfg.WChars*cfg.WChars + cfg.WConj*cfg.WConj)
 	if math.Abs(ss-want) > 1e-4 {
 		t.Errorf("squared norm = %v, want %v", ss, want)
 	}
-	// Case-insensitive words: "Rivers" and "rivers" give the same vector.
+	// Case-insensitive words: "Rivers" and "rivers" give the same vector
+	// (apart from the blocks that read the share of upper-case letters).
+	cfg.WConj = 0
+	f, _ = NewFeaturiser(cfg)
 	a := f.Features("Rivers AND lakes").Clone()
 	if diff := cmp.Diff(a, f.Features("rivers and LAKES")); diff != "" {
 		t.Errorf("case changes the features:\n%s", diff)
@@ -155,5 +158,58 @@ func TestKeywordTable(t *testing.T) {
 	}
 	if keywordKind(fnvLower("river")) != kwNone {
 		t.Error("a non-keyword is found")
+	}
+}
+
+// With MaxBytes, a long prompt is featurised as its head, a paragraph
+// break and its tail, except that the length features are the whole
+// prompt's; ShapeOf agrees with the shape Features leaves; short prompts
+// are untouched.
+func TestFeaturesWindow(t *testing.T) {
+	// Without the conjunction block, which reads the length features.
+	cfg := DefaultFeatureConfig()
+	cfg.MaxBytes, cfg.WConj = 64, 0
+	f, err := NewFeaturiser(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := cfg
+	whole.MaxBytes = 0
+	g, _ := NewFeaturiser(whole)
+	long := strings.Repeat("head words here ", 4) + strings.Repeat("middle filler ", 50) + "and the final question is this?"
+	head, tail := long[:16], long[len(long)-48:]
+	got := f.Features(long).Clone()
+	shape := *f.Shape()
+	want := g.Features(head + "\n\n" + tail).Clone()
+	wantShape := *g.Shape()
+	setLength(&wantShape, len(long))
+	if !cmp.Equal(shape, wantShape) {
+		t.Errorf("shape = %v, want %v", shape, wantShape)
+	}
+	// The hashed blocks are the window's; the shape block differs only in
+	// the length features.
+	dim := uint32(1 << whole.Bits)
+	hashed := func(x Sparse) Sparse {
+		var h Sparse
+		for i, j := range x.Idx {
+			if j < dim {
+				h.Idx, h.Val = append(h.Idx, j), append(h.Val, x.Val[i])
+			}
+		}
+		return h
+	}
+	if diff := cmp.Diff(hashed(want), hashed(got)); diff != "" {
+		t.Errorf("windowed features differ from the window's (-want +got):\n%s", diff)
+	}
+	if s := *f.ShapeOf(long); !cmp.Equal(s, wantShape) {
+		t.Errorf("ShapeOf = %v, want %v", s, wantShape)
+	}
+	short := "a short prompt"
+	if diff := cmp.Diff(g.Features(short).Clone(), f.Features(short).Clone()); diff != "" {
+		t.Errorf("a short prompt is featurised differently:\n%s", diff)
+	}
+	cfg.MaxBytes = 8
+	if _, err := NewFeaturiser(cfg); err == nil {
+		t.Error("MaxBytes 8 accepted")
 	}
 }

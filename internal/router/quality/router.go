@@ -26,6 +26,11 @@ type Router struct {
 	// modelBlend, when set, overrides blend per model (models added by
 	// WithModel are predicted by the component fitted for them alone).
 	modelBlend [][numComponents]float64
+	// calib, when set, maps each model's blended logit z to a·z + b
+	// (Platt scaling, fitted on the inner cross-validation's out-of-fold
+	// predictions): the models' scores then compare on one scale, which is
+	// what a choice between them needs.
+	calib [][2]float64
 
 	cost       []costModel // per model
 	tokPerByte float64
@@ -54,6 +59,7 @@ type scratch struct {
 	emb   []float32
 	q     []float64
 	c     []float64
+	scale float64 // costScale of the candidates
 	idx   []int
 	nbrs  []neighbour
 	comp  [][numComponents]float64 // component logits per candidate
@@ -143,6 +149,9 @@ func (r *Router) blendInto(comp [][numComponents]float64, idx []int, out []float
 			if w != 0 {
 				z += w * comp[j][k]
 			}
+		}
+		if r.calib != nil {
+			z = r.calib[i][0]*z + r.calib[i][1]
 		}
 		out[j] = sigmoid(z)
 		sum += out[j]
@@ -236,8 +245,7 @@ func (r *Router) ExpectedCost(prompt string, model string) (usd float64, ok bool
 	}
 	s := r.get()
 	defer r.put(s)
-	shapeFeatures(prompt, &s.f.shape)
-	return r.cost[i].expected(r.tokPerByte*float64(len(prompt)), s.f.shape[:]), true
+	return r.cost[i].expected(r.tokPerByte*float64(len(prompt)), s.f.ShapeOf(prompt)[:]), true
 }
 
 // costsInto fills out with the expected costs of the candidates idx; the
@@ -297,11 +305,35 @@ func (r *Router) estimate(s *scratch, prompt string, candidates []string) {
 	s.q = grow(s.q, n)
 	s.c = grow(s.c, n)
 	x := s.f.Features(prompt) // also leaves the shape features in s.f.shape
-	if r.features.WShape == 0 {
-		shapeFeatures(prompt, &s.f.shape)
-	}
 	r.predictInto(s, x, candidates, s.q)
 	r.costsInto(s, len(prompt), s.idx, s.c)
+	s.scale = r.costScale(s.idx, s.c)
+}
+
+// costScale is the unit in which Choose weighs the candidates' expected
+// costs: the largest typical cost (mean over the training prompts) of the
+// known candidates. It depends on the candidate set, not on the prompt, so
+// for one candidate set "score − λ × cost / scale" is the Lagrangian of
+// "best total score within a budget": across prompts, one λ spends where a
+// dollar buys the most expected score. (Dividing by each prompt's own most
+// expensive candidate, as version 2 did, spends too much on long prompts.)
+// With no known candidate it falls back to the largest expected cost.
+func (r *Router) costScale(idx []int, c []float64) float64 {
+	scale := 0.0
+	for _, i := range idx {
+		if i >= 0 {
+			scale = max(scale, r.cost[i].Typical)
+		}
+	}
+	if scale <= 0 {
+		for _, v := range c {
+			scale = max(scale, v)
+		}
+	}
+	if scale <= 0 {
+		scale = 1
+	}
+	return scale
 }
 
 func grow(b []float64, n int) []float64 {
@@ -326,7 +358,7 @@ func (r *Router) Choose(prompt string, candidates []string, tradeoff float64) st
 	s := r.get()
 	defer r.put(s)
 	r.estimate(s, prompt, candidates)
-	return candidates[chooseLambda(s.q, s.c, r.Lambda(tradeoff))]
+	return candidates[chooseLambda(s.q, s.c, r.Lambda(tradeoff), s.scale)]
 }
 
 // ChooseFloor returns the cheapest candidate whose predicted score is at
@@ -396,20 +428,13 @@ func defaultLambda(t float64) float64 {
 	return math.Exp(math.Log(1000)-t*(math.Log(1000)-math.Log(lambdaEps))) - lambdaEps
 }
 
-// chooseLambda returns argmax q − λ·c/max(c), ties to the lower cost, then
+// chooseLambda returns argmax q − λ·c/scale, ties to the lower cost, then
 // the lower index.
-func chooseLambda(q, c []float64, lambda float64) int {
-	cmax := 0.0
-	for _, v := range c {
-		cmax = max(cmax, v)
-	}
-	if cmax <= 0 {
-		cmax = 1
-	}
+func chooseLambda(q, c []float64, lambda, scale float64) int {
 	best := 0
 	bu := math.Inf(-1)
 	for j := range q {
-		u := q[j] - lambda*c[j]/cmax
+		u := q[j] - lambda*c[j]/scale
 		if u > bu+1e-12 || (u > bu-1e-12 && c[j] < c[best]) {
 			best, bu = j, max(u, bu)
 		}

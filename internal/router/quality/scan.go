@@ -178,6 +178,22 @@ func infoTables() (info [256]uint64, kind [256]uint8) {
 	return info, kind
 }
 
+// hashWord returns the FNV-1a hash of the lower-cased word starting at
+// s[i], its end j and its packed counts of digits, upper-case and non-ASCII
+// bytes (10 bits each).
+func hashWord[T ~string | ~[]byte](s T, i int) (h uint64, j int, fl uint32) {
+	h = fnvOffset
+	for j = i; j < len(s); j++ {
+		e := byteInfo[s[j]]
+		if e>>48 != clsWord {
+			break
+		}
+		h = (h ^ e>>32&0xff) * fnvPrime
+		fl += uint32(e)
+	}
+	return h, j, fl
+}
+
 // scan walks a prompt once, appending its word tokens' hashes and byte
 // offsets to toks and pos (when toks is not nil) and computing the prompt's
 // shape features into shape.
@@ -191,7 +207,7 @@ func infoTables() (info [256]uint64, kind [256]uint8) {
 // index, punctuation counted through a table rather than a switch.
 // (Hashing words eight bytes at a time, SWAR, was tried: in Go it was
 // slower for the short words prompts are made of.)
-func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
+func scan[T ~string | ~[]byte](s T, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 	*shape = [NumShape]float32{}
 	n := len(s)
 	if n == 0 {
@@ -229,20 +245,10 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 			continue
 		}
 		if cl == clsWord {
-			h := uint64(fnvOffset)
-			var fl uint32 // packed counts: digits, upper-case, non-ASCII (10 bits each)
-			j := i
-			for ; j < n; j++ {
-				e := byteInfo[s[j]]
-				if e>>48 != clsWord {
-					break
-				}
-				h = (h ^ e>>32&0xff) * fnvPrime
-				fl += uint32(e)
-			}
+			h, j, fl := hashWord(s, i)
 			wl := j - i
 			if wl > 1000 {
-				fl = recount(s[i:j]) // the packed counters could overflow
+				fl = recount(string(s[i:j])) // the packed counters could overflow (rare: allocates)
 			}
 			d, up, na := int(fl&0x3ff), int(fl>>10&0x3ff), int(fl>>20&0x3ff)
 			digits += d
@@ -387,5 +393,22 @@ func scan(s string, toks *[]uint64, pos *[]int32, shape *[NumShape]float32) {
 	out[shOptionsLast] = min(1, float32(optionsLast)/10)
 }
 
-// shapeFeatures computes the prompt-shape features of s into out.
+// shapeFeatures computes the prompt-shape features of the whole of s into
+// out (a featuriser with a MaxBytes window computes them on the window:
+// Featuriser.ShapeOf).
 func shapeFeatures(s string, out *[NumShape]float32) { scan(s, nil, nil, out) }
+
+// setLength overwrites the length features of shape with those of an n-byte
+// prompt (a windowed prompt's shape is computed on the window, its length
+// is the whole prompt's).
+func setLength(shape *[NumShape]float32, n int) {
+	shape[shLogBytes] = float32(math.Log1p(float64(n)) / 9)
+	for b := shLen64; b <= shLenMore; b++ {
+		shape[b] = 0
+	}
+	b := shLen64
+	for lim := 64; b < shLenMore && n >= lim; lim *= 2 {
+		b++
+	}
+	shape[b] = 1
+}

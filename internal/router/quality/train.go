@@ -21,6 +21,7 @@ type TrainConfig struct {
 	KNN        KNNConfig
 	InnerFolds int     // folds of the inner cross-validation that calibrates the blend and the tradeoff mapping; <2 disables it
 	CostRidge  float64 // L2 penalty of the output-length regressions
+	Calibrate  bool    // fit per-model Platt scaling on the inner cross-validation's predictions
 	Seed       uint64
 	Workers    int // parallel workers; 0 means GOMAXPROCS
 }
@@ -35,6 +36,7 @@ func DefaultTrainConfig() TrainConfig {
 		KNN:        KNNConfig{K: 100, Power: 1, Alpha: 5, MaxDF: 0.2},
 		InnerFolds: 3,
 		CostRidge:  1e-3,
+		Calibrate:  false, // see docs/quality-router.md: better log loss, worse routing on two files of four
 		Seed:       1,
 	}
 }
@@ -140,9 +142,8 @@ func newCorpus(ctx context.Context, examples []Example, cfg FeatureConfig, worke
 		f, _ := NewFeaturiser(cfg)
 		return func(i int) {
 			c.X[i] = f.Features(examples[i].Prompt).Clone()
-			sh := make([]float32, NumShape)
-			shapeFeatures(examples[i].Prompt, (*[NumShape]float32)(sh))
-			c.shapes[i] = sh
+			sh := *f.Shape() // Features leaves the prompt's shape features
+			c.shapes[i] = sh[:]
 		}
 	}, progress)
 	return c, err
@@ -248,6 +249,10 @@ func (c *corpus) train(ctx context.Context, subset []int, cfg TrainConfig, progr
 		if cfg.blended() {
 			r.blend = fitBlend(oof, c, subset)
 			oof.reblend(r.blend)
+		}
+		if cfg.Calibrate {
+			r.calib = fitCalibration(oof, c, subset, r)
+			oof.recalibrate(c, subset, r)
 		}
 		r.lambdaKnots = calibrateLambda(oof, c, subset, r)
 	}
@@ -365,6 +370,7 @@ func (c *corpus) fit(ctx context.Context, subset []int, cfg TrainConfig, _ *pred
 	r.cost = make([]costModel, M)
 	for m := range r.cost {
 		r.cost[m] = fitCost(samples[m], r.tokPerByte, cfg.CostRidge)
+		r.cost[m].Typical = r.cost[m].typicalCost(samples[m], r.tokPerByte)
 	}
 	r.init()
 	return r, nil
@@ -398,13 +404,14 @@ type predictions struct {
 	comp  [][][numComponents]float64 // [k][outcome][component] logits
 	q     [][]float64
 	cost  [][]float64
+	scale []float64 // the router's costScale for the example's candidates
 	valid []bool
 }
 
 func newPredictions(n int) *predictions {
 	return &predictions{
 		comp: make([][][numComponents]float64, n), q: make([][]float64, n),
-		cost: make([][]float64, n), valid: make([]bool, n),
+		cost: make([][]float64, n), scale: make([]float64, n), valid: make([]bool, n),
 	}
 }
 
@@ -436,6 +443,7 @@ func (p *predictions) fill(k int, r *Router, c *corpus, i int) {
 	cost := make([]float64, len(ms))
 	r.costsInto(s, len(c.ex[i].Prompt), s.idx, cost)
 	p.comp[k], p.q[k], p.cost[k], p.valid[k] = comp, q, cost, true
+	p.scale[k] = r.costScale(s.idx, cost)
 }
 
 // reblend recomputes the blended scores with weights w.
@@ -447,6 +455,75 @@ func (p *predictions) reblend(w []float64) {
 				z += w[c] * p.comp[k][o][c]
 			}
 			p.q[k][o] = sigmoid(z)
+		}
+	}
+}
+
+// fitCalibration fits, per model, the Platt scaling σ(a·z + b) of its
+// out-of-fold blended logits z against the outcomes (Newton's method on
+// the log loss; a model with fewer than 50 outcomes keeps the identity).
+// The predictions p must hold the final blend (reblend).
+func fitCalibration(p *predictions, c *corpus, subset []int, r *Router) [][2]float64 {
+	type obs struct{ z, y float64 }
+	per := make([][]obs, len(r.models))
+	for k, i := range subset {
+		if !p.valid[k] {
+			continue
+		}
+		for o, ms := range c.byEx[i] {
+			m, ok := r.index[c.models[ms.M]]
+			if !ok {
+				continue
+			}
+			per[m] = append(per[m], obs{logit(p.q[k][o]), float64(ms.Score)})
+		}
+	}
+	out := make([][2]float64, len(r.models))
+	for m, os := range per {
+		a, b := 1.0, 0.0
+		if len(os) >= 50 {
+			for it := 0; it < 50; it++ {
+				var ga, gb, haa, hab, hbb float64
+				for _, o := range os {
+					q := sigmoid(a*o.z + b)
+					d, w := q-o.y, q*(1-q)+1e-9
+					ga += d * o.z
+					gb += d
+					haa += w * o.z * o.z
+					hab += w * o.z
+					hbb += w
+				}
+				// A tiny ridge towards the identity keeps the step defined.
+				haa, hbb = haa+1e-6, hbb+1e-6
+				det := haa*hbb - hab*hab
+				if det <= 0 {
+					break
+				}
+				da, db := (hbb*ga-hab*gb)/det, (haa*gb-hab*ga)/det
+				a, b = a-da, b-db
+				if math.Abs(da)+math.Abs(db) < 1e-9 {
+					break
+				}
+			}
+			if !(a > 0 && a < 100) || math.IsNaN(b) {
+				a, b = 1, 0 // never invert or explode a model's ranking
+			}
+		}
+		out[m] = [2]float64{a, b}
+	}
+	return out
+}
+
+// recalibrate applies r's calibration to the predictions' blended scores.
+func (p *predictions) recalibrate(c *corpus, subset []int, r *Router) {
+	for k, i := range subset {
+		if !p.valid[k] {
+			continue
+		}
+		for o, ms := range c.byEx[i] {
+			if m, ok := r.index[c.models[ms.M]]; ok {
+				p.q[k][o] = sigmoid(r.calib[m][0]*logit(p.q[k][o]) + r.calib[m][1])
+			}
 		}
 	}
 }
@@ -517,7 +594,7 @@ func calibrateLambda(p *predictions, c *corpus, subset []int, r *Router) []float
 		for gi, lam := range grid {
 			var total float64
 			for _, k := range ks {
-				j := chooseLambda(p.q[k], p.cost[k], lam)
+				j := chooseLambda(p.q[k], p.cost[k], lam, p.scale[k])
 				total += p.cost[k][j]
 			}
 			costs[gi] = total
