@@ -76,7 +76,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Octomesh-Cost-Usd", served.Cost.String())
-	writeJSON(w, http.StatusOK, resp)
+	writeChatResponse(w, resp)
 }
 
 // streamChat relays a stream as OpenAI's SSE, flushing each chunk as it
