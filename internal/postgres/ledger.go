@@ -68,21 +68,25 @@ func (d *DB) AppendEntries(ctx context.Context, entries []octomesh.LedgerEntry) 
 	}
 	var added int64
 	err := d.withConn(ctx, func(c *pgx.Conn) error {
-		tx, err := c.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':octomesh-ledger'))`); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, insertEntries, org, kind, req, attempt, key, user, project, deployment, provider, price,
+		// One pipeline, one round trip: statements sent before a Sync run
+		// in one implicit transaction, committed at the Sync (or rolled
+		// back whole when one fails), so the lock is held to the commit.
+		var b pgx.Batch
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':octomesh-ledger'))`)
+		b.Queue(insertEntries, org, kind, req, attempt, key, user, project, deployment, provider, price,
 			prompt, completion, cached, cacheWrite, estimated, cost, outcome, ref, note, start, end)
+		br := c.SendBatch(ctx, &b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		tag, err := br.Exec()
 		if err != nil {
+			br.Close()
 			return err
 		}
 		added = tag.RowsAffected()
-		return tx.Commit(ctx)
+		return br.Close()
 	})
 	if err != nil {
 		if code, _ := pgCode(err); strings.HasPrefix(code, "22") {
