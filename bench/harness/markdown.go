@@ -187,7 +187,7 @@ func (r *Report) ReadmeSection() string {
 	var b bytes.Buffer
 	b.WriteString("\n")
 	r.header(&b)
-	b.WriteString("OctoMesh runs in its default configuration (authentication, metrics and request logging on) in front of a mock upstream; nginx (a bare reverse proxy) and a minimal Go `httputil.ReverseProxy` are the floor. Regenerate this section with `octomesh bench --readme README.md --from <results.json>`; the full tables are in `bench/results/latest.md`.\n\n")
+	b.WriteString("OctoMesh runs in its default configuration (authentication, routing with decision records, rate-limit and budget checks, the durable usage ledger on SQLite, metrics and request logging all on) in front of a mock upstream; nginx (a bare reverse proxy) and a minimal Go `httputil.ReverseProxy` are the floor. Regenerate this section with `octomesh bench --readme README.md --from <results.json>`; the full tables are in `bench/results/latest.md`.\n\n")
 	r.summaryTable(&b)
 	r.checksTable(&b)
 	return b.String()
