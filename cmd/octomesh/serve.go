@@ -95,7 +95,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc, err := gateway.New(gateway.Options{
 		Catalog: catalog, Providers: wiring.providers, Metrics: metrics, Logger: log,
 		UpstreamTimeout: cfg.Server.UpstreamTimeout, Router: rt, RouteDefaults: routeDefaults, Online: learner,
-		Meter: metered.Meter,
+		Meter: metered.Meter, DecisionCapacity: cfg.Routing.DecisionRecords,
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ func TestMeteringValidation(t *testing.T) {
 		{"metering: {org_tpm: -5}", "metering.org_tpm: must be 0 (no limit) or positive"},
 		{"metering: {reservation_ttl: 5m}", "metering.reservation_ttl: must exceed server.upstream_timeout (10m0s)"},
 		{"metering: {spool_max_bytes: 0}", "metering.spool_max_bytes: must be positive"},
+		{"routing: {decision_records: 0}", "routing.decision_records: must be between 1 and 10000000"},
 	} {
 		_, err := Parse([]byte(tc.yaml), env(nil))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -32,6 +32,11 @@ type Routing struct {
 	// "quality" and "weighted" objectives, until the learned router predicts
 	// per prompt. Default 0.5 for every model.
 	QualityPriors map[string]float64 `yaml:"quality_priors"`
+	// DecisionRecords is how many of the most recent requests' routing
+	// decisions each node keeps in memory, for GET
+	// /v1/routing/decisions/{id} and feedback. Each costs about 0.5 KB.
+	// Default 20,000.
+	DecisionRecords int `yaml:"decision_records"`
 }
 
 // RouteDefaults are the config layer of octomesh.RouteOptions.
@@ -112,6 +117,9 @@ func (p DataPolicy) Policy() octomesh.DataPolicy {
 }
 
 func (r *Routing) validate(p *problems, models map[string]bool) {
+	if r.DecisionRecords < 1 || r.DecisionRecords > 10_000_000 {
+		p.add("routing.decision_records", "must be between 1 and 10000000")
+	}
 	if !oneOf(r.Defaults.Objective, "", "cheapest", "fastest", "quality", "weighted") {
 		p.add("routing.defaults.objective", "%s is not one of cheapest, fastest, quality, weighted", quoted(r.Defaults.Objective))
 	}

@@ -20,7 +20,7 @@ type decisionStore struct {
 
 func newDecisionStore(capacity int) *decisionStore {
 	if capacity <= 0 {
-		capacity = 100_000
+		capacity = 20_000
 	}
 	return &decisionStore{cap: capacity, byID: make(map[string]*octomesh.Decision, 1024)}
 }

@@ -36,7 +36,7 @@ func newLearning(l *online.Learner, capacity int) *learning {
 		return nil
 	}
 	if capacity <= 0 {
-		capacity = 100_000
+		capacity = 20_000
 	}
 	return &learning{l: l, applied: map[string]online.Observation{}, cap: capacity}
 }

@@ -33,7 +33,7 @@ type Options struct {
 	Logger          *slog.Logger                 // optional
 	Now             octomesh.Clock               // optional; time.Now
 	UpstreamTimeout time.Duration                // total bound on one upstream call; default 10m
-	// DecisionCapacity bounds the decision records kept in memory; default 100,000.
+	// DecisionCapacity bounds the decision records kept in memory; default 20,000.
 	DecisionCapacity int
 	// Router plans chat requests (candidates, order, timeouts, hedging) and
 	// keeps live health. Without one, each request goes to the deployment it
