@@ -104,15 +104,47 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// Models lists every deployment.
-func (s *Service) Models(context.Context) []*octomesh.Deployment { return s.cat.Deployments() }
+// Models lists the deployments the caller's key may use (every one for a
+// key without a model allow-list).
+func (s *Service) Models(ctx context.Context) []*octomesh.Deployment {
+	all := s.cat.Deployments()
+	p := octomesh.PrincipalFrom(ctx)
+	if p == nil || len(p.AllowedModels) == 0 {
+		return all
+	}
+	out := make([]*octomesh.Deployment, 0, len(all))
+	for _, d := range all {
+		if s.allows(p, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
 
-// Model returns a deployment by name or alias, or ENOTFOUND.
-func (s *Service) Model(_ context.Context, name string) (*octomesh.Deployment, error) {
+// Model returns a deployment by name or alias, or ENOTFOUND, also for one
+// the caller's key may not use (as OpenAI answers for a model you cannot
+// access).
+func (s *Service) Model(ctx context.Context, name string) (*octomesh.Deployment, error) {
 	if d, ok := s.cat.Deployment(name); ok {
-		return d, nil
+		if p := octomesh.PrincipalFrom(ctx); p == nil || s.allows(p, d) {
+			return d, nil
+		}
 	}
 	return nil, s.notFound(name)
+}
+
+// allows reports whether p's allow-list names d: by its name, an alias of
+// it, or one of its groups.
+func (s *Service) allows(p *octomesh.Principal, d *octomesh.Deployment) bool {
+	if len(p.AllowedModels) == 0 || p.AllowsModel(d.Name) || p.AllowsModel(d.Groups...) {
+		return true
+	}
+	for _, name := range p.AllowedModels {
+		if a, ok := s.cat.Deployment(name); ok && a.Name == d.Name {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) notFound(name string) error {
