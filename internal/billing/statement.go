@@ -56,12 +56,20 @@ type Line struct {
 }
 
 // Credits summarises the prepaid balance over the period. Balances are
-// exact: credits are drawn down by exact usage, not by rounded lines.
+// exact: credits are drawn down by exact usage, not by rounded lines. For
+// a postpaid organisation that never topped up, the balance is simply minus
+// its spend; the printable page leaves the section out (ShowCredits).
 type Credits struct {
 	OpeningBalance Exact `json:"opening_balance"`
 	TopUps         Exact `json:"top_ups"`
 	Spend          Exact `json:"spend"`
 	ClosingBalance Exact `json:"closing_balance"`
+}
+
+// ShowCredits reports whether the printable statement shows the credit
+// section: for prepaid organisations, and for any that topped up.
+func (st *Statement) ShowCredits() bool {
+	return st.Prepaid || st.Credits.TopUps != 0 || st.Credits.OpeningBalance > 0
 }
 
 // StatementOptions are the terms a statement is computed with.
