@@ -30,6 +30,9 @@ func orgsCmd(ctx context.Context, args []string, getenv func(string) string, std
 	regions := fs.String("regions", "", "settings: allowed regions, comma-separated")
 	models := fs.String("allowed-models", "", "settings: allowed models or groups, comma-separated")
 	storeContent := fs.Bool("store-content", false, "settings: opt in to storing (sealed) content")
+	rpm := fs.Int64("rpm", 0, "settings: the organisation's requests per minute (0: no limit)")
+	tpm := fs.Int64("tpm", 0, "settings: the organisation's tokens per minute (0: no limit)")
+	prepaid := fs.Bool("prepaid", false, "settings: admit requests only while the prepaid credit covers them")
 	yes := fs.Bool("yes", false, "confirm deletion")
 	switch v {
 	case "list", "show", "create", "update", "delete":
@@ -57,6 +60,15 @@ func orgsCmd(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		if set["store-content"] {
 			s.StoreContent = *storeContent
+		}
+		if set["rpm"] {
+			s.RPM = *rpm
+		}
+		if set["tpm"] {
+			s.TPM = *tpm
+		}
+		if set["prepaid"] {
+			s.Prepaid = *prepaid
 		}
 	}
 	switch v {
@@ -138,9 +150,9 @@ func orgsCmd(ctx context.Context, args []string, getenv func(string) string, std
 
 func printOrg(w io.Writer, o *octomesh.Org) {
 	s := o.Settings
-	fmt.Fprintf(w, "id:        %s\nname:      %s\nbilling:   %s\ncreated:   %s\nsettings:  zero_retention=%v no_training=%v store_content=%v regions=%s allowed_models=%s\n",
+	fmt.Fprintf(w, "id:        %s\nname:      %s\nbilling:   %s\ncreated:   %s\nsettings:  zero_retention=%v no_training=%v store_content=%v regions=%s allowed_models=%s rpm=%d tpm=%d prepaid=%v\n",
 		safe(o.ID), safe(o.Name), orDash(o.BillingEmail), fmtTime(o.CreatedAt), s.ZeroRetention, s.NoTraining, s.StoreContent,
-		orDash(joinSafe(s.Regions)), orDash(joinSafe(s.AllowedModels)))
+		orDash(joinSafe(s.Regions)), orDash(joinSafe(s.AllowedModels)), s.RPM, s.TPM, s.Prepaid)
 }
 
 func joinSafe(v []string) string {
