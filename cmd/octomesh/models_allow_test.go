@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +41,23 @@ func TestModelsFollowAllowList(t *testing.T) {
 	unknown := ts.do(t, k.Key, "GET", "/v1/models/sim/no-such-model", "")
 	if r.Status != 404 || unknown.Status != 404 {
 		t.Errorf("a model outside the allow-list: %d %s; an unknown one: %d", r.Status, r.Body, unknown.Status)
+	}
+}
+
+// TestKeyScopesNameExistingBudgets: a key's scopes.budgets must name
+// budgets of its organisation; an unknown id is refused, a real one kept.
+func TestKeyScopesNameExistingBudgets(t *testing.T) {
+	ts := startAdminServer(t, "")
+	r := ts.do(t, ts.AdminKey, "POST", "/v1/orgs/default/keys", `{"name":"k","role":"member","scopes":{"budgets":["bud_nope"]}}`)
+	if r.Status != 400 || !strings.Contains(string(r.Body), `this organisation has no budget \"bud_nope\"`) {
+		t.Fatalf("unknown budget: %d %s", r.Status, r.Body)
+	}
+	var b struct{ ID string }
+	ts.must(t, 201, ts.AdminKey, "POST", "/v1/orgs/default/budgets", `{"name":"team","scope":"org","period":"month","limit":"5.00"}`, &b)
+	var k apiKey
+	ts.must(t, 201, ts.AdminKey, "POST", "/v1/orgs/default/keys", `{"name":"k","role":"member","scopes":{"budgets":["`+b.ID+`"]}}`, &k)
+	r = ts.do(t, ts.AdminKey, "PATCH", "/v1/orgs/default/keys/"+k.ID, `{"scopes":{"budgets":["bud_other"]}}`)
+	if r.Status != 400 {
+		t.Errorf("update to an unknown budget: %d %s", r.Status, r.Body)
 	}
 }

@@ -87,6 +87,9 @@ func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 	k := &octomesh.APIKey{ID: octomesh.NewID("key"), OrgID: r.PathValue("org"), UserID: req.UserID, Project: req.Project,
 		Name: req.Name, Role: req.Role, ExpiresAt: expires}
 	if err = mayGrant(p, req.Role); err == nil {
+		err = s.budgetsExist(ctx, k.OrgID, scopes.Budgets)
+	}
+	if err == nil {
 		k.Scopes, err = scopes.Narrow(p.Scopes)
 	}
 	if err != nil {
@@ -179,6 +182,9 @@ func (s *Server) handleUpdateKey(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	err = mayGrant(p, k.Role)
+	if err == nil && req.Scopes != nil {
+		err = s.budgetsExist(ctx, k.OrgID, req.Scopes.Budgets)
+	}
 	if err == nil && req.Scopes != nil {
 		k.Scopes, err = req.Scopes.Narrow(p.Scopes)
 	}
@@ -319,4 +325,21 @@ func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) {
 		out[i] = toAuditJSON(e, org)
 	}
 	writeList(w, out)
+}
+
+// budgetsExist checks that every budget a key's scopes name is a budget of
+// its organisation: a mistyped id would otherwise limit nothing, silently.
+func (s *Server) budgetsExist(ctx context.Context, org string, ids []string) error {
+	if s.bill.meter == nil {
+		return nil
+	}
+	for _, id := range ids {
+		if _, err := s.bill.meter.Budget(ctx, org, id); err != nil {
+			if octomesh.ErrorCodeOf(err) == octomesh.ENOTFOUND {
+				return octomesh.Errorf(octomesh.EINVALID, "scopes.budgets: this organisation has no budget %q", clip(id, 64)).WithParam("scopes.budgets")
+			}
+			return err
+		}
+	}
+	return nil
 }
