@@ -3,9 +3,9 @@ package httpapi
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/jsonw"
 )
 
 // chunkEncoder writes canonical chunks exactly as OpenAI's API streams them:
@@ -18,14 +18,14 @@ type chunkEncoder struct {
 
 func (e *chunkEncoder) append(b []byte, c *octomesh.Chunk) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, c.ID)
+	b = jsonw.AppendString(b, c.ID, false)
 	b = append(b, `,"object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, c.Created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, c.Model)
+	b = jsonw.AppendString(b, c.Model, false)
 	if c.SystemFingerprint != "" {
 		b = append(b, `,"system_fingerprint":`...)
-		b = appendJSONString(b, c.SystemFingerprint)
+		b = jsonw.AppendString(b, c.SystemFingerprint, false)
 	}
 	b = append(b, `,"choices":[`...)
 	for i := range c.Choices {
@@ -63,7 +63,7 @@ func appendChunkChoice(b []byte, ch *octomesh.ChunkChoice) []byte {
 	}
 	if d.Role != "" {
 		field("role")
-		b = appendJSONString(b, string(d.Role))
+		b = jsonw.AppendString(b, string(d.Role), false)
 		// OpenAI's role chunk carries empty content and a null refusal.
 		if d.Content == "" && len(d.ToolCalls) == 0 {
 			field("content")
@@ -74,11 +74,11 @@ func appendChunkChoice(b []byte, ch *octomesh.ChunkChoice) []byte {
 	}
 	if d.Content != "" {
 		field("content")
-		b = appendJSONString(b, d.Content)
+		b = jsonw.AppendString(b, d.Content, false)
 	}
 	if d.Refusal != "" {
 		field("refusal")
-		b = appendJSONString(b, d.Refusal)
+		b = jsonw.AppendString(b, d.Refusal, false)
 	}
 	if len(d.ToolCalls) > 0 {
 		field("tool_calls")
@@ -95,7 +95,7 @@ func appendChunkChoice(b []byte, ch *octomesh.ChunkChoice) []byte {
 	if ch.FinishReason == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, ch.FinishReason)
+		b = jsonw.AppendString(b, ch.FinishReason, false)
 	}
 	return append(b, '}')
 }
@@ -109,20 +109,20 @@ func appendToolCallDelta(b []byte, tc *octomesh.ToolCall, pos int) []byte {
 	b = strconv.AppendInt(b, int64(idx), 10)
 	if tc.ID != "" {
 		b = append(b, `,"id":`...)
-		b = appendJSONString(b, tc.ID)
+		b = jsonw.AppendString(b, tc.ID, false)
 	}
 	if tc.Type != "" {
 		b = append(b, `,"type":`...)
-		b = appendJSONString(b, tc.Type)
+		b = jsonw.AppendString(b, tc.Type, false)
 	}
 	b = append(b, `,"function":{`...)
 	if tc.Function.Name != "" {
 		b = append(b, `"name":`...)
-		b = appendJSONString(b, tc.Function.Name)
+		b = jsonw.AppendString(b, tc.Function.Name, false)
 		b = append(b, ',')
 	}
 	b = append(b, `"arguments":`...)
-	b = appendJSONString(b, tc.Function.Arguments)
+	b = jsonw.AppendString(b, tc.Function.Arguments, false)
 	return append(b, "}}"...)
 }
 
@@ -155,57 +155,4 @@ func appendJSONValue(b []byte, v any) []byte {
 		return append(b, "null"...)
 	}
 	return append(b, j...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
-// and U+2028/U+2029 are escaped, as encoding/json does; <, > and & are left
-// alone, as OpenAI sends them.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

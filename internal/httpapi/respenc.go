@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/jsonw"
 )
 
 // writeChatResponse writes resp as writeJSON does, byte for byte, but
@@ -37,13 +37,13 @@ var respBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return
 // unspecified, for a response it leaves to encoding/json.
 func appendChatResponse(b []byte, resp *octomesh.ChatResponse) (_ []byte, ok bool) {
 	b = append(b, `{"id":`...)
-	b = appendJSONStringStd(b, resp.ID, false)
+	b = jsonw.AppendString(b, resp.ID, false)
 	b = append(b, `,"object":`...)
-	b = appendJSONStringStd(b, resp.Object, false)
+	b = jsonw.AppendString(b, resp.Object, false)
 	b = append(b, `,"created":`...)
 	b = strconv.AppendInt(b, resp.Created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONStringStd(b, resp.Model, false)
+	b = jsonw.AppendString(b, resp.Model, false)
 	b = append(b, `,"choices":`...)
 	if resp.Choices == nil {
 		b = append(b, "null"...)
@@ -64,7 +64,7 @@ func appendChatResponse(b []byte, resp *octomesh.ChatResponse) (_ []byte, ok boo
 				return b, false
 			}
 			b = append(b, `,"finish_reason":`...)
-			b = appendJSONStringStd(b, ch.FinishReason, false)
+			b = jsonw.AppendString(b, ch.FinishReason, false)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -90,21 +90,21 @@ func appendChatResponse(b []byte, resp *octomesh.ChatResponse) (_ []byte, ok boo
 	}
 	if resp.SystemFingerprint != "" {
 		b = append(b, `,"system_fingerprint":`...)
-		b = appendJSONStringStd(b, resp.SystemFingerprint, false)
+		b = jsonw.AppendString(b, resp.SystemFingerprint, false)
 	}
 	return append(b, "}\n"...), true
 }
 
 func appendMessage(b []byte, m *octomesh.Message) (_ []byte, ok bool) {
 	b = append(b, `{"role":`...)
-	b = appendJSONStringStd(b, string(m.Role), false)
+	b = jsonw.AppendString(b, string(m.Role), false)
 	b = append(b, `,"content":`...)
 	if b, ok = appendContent(b, m.Content); !ok {
 		return b, false
 	}
 	if m.Name != "" {
 		b = append(b, `,"name":`...)
-		b = appendJSONStringStd(b, m.Name, false)
+		b = jsonw.AppendString(b, m.Name, false)
 	}
 	if len(m.ToolCalls) > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -121,33 +121,33 @@ func appendMessage(b []byte, m *octomesh.Message) (_ []byte, ok bool) {
 			}
 			if tc.ID != "" {
 				b = append(b, `"id":`...)
-				b = appendJSONStringStd(b, tc.ID, false)
+				b = jsonw.AppendString(b, tc.ID, false)
 				b = append(b, ',')
 			}
 			if tc.Type != "" {
 				b = append(b, `"type":`...)
-				b = appendJSONStringStd(b, tc.Type, false)
+				b = jsonw.AppendString(b, tc.Type, false)
 				b = append(b, ',')
 			}
 			b = append(b, `"function":{`...)
 			if tc.Function.Name != "" {
 				b = append(b, `"name":`...)
-				b = appendJSONStringStd(b, tc.Function.Name, false)
+				b = jsonw.AppendString(b, tc.Function.Name, false)
 				b = append(b, ',')
 			}
 			b = append(b, `"arguments":`...)
-			b = appendJSONStringStd(b, tc.Function.Arguments, false)
+			b = jsonw.AppendString(b, tc.Function.Arguments, false)
 			b = append(b, "}}"...)
 		}
 		b = append(b, ']')
 	}
 	if m.ToolCallID != "" {
 		b = append(b, `,"tool_call_id":`...)
-		b = appendJSONStringStd(b, m.ToolCallID, false)
+		b = jsonw.AppendString(b, m.ToolCallID, false)
 	}
 	if m.Refusal != "" {
 		b = append(b, `,"refusal":`...)
-		b = appendJSONStringStd(b, m.Refusal, false)
+		b = jsonw.AppendString(b, m.Refusal, false)
 	}
 	return append(b, '}'), true
 }
@@ -161,66 +161,11 @@ func appendContent(b []byte, c octomesh.Content) (_ []byte, ok bool) {
 		return append(b, "null"...), true
 	}
 	if !c.Array && len(c.Parts) == 1 && c.Parts[0].Type == octomesh.PartText {
-		return appendJSONStringStd(b, c.Parts[0].Text, true), true
+		return jsonw.AppendString(b, c.Parts[0].Text, true), true
 	}
 	j, err := c.MarshalJSON() // parts: rare in responses, and compact already
 	if err != nil {
 		return b, false
 	}
 	return append(b, j...), true
-}
-
-// appendJSONStringStd appends s exactly as encoding/json encodes a string
-// (\b and \f as such, unlike appendJSONString's OpenAI stream style), with
-// or without HTML escaping.
-func appendJSONStringStd(b []byte, s string, escapeHTML bool) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || c != '<' && c != '>' && c != '&') {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -3,9 +3,9 @@ package openai
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/jsonw"
 )
 
 // appendChatBody appends body encoded exactly as json.Marshal(body)
@@ -60,7 +60,7 @@ func appendChatBody(b []byte, body *chatBody) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = jsonw.AppendString(b, s, true)
 		}
 		b = append(b, ']')
 	}
@@ -77,7 +77,7 @@ func appendChatBody(b []byte, body *chatBody) ([]byte, bool) {
 	}
 	if r.User != "" {
 		b = append(b, `,"user":`...)
-		b = appendString(b, r.User)
+		b = jsonw.AppendString(b, r.User, true)
 	}
 	if r.Stream {
 		b = append(b, `,"stream":true`...)
@@ -97,7 +97,7 @@ func appendChatBody(b []byte, body *chatBody) ([]byte, bool) {
 	}
 	if body.Model != "" {
 		b = append(b, `,"model":`...)
-		b = appendString(b, body.Model)
+		b = jsonw.AppendString(b, body.Model, true)
 	}
 	return append(b, '}'), true
 }
@@ -117,20 +117,20 @@ func hasPassthrough(p *octomesh.Passthrough) bool {
 // appendMessage appends one message; multi-part content is refused.
 func appendMessage(b []byte, m *octomesh.Message) ([]byte, bool) {
 	b = append(b, `{"role":`...)
-	b = appendString(b, string(m.Role))
+	b = jsonw.AppendString(b, string(m.Role), true)
 	b = append(b, `,"content":`...)
 	c := &m.Content
 	switch {
 	case c.Parts == nil:
 		b = append(b, "null"...)
 	case !c.Array && len(c.Parts) == 1 && c.Parts[0].Type == octomesh.PartText:
-		b = appendString(b, c.Parts[0].Text)
+		b = jsonw.AppendString(b, c.Parts[0].Text, true)
 	default:
 		return b, false
 	}
 	if m.Name != "" {
 		b = append(b, `,"name":`...)
-		b = appendString(b, m.Name)
+		b = jsonw.AppendString(b, m.Name, true)
 	}
 	if len(m.ToolCalls) > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -144,11 +144,11 @@ func appendMessage(b []byte, m *octomesh.Message) ([]byte, bool) {
 	}
 	if m.ToolCallID != "" {
 		b = append(b, `,"tool_call_id":`...)
-		b = appendString(b, m.ToolCallID)
+		b = jsonw.AppendString(b, m.ToolCallID, true)
 	}
 	if m.Refusal != "" {
 		b = append(b, `,"refusal":`...)
-		b = appendString(b, m.Refusal)
+		b = jsonw.AppendString(b, m.Refusal, true)
 	}
 	return append(b, '}'), true
 }
@@ -163,22 +163,22 @@ func appendToolCall(b []byte, tc *octomesh.ToolCall) []byte {
 	}
 	if tc.ID != "" {
 		b = append(b, `"id":`...)
-		b = appendString(b, tc.ID)
+		b = jsonw.AppendString(b, tc.ID, true)
 		b = append(b, ',')
 	}
 	if tc.Type != "" {
 		b = append(b, `"type":`...)
-		b = appendString(b, tc.Type)
+		b = jsonw.AppendString(b, tc.Type, true)
 		b = append(b, ',')
 	}
 	b = append(b, `"function":{`...)
 	if tc.Function.Name != "" {
 		b = append(b, `"name":`...)
-		b = appendString(b, tc.Function.Name)
+		b = jsonw.AppendString(b, tc.Function.Name, true)
 		b = append(b, ',')
 	}
 	b = append(b, `"arguments":`...)
-	b = appendString(b, tc.Function.Arguments)
+	b = jsonw.AppendString(b, tc.Function.Arguments, true)
 	return append(b, "}}"...)
 }
 
@@ -214,67 +214,3 @@ func appendFloatField(b []byte, name string, v *float64) ([]byte, bool) {
 	}
 	return b, true
 }
-
-// appendString appends s as encoding/json's Marshal does: HTML-sensitive
-// characters (<, >, &) escaped, control characters escaped, invalid UTF-8
-// as U+FFFD and U+2028/U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// htmlSafe marks the ASCII bytes encoding/json writes as they are.
-var htmlSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()

@@ -157,20 +157,6 @@ func FuzzChatBodyEncoder(f *testing.F) {
 	})
 }
 
-// FuzzAppendString compares the string encoder with encoding/json on any
-// bytes, invalid UTF-8 included (which a decoded request never holds).
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "<&>", "\u2028\u2029", "\x00\x1f\x7f", "\xff\xfe", "é😀", "\"\\/"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	})
-}
-
 // FuzzAppendFloat compares the number encoder with encoding/json.
 func FuzzAppendFloat(f *testing.F) {
 	for _, v := range []float64{0, math.Copysign(0, -1), 1, 0.2, 1e-6, 9.99e-7, 1e20, 1e21, 123456789.123, -1e-7, math.MaxFloat64, math.SmallestNonzeroFloat64} {

@@ -1,0 +1,80 @@
+// Package jsonw holds the small JSON writing helpers the hand-written
+// encoders on the hot path share (the chunk and response encoders of the
+// HTTP layer, the upstream request encoder of the OpenAI adapter). It
+// imports only the standard library.
+package jsonw
+
+import "unicode/utf8"
+
+const hexDigits = "0123456789abcdef"
+
+// safe[c] is true for the ASCII bytes encoding/json writes unchanged when
+// it does not escape HTML; safeHTML also escapes <, > and &.
+var safe, safeHTML = func() (t, h [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+		h[c] = t[c] && c != '<' && c != '>' && c != '&'
+	}
+	return t, h
+}()
+
+// AppendString appends s as a JSON string exactly as encoding/json encodes
+// it: \b \f \n \r \t and \" \\ escaped, other control bytes as \u00XX,
+// invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped, and <, > and & as
+// \u003c, \u003e, \u0026 when escapeHTML is set (json.Marshal's default;
+// OpenAI's streams send them as they are).
+func AppendString(b []byte, s string, escapeHTML bool) []byte {
+	tbl := &safe
+	if escapeHTML {
+		tbl = &safeHTML
+	}
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if tbl[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

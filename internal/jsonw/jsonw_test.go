@@ -1,0 +1,53 @@
+package jsonw
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// reference is encoding/json's encoding of s, with or without HTML escaping.
+func reference(s string, escapeHTML bool) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(escapeHTML)
+	enc.Encode(s)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+var seeds = []string{"", "plain", "quote\"back\\slash", "\x00\x1f\n\t\r\b\f\x7f", "\u2028\u2029", "héllo 世界 😀",
+	"\xff\xfe bad utf8", "<&>", "\"\\/", "a\xe2\x80"}
+
+func TestAppendString(t *testing.T) {
+	for _, s := range seeds {
+		for _, html := range []bool{false, true} {
+			if got, want := AppendString([]byte("x"), s, html), append([]byte("x"), reference(s, html)...); !bytes.Equal(got, want) {
+				t.Errorf("AppendString(%q, html=%v) = %s, want %s", s, html, got, want)
+			}
+		}
+	}
+}
+
+// FuzzAppendString compares the encoder with encoding/json, byte for byte,
+// in both HTML modes, on any bytes (invalid UTF-8 included).
+func FuzzAppendString(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, html := range []bool{false, true} {
+			if got, want := AppendString(nil, s, html), reference(s, html); !bytes.Equal(got, want) {
+				t.Fatalf("AppendString(%q, html=%v) = %s, want %s", s, html, got, want)
+			}
+		}
+	})
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	s := "The quick brown fox jumps over the lazy dog, \"twice\".\n"
+	buf := make([]byte, 0, 128)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendString(buf[:0], s, true)
+	}
+}
