@@ -165,34 +165,11 @@ func (h *chunkHead) remember(from *chunkHead) {
 	h.raw = raw
 }
 
-// choices reads the "choices" array.
+// choices reads the "choices" array. A fresh slice per chunk: consumers may
+// keep a chunk past the next one (the failover stream holds a role chunk
+// back by value).
 func (s *scanner) choices(dst *[]octomesh.ChunkChoice) bool {
-	switch s.peek() {
-	case 'n':
-		return s.literal("null")
-	case '[':
-	default:
-		return false
-	}
-	s.i++
-	// A fresh slice per chunk: consumers may keep a chunk past the next
-	// one (the failover stream holds a role chunk back by value).
-	out := make([]octomesh.ChunkChoice, 0, 1)
-	for n := 0; ; n++ {
-		more, ok := s.nextElem(n)
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
-		out = append(out, octomesh.ChunkChoice{})
-		if !s.choice(&out[len(out)-1]) {
-			return false
-		}
-	}
-	*dst = out
-	return true
+	return scanArray(s, dst, s.choice)
 }
 
 // choice reads one element of "choices".
@@ -269,30 +246,7 @@ func (s *scanner) delta(dl *octomesh.Delta) bool {
 
 // toolCalls reads a delta's "tool_calls" array.
 func (s *scanner) toolCalls(dst *[]octomesh.ToolCall) bool {
-	switch s.peek() {
-	case 'n':
-		return s.literal("null")
-	case '[':
-	default:
-		return false
-	}
-	s.i++
-	out := make([]octomesh.ToolCall, 0, 1)
-	for n := 0; ; n++ {
-		more, ok := s.nextElem(n)
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
-		out = append(out, octomesh.ToolCall{})
-		if !s.toolCall(&out[len(out)-1]) {
-			return false
-		}
-	}
-	*dst = out
-	return true
+	return scanArray(s, dst, s.toolCall)
 }
 
 // toolCall reads one tool-call delta.
@@ -481,6 +435,36 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// scanArray reads a JSON array (or null, leaving *dst alone, as
+// encoding/json does) into a new slice, each element with elem.
+func scanArray[T any](s *scanner, dst *[]T, elem func(*T) bool) bool {
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '[':
+	default:
+		return false
+	}
+	s.i++
+	out := make([]T, 0, 1)
+	for n := 0; ; n++ {
+		more, ok := s.nextElem(n)
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		var zero T
+		out = append(out, zero)
+		if !elem(&out[len(out)-1]) {
+			return false
+		}
+	}
+	*dst = out
+	return true
+}
 
 // scanner is the fast path's cursor over one JSON text. Every method
 // reports false on anything it does not handle exactly; the caller then

@@ -67,32 +67,9 @@ func decodeResponseFast(d *chunkDecoder, data []byte, w *wireResponse) bool {
 	return s.end()
 }
 
-// responseChoices reads a completion's "choices" array.
+// responseChoices reads the "choices" array of a completion.
 func (s *scanner) responseChoices(dst *[]octomesh.Choice) bool {
-	switch s.peek() {
-	case 'n':
-		return s.literal("null")
-	case '[':
-	default:
-		return false
-	}
-	s.i++
-	out := make([]octomesh.Choice, 0, 1)
-	for n := 0; ; n++ {
-		more, ok := s.nextElem(n)
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
-		out = append(out, octomesh.Choice{})
-		if !s.responseChoice(&out[len(out)-1]) {
-			return false
-		}
-	}
-	*dst = out
-	return true
+	return scanArray(s, dst, s.responseChoice)
 }
 
 // responseChoice reads one completion choice.
