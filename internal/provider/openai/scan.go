@@ -1,0 +1,527 @@
+package openai
+
+// The JSON scanner under the hand-written decoders (chunkdec.go,
+// respdec.go): whitespace, keys, arrays, numbers, strings with exact
+// unescaping, and validation of the values it skips. Every method reports
+// false on anything it does not handle exactly as encoding/json would; the
+// decoder then falls back to encoding/json.
+
+import (
+	"bytes"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/octomesh/octomesh"
+)
+
+// foldsTo reports whether key matches one of names case-insensitively:
+// encoding/json would decode such a key into that field, which the fast
+// path leaves to it. (Keys reaching here are ASCII; see scanner.nextKey.)
+func foldsTo(key []byte, names ...string) bool {
+	for _, n := range names {
+		if len(key) == len(n) && bytes.EqualFold(key, []byte(n)) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainByte marks the bytes a string can hold as they are: printable
+// ASCII other than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanArray reads a JSON array (or null, leaving *dst alone, as
+// encoding/json does) into a new slice, each element with elem.
+func scanArray[T any](s *scanner, dst *[]T, elem func(*T) bool) bool {
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '[':
+	default:
+		return false
+	}
+	s.i++
+	out := make([]T, 0, 1)
+	for n := 0; ; n++ {
+		more, ok := s.nextElem(n)
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		var zero T
+		out = append(out, zero)
+		if !elem(&out[len(out)-1]) {
+			return false
+		}
+	}
+	*dst = out
+	return true
+}
+
+// scanner is the fast path's cursor over one JSON text. Every method
+// reports false on anything it does not handle exactly; the caller then
+// gives up.
+type scanner struct {
+	b []byte
+	i int
+	d *chunkDecoder
+}
+
+// ws skips JSON whitespace.
+func (s *scanner) ws() {
+	b, i := s.b, s.i
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	s.i = i
+}
+
+// peek skips whitespace and returns the next byte, or 0 at the end.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// end reports whether only whitespace is left.
+func (s *scanner) end() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// literal consumes word (null, true or false).
+func (s *scanner) literal(word string) bool {
+	s.ws()
+	if !bytes.HasPrefix(s.b[s.i:], []byte(word)) {
+		return false
+	}
+	s.i += len(word)
+	return true
+}
+
+// nextKey advances to member n of the object being read (its '{' already
+// consumed): it returns the member's key, leaving the cursor at its value,
+// or done at the closing '}'. Keys with escapes or non-ASCII bytes are
+// refused: encoding/json folds some of them onto field names.
+func (s *scanner) nextKey(n int) (key []byte, done, ok bool) {
+	c := s.peek()
+	if c == '}' {
+		s.i++
+		return nil, true, true
+	}
+	if n > 0 {
+		if c != ',' {
+			return nil, false, false
+		}
+		s.i++
+		c = s.peek()
+	}
+	if c != '"' {
+		return nil, false, false
+	}
+	b := s.b
+	start := s.i + 1
+	j := start
+	for j < len(b) && plainByte[b[j]] {
+		j++
+	}
+	if j >= len(b) || b[j] != '"' {
+		return nil, false, false
+	}
+	key = b[start:j]
+	s.i = j + 1
+	if s.peek() != ':' {
+		return nil, false, false
+	}
+	s.i++
+	return key, false, true
+}
+
+// nextElem advances to element n of the array being read (its '['
+// already consumed); more is false at the closing ']'.
+func (s *scanner) nextElem(n int) (more, ok bool) {
+	c := s.peek()
+	if c == ']' {
+		s.i++
+		return false, true
+	}
+	if n > 0 {
+		if c != ',' {
+			return false, false
+		}
+		s.i++
+		if s.peek() == ']' {
+			return false, false // a trailing comma
+		}
+	}
+	return true, true
+}
+
+// int64 reads an integer into *dst; null leaves it alone, as encoding/json
+// does. Only plain integers of up to 18 digits are read (no overflow).
+func (s *scanner) int64(dst *int64) bool {
+	c := s.peek()
+	if c == 'n' {
+		return s.literal("null")
+	}
+	neg := false
+	if c == '-' {
+		neg = true
+		s.i++
+	}
+	start := s.i
+	var v int64
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		v = v*10 + int64(s.b[s.i]-'0')
+		s.i++
+	}
+	n := s.i - start
+	if n == 0 || n > 18 || n > 1 && s.b[start] == '0' {
+		return false
+	}
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '.', 'e', 'E':
+			return false // encoding/json refuses a fraction in an integer field
+		}
+	}
+	if neg {
+		v = -v
+	}
+	*dst = v
+	return true
+}
+
+// int is int64 for an int field (64-bit: the same range).
+func (s *scanner) int(dst *int) bool {
+	var v int64
+	if s.peek() == 'n' {
+		return s.literal("null")
+	}
+	if !s.int64(&v) {
+		return false
+	}
+	*dst = int(v)
+	return true
+}
+
+// str reads a string into *dst; null leaves it alone. When prev is not
+// nil and the value equals *prev, *prev is reused instead of allocating;
+// otherwise *prev becomes the new value.
+func (s *scanner) str(dst *string, prev *string) bool {
+	c := s.peek()
+	if c == 'n' {
+		return s.literal("null")
+	}
+	if c != '"' {
+		return false
+	}
+	b := s.b
+	start := s.i + 1
+	escaped, high := false, false
+	j := start
+	for j < len(b) {
+		c := b[j]
+		if plainByte[c] {
+			j++
+			continue
+		}
+		if c == '"' {
+			break
+		}
+		if c < 0x20 {
+			return false // control characters are not JSON
+		}
+		if c == '\\' {
+			n := escapeLen(b[j:])
+			if n == 0 {
+				return false
+			}
+			escaped = true
+			j += n
+			continue
+		}
+		high = true // a byte of a multi-byte (or invalid) UTF-8 sequence
+		j++
+	}
+	if j >= len(b) {
+		return false
+	}
+	raw := b[start:j]
+	s.i = j + 1
+	if escaped || high && !utf8.Valid(raw) {
+		s.d.scratch = unescape(s.d.scratch[:0], raw)
+		raw = s.d.scratch
+	}
+	switch {
+	case prev != nil && string(raw) == *prev:
+		*dst = *prev
+	case string(raw) == octomesh.ObjectChatCompletionChunk:
+		*dst = octomesh.ObjectChatCompletionChunk
+	default:
+		*dst = internCommon(raw)
+		if prev != nil {
+			*prev = *dst
+		}
+	}
+	return true
+}
+
+// internCommon returns raw as a string, without allocating for the values
+// that recur in every stream.
+func internCommon(raw []byte) string {
+	switch string(raw) {
+	case "":
+		return ""
+	case "assistant":
+		return "assistant"
+	case "stop":
+		return "stop"
+	case "length":
+		return "length"
+	case "tool_calls":
+		return "tool_calls"
+	case "content_filter":
+		return "content_filter"
+	case "function":
+		return "function"
+	case octomesh.ObjectChatCompletion:
+		return octomesh.ObjectChatCompletion
+	}
+	return string(raw)
+}
+
+// escapeLen returns the length of the valid escape sequence b starts
+// with (at its backslash), or 0.
+func escapeLen(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if len(b) >= 6 && hex4(b[2:6]) >= 0 {
+			return 6
+		}
+	}
+	return 0
+}
+
+// hex4 decodes four hex digits, or returns -1.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// unescape appends the string content raw (already validated by str)
+// unescaped to dst, exactly as encoding/json unquotes: invalid UTF-8 bytes
+// and unpaired surrogate escapes become U+FFFD.
+func unescape(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c == '\\':
+			switch raw[i+1] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := hex4(raw[i+2 : i+6])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+						r2 = hex4(raw[i+2 : i+6])
+					}
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						i += 6
+						r = dec
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default: // '"', '\\', '/'
+				dst = append(dst, raw[i+1])
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(raw[i:])
+			dst = utf8.AppendRune(dst, r)
+			i += size
+		}
+	}
+	return dst
+}
+
+// skip validates and skips one JSON value of any kind.
+func (s *scanner) skip(depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch s.peek() {
+	case '{':
+		s.i++
+		for n := 0; ; n++ {
+			_, done, ok := s.nextKeyAny(n)
+			if !ok {
+				return false
+			}
+			if done {
+				return true
+			}
+			if !s.skip(depth + 1) {
+				return false
+			}
+		}
+	case '[':
+		s.i++
+		for n := 0; ; n++ {
+			more, ok := s.nextElem(n)
+			if !ok {
+				return false
+			}
+			if !more {
+				return true
+			}
+			if !s.skip(depth + 1) {
+				return false
+			}
+		}
+	case '"':
+		return s.skipString()
+	case 'n':
+		return s.literal("null")
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	}
+	return s.number()
+}
+
+// skipString validates and skips a string.
+func (s *scanner) skipString() bool {
+	j := s.i + 1
+	for j < len(s.b) {
+		c := s.b[j]
+		switch {
+		case c == '"':
+			s.i = j + 1
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			n := escapeLen(s.b[j:])
+			if n == 0 {
+				return false
+			}
+			j += n
+		default:
+			j++
+		}
+	}
+	return false
+}
+
+// nextKeyAny is nextKey for objects being skipped, whose keys may be any
+// valid string.
+func (s *scanner) nextKeyAny(n int) (key []byte, done, ok bool) {
+	c := s.peek()
+	if c == '}' {
+		s.i++
+		return nil, true, true
+	}
+	if n > 0 {
+		if c != ',' {
+			return nil, false, false
+		}
+		s.i++
+		c = s.peek()
+	}
+	if c != '"' {
+		return nil, false, false
+	}
+	if !s.skipString() || s.peek() != ':' {
+		return nil, false, false
+	}
+	s.i++
+	return nil, false, true
+}
+
+// number validates and skips a JSON number.
+func (s *scanner) number() bool {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	s.i = i
+	return true
+}
