@@ -31,24 +31,26 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 	keyRPM, keyTPM := orDefault(p.Scopes.RPM, m.o.KeyRPM), orDefault(p.Scopes.TPM, m.o.KeyTPM)
 	orgRPM, orgTPM := orDefault(p.Org.RPM, m.o.OrgRPM), orDefault(p.Org.TPM, m.o.OrgTPM)
 	var checks [4]limit.RateCheck
-	var what [4]string
+	var kinds [4]limitKind
 	n := 0
-	add := func(key string, per int64, units int64, desc string) {
+	// Keys are built only for limits that apply; descriptions only for a
+	// refusal (admission is on every request's path).
+	add := func(k limitKind, per, units int64) {
 		if per <= 0 {
 			return
 		}
 		if units > per {
 			units = per // a request larger than the whole limit waits for a full bucket, not forever
 		}
-		checks[n] = limit.RateCheck{Key: key, Rate: limit.Rate{Limit: per, Period: time.Minute}, N: units}
-		what[n] = desc
+		checks[n] = limit.RateCheck{Key: k.key(p), Rate: limit.Rate{Limit: per, Period: time.Minute}, N: units}
+		kinds[n] = k
 		n++
 	}
-	add("rk:"+p.KeyID, keyRPM, 1, fmt.Sprintf("this API key's limit of %d requests per minute", keyRPM))
-	add("ro:"+p.OrgID, orgRPM, 1, fmt.Sprintf("the organisation's limit of %d requests per minute", orgRPM))
+	add(keyRequests, keyRPM, 1)
+	add(orgRequests, orgRPM, 1)
 	firstTok := n
-	add("tk:"+p.KeyID, keyTPM, tokens, fmt.Sprintf("this API key's limit of %d tokens per minute", keyTPM))
-	add("to:"+p.OrgID, orgTPM, tokens, fmt.Sprintf("the organisation's limit of %d tokens per minute", orgTPM))
+	add(keyTokens, keyTPM, tokens)
+	add(orgTokens, orgTPM, tokens)
 	if n == 0 {
 		return a, nil
 	}
@@ -74,10 +76,10 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 			if r.RetryAfter == limit.Never {
 				// Cannot happen while N is capped at the limit (Burst 0 means
 				// the limit), but a refusal that never clears must say so.
-				return a, octomesh.Errorf(octomesh.ERATELIMITED, "rate limit exceeded: the request is larger than %s", what[i])
+				return a, octomesh.Errorf(octomesh.ERATELIMITED, "rate limit exceeded: the request is larger than %s", kinds[i].describe(checks[i].Rate.Limit))
 			}
 			if r.RetryAfter > wait {
-				wait, desc = r.RetryAfter, what[i]
+				wait, desc = r.RetryAfter, kinds[i].describe(checks[i].Rate.Limit)
 			}
 		}
 		if wait < time.Second {
@@ -92,6 +94,41 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 	}
 	a.tokens = tokens
 	return a, nil
+}
+
+// limitKind is one of the four per-minute limits.
+type limitKind uint8
+
+const (
+	keyRequests limitKind = iota
+	orgRequests
+	keyTokens
+	orgTokens
+)
+
+// key is the counter key of the limit for p.
+func (k limitKind) key(p *octomesh.Principal) string {
+	switch k {
+	case keyRequests:
+		return "rk:" + p.KeyID
+	case orgRequests:
+		return "ro:" + p.OrgID
+	case keyTokens:
+		return "tk:" + p.KeyID
+	}
+	return "to:" + p.OrgID
+}
+
+// describe names the limit for an error message.
+func (k limitKind) describe(per int64) string {
+	whose, unit := "this API key's", "requests"
+	if k == orgRequests || k == orgTokens {
+		whose = "the organisation's"
+	}
+	if k == keyTokens || k == orgTokens {
+		unit = "tokens"
+	}
+	return fmt.Sprintf("%s limit of %d %s per minute", whose, per, unit)
 }
 
 // correctTokens charges the token limits for the difference between the
