@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/octomesh/octomesh"
@@ -140,4 +141,16 @@ func FuzzParseTaxRate(f *testing.F) {
 			t.Fatalf("round trip of %q: %q → %d, %v", s, r.String(), back, err)
 		}
 	})
+}
+
+func TestParseMonthMessages(t *testing.T) {
+	for s, want := range map[string]string{
+		"1999-01": "the month must be 2000-01 or later",
+		"2026-13": "the month must be written YYYY-MM",
+		"2026-3":  "the month must be written YYYY-MM",
+	} {
+		if _, err := ParseMonth(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseMonth(%q) = %v, want %q", s, err, want)
+		}
+	}
 }

@@ -15,8 +15,11 @@ type Month struct {
 // ParseMonth parses "YYYY-MM" (years 2000 to 9999). It returns EINVALID.
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)
-	if err != nil || len(s) != 7 || t.Year() < 2000 {
+	if err != nil || len(s) != 7 {
 		return Month{}, octomesh.Errorf(octomesh.EINVALID, "the month must be written YYYY-MM, e.g. 2026-03").WithParam("month")
+	}
+	if t.Year() < 2000 {
+		return Month{}, octomesh.Errorf(octomesh.EINVALID, "the month must be 2000-01 or later").WithParam("month")
 	}
 	return Month{t.Year(), t.Month()}, nil
 }
