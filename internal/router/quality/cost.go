@@ -145,7 +145,19 @@ func fitCost(samples []costSample, tokPerByte, ridge float64) costModel {
 		}
 		c.HasOut = c.PriceOut > 0
 		for _, s := range samples {
-			outs = append(outs, s.TokensOut)
+			switch {
+			case !math.IsNaN(s.TokensOut):
+				outs = append(outs, s.TokensOut)
+			case c.HasOut && !math.IsNaN(s.Cost):
+				// A source that reports only the total (the same model
+				// name in another file): its output tokens are what the
+				// total leaves after the input part. Dropping these rows
+				// would predict this source's costs from the other's
+				// output lengths.
+				outs = append(outs, max(0, (s.Cost-c.PriceIn*tin(s))/c.PriceOut))
+			default:
+				outs = append(outs, math.NaN())
+			}
 		}
 	case nCost > 0 && nTokIn > 0 || nPrice > 0:
 		// Only input tokens are priced in the data (no output part).

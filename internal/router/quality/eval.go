@@ -97,11 +97,21 @@ type evalRow struct {
 // outside one fold, and evaluates each on its fold. Every prompt is thus
 // predicted by a router that never saw it.
 func CrossValidate(ctx context.Context, files []DataFile, cfg EvalConfig, progress Progress) (*Evaluation, error) {
-	if cfg.Folds < 2 {
-		return nil, fmt.Errorf("eval: need at least 2 folds, got %d", cfg.Folds)
-	}
 	if cfg.Steps < 2 {
 		cfg.Steps = 101
+	}
+	rows, err := crossValidateRows(ctx, files, cfg, progress)
+	if err != nil {
+		return nil, err
+	}
+	return evaluate(files, rows, cfg), nil
+}
+
+// crossValidateRows returns every example's out-of-fold predictions, in
+// the order of the files' examples.
+func crossValidateRows(ctx context.Context, files []DataFile, cfg EvalConfig, progress Progress) ([]evalRow, error) {
+	if cfg.Folds < 2 {
+		return nil, fmt.Errorf("eval: need at least 2 folds, got %d", cfg.Folds)
 	}
 	if err := cfg.Train.Validate(); err != nil {
 		return nil, err
@@ -154,7 +164,7 @@ func CrossValidate(ctx context.Context, files []DataFile, cfg EvalConfig, progre
 			rows[i] = row
 		}
 	}
-	return evaluate(files, rows, cfg), nil
+	return rows, nil
 }
 
 // evaluate reports the out-of-fold predictions rows of files.
