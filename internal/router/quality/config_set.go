@@ -32,6 +32,7 @@ func (c *TrainConfig) settable() map[string]any {
 		"lr.epochs":           &c.LR.Epochs,
 		"lr.rate":             &c.LR.Rate,
 		"lr.l2":               &c.LR.L2,
+		"lr.bags":             &c.LR.Bags,
 		"lowrank.dim":         &c.LowRank.Dim,
 		"lowrank.epochs":      &c.LowRank.Epochs,
 		"lowrank.rate":        &c.LowRank.Rate,

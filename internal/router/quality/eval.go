@@ -50,13 +50,18 @@ type Report struct {
 	// (NaN: never reached), on the Frontier. The Frontier, AIQ and the
 	// targets do not depend on how T maps to λ; Curve shows that mapping.
 	CostToReach []float64
-	AIQ         float64 // mean quality over [cheapest, best] model cost (AIQ)
-	NAIQ        float64 // AIQ normalised: 0 = cheapest model's quality, 1 = best model's
-	OracleNAIQ  float64 // the same for the oracle (a single point)
-	HullNAIQ    float64 // the same for random mixes of single models (no routing)
-	MaxQuality  Point   // the router's best-quality point
-	LogLoss     float64 // mean log loss of the predicted scores over all (prompt, model) pairs
-	BaseLogLoss float64 // the same for predicting each model's mean score (no prompt information)
+	// HullCostToReach is the same read off the non-decreasing convex hull
+	// of the Frontier (Envelope), as RouterBench reads its curves: a hull
+	// point between two operating points is reached by sending each
+	// prompt to one of the two λ's at random in the right proportion.
+	HullCostToReach []float64
+	AIQ             float64 // mean quality over [cheapest, best] model cost (AIQ)
+	NAIQ            float64 // AIQ normalised: 0 = cheapest model's quality, 1 = best model's
+	OracleNAIQ      float64 // the same for the oracle (a single point)
+	HullNAIQ        float64 // the same for random mixes of single models (no routing)
+	MaxQuality      Point   // the router's best-quality point
+	LogLoss         float64 // mean log loss of the predicted scores over all (prompt, model) pairs
+	BaseLogLoss     float64 // the same for predicting each model's mean score (no prompt information)
 
 	Pair *PairReport // two-model data only: RouteLLM's metrics
 }
@@ -300,6 +305,14 @@ func report(name string, rows []*evalRow, steps int) Report {
 			c = math.NaN()
 		}
 		rep.CostToReach = append(rep.CostToReach, c/rep.Best.Cost)
+	}
+	env := Envelope(rep.Frontier)
+	for _, f := range QualityTargets {
+		c, ok := CostToReach(env, f*rep.Best.Quality)
+		if !ok {
+			c = math.NaN()
+		}
+		rep.HullCostToReach = append(rep.HullCostToReach, c/rep.Best.Cost)
 	}
 	c0, c1 := rep.Cheapest.Cost, rep.Best.Cost
 	q0, q1 := rep.Cheapest.Quality, rep.Best.Quality

@@ -78,6 +78,18 @@ func TestAIQAndCostToReachToy(t *testing.T) {
 	}
 }
 
+func TestCostToReachOnHull(t *testing.T) {
+	// A raw curve with a dent: 0.7 is first reached at cost 3 on the raw
+	// curve, but mixing (1, 0.5) and (4, 0.9) reaches it at 2.5.
+	curve := []Point{{1, 0.5}, {2, 0.55}, {3, 0.7}, {4, 0.9}}
+	if c, ok := CostToReach(curve, 0.7); !ok || !near(c, 3) {
+		t.Errorf("raw CostToReach(0.7) = %v, %v; want 3, true", c, ok)
+	}
+	if c, ok := CostToReach(Envelope(curve), 0.7); !ok || !near(c, 2.5) {
+		t.Errorf("hull CostToReach(0.7) = %v, %v; want 2.5, true", c, ok)
+	}
+}
+
 func TestEnvelope(t *testing.T) {
 	got := Envelope([]Point{{3, 0.9}, {1, 0.5}, {2, 0.6}, {4, 0.8}, {2, 0.8}, {1, 0.4}})
 	want := []Point{{1, 0.5}, {2, 0.8}, {3, 0.9}}

@@ -54,6 +54,8 @@ func writeOverall(b *strings.Builder, f FileReport) {
 	tw.Flush()
 	fmt.Fprintf(b, "  router cost (%% of best model's) to reach 90/95/98/100%% of its quality: %s / %s / %s / %s\n",
 		pct(r.CostToReach[0]), pct(r.CostToReach[1]), pct(r.CostToReach[2]), pct(r.CostToReach[3]))
+	fmt.Fprintf(b, "  the same on the curve's non-decreasing convex hull (RouterBench; mixing two operating points): %s / %s / %s / %s\n",
+		pct(r.HullCostToReach[0]), pct(r.HullCostToReach[1]), pct(r.HullCostToReach[2]), pct(r.HullCostToReach[3]))
 	fmt.Fprintf(b, "  router best quality %.4f (%.1f%% of best model) at %s of its cost\n",
 		r.MaxQuality.Quality, 100*r.MaxQuality.Quality/r.Best.Quality, pct(r.MaxQuality.Cost/r.Best.Cost))
 	fmt.Fprintf(b, "  predicted scores: log loss %.4f (per-model means: %.4f)\n", r.LogLoss, r.BaseLogLoss)
