@@ -1,0 +1,317 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// body reads a response body off its connection and, at its end, gives
+// the connection back to the pool. Close may run concurrently with Read
+// (a timer giving up on a stream): it then interrupts the read.
+type body struct {
+	pc        *persistConn
+	w         *watch
+	ctx       context.Context
+	keepAlive bool
+
+	framing   framing
+	remaining int64 // bytes left in the body (length) or the chunk (chunked)
+	inChunk   bool  // chunked: inside a chunk's data (its CRLF still due)
+
+	mu       sync.Mutex
+	reading  bool
+	closed   bool // Close was called
+	finished bool // the connection was given back or closed
+	eof      bool
+}
+
+func newBody(pc *persistConn, w *watch, h *head, keepAlive bool) io.ReadCloser {
+	b := &body{pc: pc, w: w, ctx: h.resp.Request.Context(), keepAlive: keepAlive, framing: h.framing, remaining: h.length}
+	if h.framing == frameNone {
+		b.eof = true
+		b.release(true)
+		return http.NoBody
+	}
+	return b
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return 0, http.ErrBodyReadAfterClose
+	case b.eof:
+		b.mu.Unlock()
+		return 0, io.EOF
+	}
+	b.reading = true
+	b.mu.Unlock()
+
+	n, err := b.read(p)
+
+	b.mu.Lock()
+	b.reading = false
+	closed := b.closed
+	switch {
+	case err == io.EOF:
+		b.eof = true
+		b.releaseLocked(!closed)
+	case err != nil:
+		b.releaseLocked(false)
+	}
+	b.mu.Unlock()
+	if err != nil && err != io.EOF {
+		switch {
+		case b.ctx.Err() != nil:
+			err = b.ctx.Err()
+		case closed:
+			err = http.ErrBodyReadAfterClose
+		}
+	}
+	return n, err
+}
+
+// Close ends the body. A body not read to its end is drained briefly in the
+// background when its connection could carry another request (the common
+// case: a stream's reader stops at its last event, just before the
+// chunked terminator), and otherwise closes the connection.
+func (b *body) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	switch {
+	case b.finished:
+	case b.reading:
+		b.pc.conn.SetDeadline(aLongTimeAgo) // the reader sees the error and closes
+	case !b.keepAlive || !b.w.release():
+		b.finished = true
+		b.pc.conn.Close()
+	default:
+		b.finished = true
+		b.drain()
+	}
+	return nil
+}
+
+// Drain bounds: a body this far from its end, or this slow to finish, is
+// not worth saving the connection for (a stream abandoned mid-way must not
+// keep the upstream generating).
+const (
+	drainMax     = 64 << 10
+	drainTimeout = 50 * time.Millisecond
+)
+
+// drain reads what is left of the body and pools the connection. Bytes
+// already buffered are consumed at once; the rest is awaited on a
+// goroutine so Close never blocks. b.mu is held.
+func (b *body) drain() {
+	pc := b.pc
+	pc.conn.SetReadDeadline(aLongTimeAgo) // only what is already buffered
+	if b.discard() == nil {
+		pc.conn.SetReadDeadline(time.Time{})
+		pc.pool.put(pc)
+		return
+	}
+	pc.conn.SetReadDeadline(time.Now().Add(drainTimeout))
+	go func() {
+		if b.discard() == nil {
+			pc.conn.SetReadDeadline(time.Time{})
+			pc.pool.put(pc)
+			return
+		}
+		pc.conn.Close()
+	}()
+}
+
+// discard reads the body to its end, at most drainMax bytes; nil means the
+// end was reached.
+func (b *body) discard() error {
+	var buf [512]byte
+	total := 0
+	for total < drainMax {
+		n, err := b.read(buf[:])
+		total += n
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return errors.New("h1: body too long to drain")
+}
+
+// releaseLocked gives the connection back (ok and reusable) or closes it.
+func (b *body) releaseLocked(ok bool) {
+	if b.finished {
+		return
+	}
+	b.finished = true
+	if ok && b.keepAlive && b.w.release() {
+		b.pc.pool.put(b.pc)
+		return
+	}
+	b.w.stop()
+	b.pc.conn.Close()
+}
+
+func (b *body) release(ok bool) {
+	b.mu.Lock()
+	b.releaseLocked(ok)
+	b.mu.Unlock()
+}
+
+// read reads body bytes per the framing; io.EOF marks the body's end (and
+// may come with the last bytes).
+func (b *body) read(p []byte) (int, error) {
+	br := b.pc.br
+	switch b.framing {
+	case frameLength:
+		if b.remaining == 0 {
+			return 0, io.EOF
+		}
+		if int64(len(p)) > b.remaining {
+			p = p[:b.remaining]
+		}
+		n, err := br.Read(p)
+		b.remaining -= int64(n)
+		if b.remaining == 0 {
+			return n, io.EOF
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return n, err
+	case frameChunked:
+		return b.readChunked(br, p)
+	case frameClose:
+		return br.Read(p)
+	}
+	return 0, io.EOF
+}
+
+// maxChunkLine bounds a chunk-size line (size plus extensions).
+const maxChunkLine = 4 << 10
+
+func (b *body) readChunked(br *bufio.Reader, p []byte) (int, error) {
+	if b.inChunk && b.remaining == 0 {
+		if err := readCRLF(br); err != nil { // the last chunk's end arrives late
+			return 0, err
+		}
+		b.inChunk = false
+	}
+	if !b.inChunk {
+		size, err := readChunkSize(br)
+		if err != nil {
+			return 0, err
+		}
+		if size == 0 {
+			if err := skipTrailers(br); err != nil {
+				return 0, err
+			}
+			return 0, io.EOF
+		}
+		b.remaining, b.inChunk = size, true
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	n, err := br.Read(p)
+	b.remaining -= int64(n)
+	if err == io.EOF {
+		return n, io.ErrUnexpectedEOF
+	}
+	if err != nil || b.remaining > 0 {
+		return n, err
+	}
+	// The chunk is complete: take its CRLF now if it has arrived, and the
+	// terminating chunk too, so the caller sees io.EOF with the last bytes
+	// and the connection goes back to the pool without another read.
+	if br.Buffered() >= 2 {
+		if err := readCRLF(br); err != nil {
+			return n, err
+		}
+		b.inChunk = false
+		if br.Buffered() >= 5 {
+			if end, _ := br.Peek(5); string(end) == "0\r\n\r\n" {
+				br.Discard(5)
+				return n, io.EOF
+			}
+		}
+		return n, nil
+	}
+	b.inChunk = true // only the CRLF is left of this chunk
+	return n, nil
+}
+
+// readChunkSize reads a chunk-size line, ignoring chunk extensions.
+func readChunkSize(br *bufio.Reader) (int64, error) {
+	budget := maxChunkLine
+	line, err := readLineBytes(br, &budget)
+	if err != nil {
+		return 0, err
+	}
+	if i := indexByte(line, ';'); i >= 0 {
+		line = line[:i] // chunk extensions carry nothing we use
+	}
+	line = trimOWS(line)
+	if len(line) == 0 || len(line) > 15 {
+		return 0, malformed("chunk size %q", clip(string(line)))
+	}
+	var n int64
+	for _, c := range line {
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, malformed("chunk size %q", clip(string(line)))
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, nil
+}
+
+func readCRLF(br *bufio.Reader) error {
+	c, err := br.ReadByte()
+	if err == nil && c == '\r' {
+		c, err = br.ReadByte()
+	}
+	if err != nil {
+		if err == io.EOF {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if c != '\n' {
+		return malformed("chunk not followed by CRLF")
+	}
+	return nil
+}
+
+// skipTrailers reads the trailer section after the last chunk.
+func skipTrailers(br *bufio.Reader) error {
+	budget := maxChunkLine * 4
+	for {
+		line, err := readLineBytes(br, &budget)
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			return nil
+		}
+	}
+}

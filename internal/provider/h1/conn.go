@@ -1,0 +1,225 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// persistConn is one keep-alive connection. It carries one request at a
+// time: the pool hands it out, the response body gives it back at its end.
+type persistConn struct {
+	pool      *hostPool
+	conn      net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+	written   int64 // bytes the kernel accepted for the current request
+}
+
+// connWriter counts what reaches the connection, so a failed write can
+// tell whether any of the request left.
+type connWriter struct{ pc *persistConn }
+
+func (w connWriter) Write(b []byte) (int, error) {
+	n, err := w.pc.conn.Write(b)
+	w.pc.written += int64(n)
+	return n, err
+}
+
+// errNothingWritten marks a failure before any byte of the request reached
+// the connection, the one case in which a request may be sent again.
+var errNothingWritten = errors.New("h1: connection failed before the request was written")
+
+// aLongTimeAgo is a deadline in the past, to unblock a read or a write.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// roundTrip writes req and reads the response's head. On success the
+// connection belongs to the response body; on failure it is closed.
+func (pc *persistConn) roundTrip(req *http.Request, reused bool) (*http.Response, error) {
+	ctx := req.Context()
+	// Cancellation interrupts whatever I/O is in flight by moving the
+	// connection's deadline into the past; the body stops this watch once
+	// the response has been read or closed.
+	w := &watch{pc: pc}
+	w.stop = context.AfterFunc(ctx, w.fire)
+
+	pc.written = 0
+	if err := pc.writeRequest(req); err != nil {
+		w.stop()
+		pc.conn.Close()
+		if reused && pc.written == 0 {
+			return nil, fmt.Errorf("%w: %w", errNothingWritten, err)
+		}
+		return nil, err
+	}
+	if d := pc.pool.t.ResponseHeaderTimeout; d > 0 {
+		pc.conn.SetReadDeadline(time.Now().Add(d))
+	}
+	h, err := readResponse(pc.br, req, pc.pool.t.maxHeaderBytes())
+	if err != nil {
+		w.stop()
+		pc.conn.Close()
+		return nil, err
+	}
+	if pc.pool.t.ResponseHeaderTimeout > 0 && !w.fired() {
+		pc.conn.SetReadDeadline(time.Time{})
+	}
+	resp := h.resp
+	resp.Body = newBody(pc, w, h, !resp.Close && !closeRequested(req))
+	return resp, nil
+}
+
+// watch ties a request's context to its connection.
+type watch struct {
+	pc   *persistConn
+	stop func() bool
+	done atomic.Bool // fire started
+}
+
+func (w *watch) fire() {
+	w.done.Store(true)
+	w.pc.conn.SetDeadline(aLongTimeAgo)
+}
+
+func (w *watch) fired() bool { return w.done.Load() }
+
+// release stops the watch, once, and reports whether the connection is
+// still usable: false when cancellation reached it first (fire may be
+// running, about to poison the deadline).
+func (w *watch) release() bool { return w.stop() }
+
+func (pc *persistConn) writeRequest(req *http.Request) error {
+	bw := pc.bw
+	if err := writeHead(bw, req, pc.pool.hostHeader); err != nil {
+		return err
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		n, err := io.CopyN(bw, req.Body, req.ContentLength)
+		req.Body.Close()
+		if err != nil {
+			return err
+		}
+		if n != req.ContentLength {
+			return fmt.Errorf("h1: request body was %d bytes, ContentLength %d", n, req.ContentLength)
+		}
+	}
+	return bw.Flush()
+}
+
+// writeHead writes the request line and headers. Header names and values
+// come from operators and adapters; a CR or LF in one would split the
+// request, so it is refused rather than sent.
+func writeHead(bw *bufio.Writer, req *http.Request, hostHeader string) error {
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	host := req.Host
+	if host == "" {
+		host = hostHeader
+	}
+	if !validToken(method) || !validValue(host) {
+		return fmt.Errorf("h1: invalid method or host %q", method+" "+host)
+	}
+	bw.WriteString(method)
+	bw.WriteByte(' ')
+	path := req.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	if !validValue(path) || !validValue(req.URL.RawQuery) {
+		return errors.New("h1: invalid request path")
+	}
+	bw.WriteString(path)
+	if req.URL.RawQuery != "" || req.URL.ForceQuery {
+		bw.WriteByte('?')
+		bw.WriteString(req.URL.RawQuery)
+	}
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
+	hasUA := false
+	for k, vs := range req.Header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Connection":
+			continue // framing is ours to write
+		case "User-Agent":
+			hasUA = true
+		}
+		if !validToken(k) {
+			return fmt.Errorf("h1: invalid header name %q", k)
+		}
+		for _, v := range vs {
+			if !validValue(v) {
+				return fmt.Errorf("h1: invalid value for header %s", k)
+			}
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	if !hasUA {
+		bw.WriteString("User-Agent: Go-http-client/1.1\r\n")
+	}
+	if closeRequested(req) {
+		bw.WriteString("Connection: close\r\n")
+	}
+	if req.Body != nil && req.Body != http.NoBody || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
+		var num [20]byte
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(num[:0], max(req.ContentLength, 0), 10))
+		bw.WriteString("\r\n")
+	}
+	_, err := bw.WriteString("\r\n")
+	return err
+}
+
+// validToken reports whether s is a non-empty RFC 9110 token.
+func validToken[T string | []byte](s T) bool {
+	if len(s) == 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == ':' || c == '(' || c == ')' || c == '<' || c == '>' || c == '@' ||
+			c == ',' || c == ';' || c == '\\' || c == '"' || c == '/' || c == '[' || c == ']' || c == '?' ||
+			c == '=' || c == '{' || c == '}' {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether s can be sent as a header value or request
+// target: no control characters other than horizontal tab.
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// closeRequested reports whether the caller asked for the connection to be
+// closed after this request.
+func closeRequested(req *http.Request) bool {
+	if req.Close {
+		return true
+	}
+	for _, v := range req.Header["Connection"] {
+		if asciiEqualFold(v, "close") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,132 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// hostPool keeps one host's idle keep-alive connections, most recently used
+// last: reusing the warmest connection lets the others age out.
+type hostPool struct {
+	t          *Transport
+	key        poolKey
+	addr       string // host:port to dial
+	serverName string // for TLS
+	hostHeader string
+
+	mu     sync.Mutex
+	idle   []*persistConn
+	pruner *time.Timer // armed while idle is not empty
+}
+
+func newHostPool(t *Transport, k poolKey, u *url.URL) *hostPool {
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "80"
+		if k.tls {
+			port = "443"
+		}
+	}
+	return &hostPool{t: t, key: k, addr: net.JoinHostPort(host, port), serverName: host, hostHeader: u.Host}
+}
+
+// staleCheckAfter is how long a connection may sit idle before reuse is
+// preceded by a liveness check: under load connections come back within
+// milliseconds and skip it; after a pause a server may have closed one.
+const staleCheckAfter = 250 * time.Millisecond
+
+// get returns an idle connection (reused true) or dials a new one.
+func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
+	now := time.Now()
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			break
+		}
+		pc := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		idleFor := now.Sub(pc.idleSince)
+		if idleFor >= p.t.idleTimeout() || (idleFor >= staleCheckAfter && !pc.alive()) {
+			pc.conn.Close()
+			continue
+		}
+		return pc, true, nil
+	}
+	c, err := p.t.dial(ctx, p.key, p.addr, p.serverName)
+	if err != nil {
+		return nil, false, err
+	}
+	pc := &persistConn{
+		pool: p,
+		conn: c,
+		br:   bufio.NewReaderSize(c, 8<<10),
+	}
+	pc.bw = bufio.NewWriterSize(connWriter{pc}, 8<<10)
+	return pc, false, nil
+}
+
+// put returns a connection whose response was read to its end.
+func (p *hostPool) put(pc *persistConn) {
+	pc.idleSince = time.Now()
+	p.mu.Lock()
+	if len(p.idle) >= p.t.maxIdlePerHost() {
+		p.mu.Unlock()
+		pc.conn.Close()
+		return
+	}
+	p.idle = append(p.idle, pc)
+	if p.pruner == nil {
+		p.pruner = time.AfterFunc(p.t.idleTimeout(), p.prune)
+	}
+	p.mu.Unlock()
+}
+
+// prune closes connections idle longer than the timeout; it runs while the
+// pool has idle connections, so none is held open for ever.
+func (p *hostPool) prune() {
+	timeout := p.t.idleTimeout()
+	now := time.Now()
+	var expired []*persistConn
+	p.mu.Lock()
+	keep := p.idle[:0]
+	for _, pc := range p.idle {
+		if now.Sub(pc.idleSince) >= timeout {
+			expired = append(expired, pc)
+		} else {
+			keep = append(keep, pc)
+		}
+	}
+	clear(p.idle[len(keep):])
+	p.idle = keep
+	if len(p.idle) > 0 {
+		p.pruner.Reset(timeout - now.Sub(p.idle[0].idleSince))
+	} else {
+		p.pruner = nil
+	}
+	p.mu.Unlock()
+	for _, pc := range expired {
+		pc.conn.Close()
+	}
+}
+
+func (p *hostPool) closeIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	if p.pruner != nil {
+		p.pruner.Stop()
+		p.pruner = nil
+	}
+	p.mu.Unlock()
+	for _, pc := range idle {
+		pc.conn.Close()
+	}
+}

@@ -1,0 +1,332 @@
+package h1
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// ErrMalformed wraps every response the parser refuses.
+var ErrMalformed = errors.New("h1: malformed HTTP response")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// framing is how a response body is delimited (RFC 9112 §6.3).
+type framing uint8
+
+const (
+	frameNone    framing = iota // no body
+	frameLength                 // Content-Length bytes
+	frameChunked                // chunked transfer coding
+	frameClose                  // until the server closes
+)
+
+// head is a parsed status line and header section.
+type head struct {
+	resp    *http.Response
+	framing framing
+	length  int64
+}
+
+// readResponse reads a response's head for req, skipping interim 1xx
+// responses, and decides the body's framing. The body is left unread.
+func readResponse(br *bufio.Reader, req *http.Request, maxHeader int) (*head, error) {
+	budget := maxHeader
+	for {
+		h, err := readHead(br, &budget)
+		if err != nil {
+			return nil, err
+		}
+		code := h.resp.StatusCode
+		if code == http.StatusSwitchingProtocols {
+			return nil, malformed("unexpected 101 Switching Protocols")
+		}
+		if code >= 100 && code < 200 {
+			continue // 100 Continue, 103 Early Hints: the answer follows
+		}
+		h.resp.Request = req
+		if err := h.frame(req.Method == http.MethodHead); err != nil {
+			return nil, err
+		}
+		return h, nil
+	}
+}
+
+func readHead(br *bufio.Reader, budget *int) (*head, error) {
+	line, err := readLine(br, budget)
+	if err != nil {
+		return nil, err
+	}
+	resp := &http.Response{}
+	// HTTP/1.x SP 3DIGIT [SP reason]
+	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") || line[8] != ' ' {
+		return nil, malformed("status line %q", clip(line))
+	}
+	switch line[7] {
+	case '0':
+		resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/1.0", 1, 0
+	case '1':
+		resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/1.1", 1, 1
+	default:
+		return nil, malformed("status line %q", clip(line))
+	}
+	code := 0
+	for i := 9; i < 12; i++ {
+		c := line[i]
+		if c < '0' || c > '9' {
+			return nil, malformed("status code in %q", clip(line))
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 || (len(line) > 12 && line[12] != ' ') {
+		return nil, malformed("status line %q", clip(line))
+	}
+	resp.StatusCode = code
+	resp.Status = strings.TrimSpace(line[9:])
+	if len(line) <= 13 {
+		resp.Status = line[9:12] + " " + http.StatusText(code)
+	}
+	resp.Header = make(http.Header, 8)
+	for {
+		l, err := readLineBytes(br, budget)
+		if err != nil {
+			return nil, err
+		}
+		if len(l) == 0 {
+			break
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			return nil, malformed("obsolete header line folding")
+		}
+		colon := indexByte(l, ':')
+		if colon <= 0 {
+			return nil, malformed("header line %q", clip(string(l)))
+		}
+		name := l[:colon]
+		if !validToken(name) {
+			return nil, malformed("header name %q", clip(string(name)))
+		}
+		v := trimOWS(l[colon+1:])
+		key := canonicalKey(name)
+		resp.Header[key] = append(resp.Header[key], string(v))
+	}
+	return &head{resp: resp}, nil
+}
+
+// frame sets the body's framing and the response's framing fields.
+func (h *head) frame(isHead bool) error {
+	resp := h.resp
+	hdr := resp.Header
+	resp.Close = connectionClose(hdr, resp.ProtoMinor)
+	code := resp.StatusCode
+	te := hdr["Transfer-Encoding"]
+	if resp.ProtoMinor == 0 {
+		te = nil // HTTP/1.0 has no transfer codings (as net/http reads it)
+		delete(hdr, "Transfer-Encoding")
+	}
+	cl := hdr["Content-Length"]
+	switch {
+	case isHead || code == http.StatusNoContent || code == http.StatusNotModified:
+		h.framing = frameNone
+		resp.ContentLength = 0
+		if isHead && len(cl) > 0 {
+			if n, err := parseLength(cl); err == nil {
+				resp.ContentLength = n
+			}
+		}
+		return nil
+	case len(te) > 0:
+		// Transfer-Encoding overrides Content-Length; a message carrying
+		// both may be a smuggling attempt, so the connection is not reused.
+		delete(hdr, "Transfer-Encoding")
+		if len(cl) > 0 {
+			delete(hdr, "Content-Length")
+			resp.Close = true
+		}
+		resp.ContentLength = -1
+		if lastCodingChunked(te) {
+			h.framing = frameChunked
+			resp.TransferEncoding = []string{"chunked"}
+			return nil
+		}
+		h.framing = frameClose
+		resp.Close = true
+		return nil
+	case len(cl) > 0:
+		n, err := parseLength(cl)
+		if err != nil {
+			return err
+		}
+		h.framing, h.length, resp.ContentLength = frameLength, n, n
+		if n == 0 {
+			h.framing = frameNone
+		}
+		return nil
+	default:
+		h.framing = frameClose
+		resp.ContentLength = -1
+		resp.Close = true
+		return nil
+	}
+}
+
+// parseLength parses Content-Length values, which must all agree.
+func parseLength(vs []string) (int64, error) {
+	var n int64 = -1
+	for _, v := range vs {
+		for part := range strings.SplitSeq(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" || len(part) > 18 {
+				return 0, malformed("Content-Length %q", clip(v))
+			}
+			var x int64
+			for i := 0; i < len(part); i++ {
+				c := part[i]
+				if c < '0' || c > '9' {
+					return 0, malformed("Content-Length %q", clip(v))
+				}
+				x = x*10 + int64(c-'0')
+			}
+			if n >= 0 && x != n {
+				return 0, malformed("conflicting Content-Length values")
+			}
+			n = x
+		}
+	}
+	return n, nil
+}
+
+func lastCodingChunked(te []string) bool {
+	last := te[len(te)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return asciiEqualFold(strings.TrimSpace(last), "chunked")
+}
+
+// connectionClose reports whether the server will close after this
+// response: "Connection: close", or HTTP/1.0 without keep-alive.
+func connectionClose(hdr http.Header, minor int) bool {
+	keepAlive := false
+	for _, v := range hdr["Connection"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			tok = strings.TrimSpace(tok)
+			if asciiEqualFold(tok, "close") {
+				return true
+			}
+			if asciiEqualFold(tok, "keep-alive") {
+				keepAlive = true
+			}
+		}
+	}
+	return minor == 0 && !keepAlive
+}
+
+// readLine reads one CRLF- (or LF-) terminated line as a string.
+func readLine(br *bufio.Reader, budget *int) (string, error) {
+	b, err := readLineBytes(br, budget)
+	return string(b), err
+}
+
+// readLineBytes reads one line without its terminator, charging its length
+// against budget. The slice is valid until the next read from br.
+func readLineBytes(br *bufio.Reader, budget *int) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		// A line longer than the buffer: gather it, within the budget.
+		long := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull {
+			if len(long) > *budget {
+				return nil, malformed("response header larger than %d bytes", len(long))
+			}
+			line, err = br.ReadSlice('\n')
+			long = append(long, line...)
+		}
+		line = long
+	}
+	*budget -= len(line)
+	if *budget < 0 {
+		return nil, malformed("response header too large")
+	}
+	if err != nil {
+		if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func asciiEqualFold[S, T string | []byte](s S, t T) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
+
+// commonKeys are header names that come back on most responses; matching
+// them spares an allocation per header.
+var commonKeys = []string{
+	"Content-Type", "Content-Length", "Date", "Transfer-Encoding", "Connection",
+	"Server", "Cache-Control", "Retry-After", "X-Request-Id", "Keep-Alive", "Vary",
+	"Openai-Processing-Ms", "Openai-Version", "Openai-Organization", "Request-Id",
+	"Anthropic-Ratelimit-Requests-Remaining", "X-Ratelimit-Remaining-Requests",
+	"X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Requests", "X-Ratelimit-Reset-Tokens",
+	"Strict-Transport-Security", "Cf-Ray", "Alt-Svc",
+}
+
+func canonicalKey(name []byte) string {
+	for _, k := range commonKeys {
+		if len(k) == len(name) && asciiEqualFold(k, name) {
+			return k
+		}
+	}
+	return http.CanonicalHeaderKey(string(name))
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
