@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/provider/h1"
 )
 
 func TestClassify(t *testing.T) {
@@ -91,13 +92,17 @@ func TestClassifyCauseCarriesNoContent(t *testing.T) {
 func TestHTTPClientLeavesSlowAnswersToContextDeadlines(t *testing.T) {
 	// A non-streaming answer's headers arrive only when it is complete; a
 	// transport-level header timeout would cut long generations short.
-	tr := NewHTTPClient(HTTPOptions{}, false).Transport.(*http.Transport)
-	if tr.ResponseHeaderTimeout != 0 {
-		t.Errorf("ResponseHeaderTimeout = %v, want none by default", tr.ResponseHeaderTimeout)
+	fast := NewHTTPClient(HTTPOptions{}, false).Transport.(*h1.Transport)
+	tr := fast.Fallback.(*http.Transport)
+	if tr.ResponseHeaderTimeout != 0 || fast.ResponseHeaderTimeout != 0 {
+		t.Errorf("ResponseHeaderTimeout = %v / %v, want none by default", tr.ResponseHeaderTimeout, fast.ResponseHeaderTimeout)
 	}
-	tr = NewHTTPClient(HTTPOptions{DialTimeout: 3 * time.Second}, false).Transport.(*http.Transport)
-	if tr.TLSHandshakeTimeout != 5*time.Second {
-		t.Errorf("TLSHandshakeTimeout default = %v", tr.TLSHandshakeTimeout)
+	fast = NewHTTPClient(HTTPOptions{DialTimeout: 3 * time.Second}, false).Transport.(*h1.Transport)
+	if tr = fast.Fallback.(*http.Transport); tr.TLSHandshakeTimeout != 5*time.Second || fast.TLSHandshakeTimeout != 5*time.Second {
+		t.Errorf("TLSHandshakeTimeout default = %v / %v", tr.TLSHandshakeTimeout, fast.TLSHandshakeTimeout)
+	}
+	if fast.DialTimeout != 3*time.Second {
+		t.Errorf("DialTimeout = %v, want 3s", fast.DialTimeout)
 	}
 }
 
