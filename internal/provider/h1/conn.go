@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -19,7 +20,6 @@ type persistConn struct {
 	pool      *hostPool
 	conn      net.Conn
 	br        *bufio.Reader
-	bw        *bufio.Writer
 	idleSince time.Time
 	written   int64 // bytes the kernel accepted for the current request
 }
@@ -96,8 +96,18 @@ func (w *watch) fired() bool { return w.done.Load() }
 // running, about to poison the deadline).
 func (w *watch) release() bool { return w.stop() }
 
+// writers buffer a request on its way out. A connection holds one only
+// while it writes: thousands of streams waiting on their upstreams would
+// otherwise each keep a write buffer they no longer use.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+
 func (pc *persistConn) writeRequest(req *http.Request) error {
-	bw := pc.bw
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(connWriter{pc})
+	defer func() {
+		bw.Reset(nil)
+		writers.Put(bw)
+	}()
 	if err := writeHead(bw, req, pc.pool.hostHeader); err != nil {
 		return err
 	}

@@ -64,12 +64,13 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	// 4 KiB: response heads and SSE events are small, and a long body
+	// passes through the buffer, not into it.
 	pc := &persistConn{
 		pool: p,
 		conn: c,
-		br:   bufio.NewReaderSize(c, 8<<10),
+		br:   bufio.NewReaderSize(c, 4<<10),
 	}
-	pc.bw = bufio.NewWriterSize(connWriter{pc}, 8<<10)
 	return pc, false, nil
 }
 

@@ -597,3 +597,48 @@ func parseAll(data []byte, req *http.Request) (*http.Response, []byte, error) {
 		}
 	}
 }
+
+// TestResendWhenNothingWasWritten: a reused connection the server reset
+// while it sat idle (too briefly for the liveness check) fails the write
+// with nothing sent; the request then goes out once on a new connection.
+func TestResendWhenNothingWasWritten(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var requests atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				requests.Add(1)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				c.(*net.TCPConn).SetLinger(0) // close with a reset, without saying so
+			}()
+		}
+	}()
+	tr := &Transport{}
+	u := "http://" + ln.Addr().String()
+	for i := range 3 {
+		resp, err := post(t, tr, context.Background(), u, "{}")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		readAll(t, resp)
+		time.Sleep(30 * time.Millisecond) // the reset arrives; no liveness check yet
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("server answered %d requests, want 3 (each once)", n)
+	}
+}
