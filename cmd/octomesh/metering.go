@@ -22,7 +22,10 @@ import (
 type metering struct {
 	*meter.Meter
 	writer *ledger.Writer
-	stop   func() // stops the budget refresher and closes the writer and Redis
+	// store is the meter store to read usage through: it applies the
+	// writer's journal first, so a node reads its own writes.
+	store octomesh.MeterStore
+	stop  func() // stops the budget refresher and closes the writer and Redis
 }
 
 // newMetering builds the counters (memory or Redis), the group-commit
@@ -50,9 +53,11 @@ func newMetering(ctx context.Context, cfg *config.Config, st octomesh.MeterStore
 	default:
 		counters = limit.NewMemory(nil) // the monotonic clock: a wall-clock step cannot refill a bucket
 	}
+	driver, _ := cfg.DatabaseDSN()
 	w, err := ledger.NewWriter(st, ledger.Options{
 		SpoolDir:      filepath.Join(cfg.DataDir, "ledger-spool"),
 		SpoolMaxBytes: int64(mc.SpoolMaxBytes),
+		WriteBehind:   mc.LedgerWriteBehind(driver),
 		Logger:        log,
 	})
 	if err != nil {
@@ -61,6 +66,7 @@ func newMetering(ctx context.Context, cfg *config.Config, st octomesh.MeterStore
 		}
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
+	st = ledger.Consistent{MeterStore: st, W: w}
 	m := meter.New(meter.Options{
 		Counters: counters, Ledger: w, Store: st, Logger: log,
 		KeyRPM: mc.KeyRPM, KeyTPM: mc.KeyTPM, OrgRPM: mc.OrgRPM, OrgTPM: mc.OrgTPM,
@@ -72,7 +78,7 @@ func newMetering(ctx context.Context, cfg *config.Config, st octomesh.MeterStore
 	rctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{})
 	go func() { defer close(ran); m.Run(rctx) }()
-	return &metering{Meter: m, writer: w, stop: func() {
+	return &metering{Meter: m, writer: w, store: st, stop: func() {
 		cancel()
 		<-ran
 		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -115,7 +121,9 @@ func (mt *metering) metricValues() []telemetry.Value {
 		{Name: "octomesh_ledger_entries_total", Type: "counter", Help: "Ledger entries committed by group commit.", Value: w.Entries},
 		{Name: "octomesh_ledger_spooled_total", Type: "counter", Help: "Ledger entries written to the local spool while the database was failing.", Value: w.Spooled},
 		{Name: "octomesh_ledger_replayed_total", Type: "counter", Help: "Spooled ledger entries replayed into the database.", Value: w.Replayed},
-		{Name: "octomesh_ledger_spool_bytes", Type: "gauge", Help: "Size of the local ledger spool.", Value: w.SpoolBytes},
+		{Name: "octomesh_ledger_journaled_total", Type: "counter", Help: "Ledger entries acknowledged from the local journal (metering.ledger_commit: journal).", Value: w.Journaled},
+		{Name: "octomesh_ledger_applied_total", Type: "counter", Help: "Journaled ledger entries applied to the database.", Value: w.Applied},
+		{Name: "octomesh_ledger_spool_bytes", Type: "gauge", Help: "Size of the local ledger spool and journal.", Value: w.SpoolBytes},
 		{Name: "octomesh_ledger_degraded", Type: "gauge", Help: "1 while ledger writes go to the spool because the database is failing.", Value: degraded},
 	}
 }

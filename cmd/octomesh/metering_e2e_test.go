@@ -57,8 +57,9 @@ func TestRateLimitsOverHTTP(t *testing.T) {
 		t.Errorf("Anthropic 429: %d %s", r.Status, r.Body)
 	}
 	m := ts.do(t, ts.AdminKey, "GET", "/metrics", "")
-	if !strings.Contains(string(m.Body), "\noctomesh_ratelimited_total 2\n") || !strings.Contains(string(m.Body), "\noctomesh_ledger_entries_total 3\n") {
-		t.Errorf("/metrics lacks the meter's counters (2 refusals, 3 ledger entries):\n%s", m.Body)
+	// The embedded default (SQLite) acknowledges usage from the journal.
+	if !strings.Contains(string(m.Body), "\noctomesh_ratelimited_total 2\n") || !strings.Contains(string(m.Body), "\noctomesh_ledger_journaled_total 3\n") {
+		t.Errorf("/metrics lacks the meter's counters (2 refusals, 3 journaled ledger entries):\n%s", m.Body)
 	}
 	// The admin key has no limit: no headers.
 	r = ts.do(t, ts.AdminKey, "POST", "/v1/chat/completions", meterChat)

@@ -87,6 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer metered.stop()
+	db.meter = metered.store // usage reads see this node's journaled entries
 	metrics.Register(metered.metricValues)
 	rt, routeDefaults, learner, err := newRouter(cfg.Routing, wiring.deployments, wiring.aliases)
 	if err != nil {

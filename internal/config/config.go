@@ -295,8 +295,9 @@ func Default() Config {
 			QualityPriors:   map[string]float64{},
 			DecisionRecords: 20_000,
 		},
-		Metering: Metering{Counters: "memory", RedisPrefix: "octomesh:", ReservationTTL: 15 * time.Minute, SpoolMaxBytes: 64 * MiB},
-		Billing:  Billing{TaxRate: "0", Currency: "USD", Stripe: Stripe{DaysUntilDue: 30}},
+		Metering: Metering{Counters: "memory", RedisPrefix: "octomesh:", ReservationTTL: 15 * time.Minute, SpoolMaxBytes: 64 * MiB,
+			LedgerCommit: "auto", LedgerApplyDelay: 20 * time.Millisecond},
+		Billing: Billing{TaxRate: "0", Currency: "USD", Stripe: Stripe{DaysUntilDue: 30}},
 	}
 }
 

@@ -45,8 +45,9 @@ func TestDefault(t *testing.T) {
 			QualityPriors:   map[string]float64{},
 			DecisionRecords: 20_000,
 		},
-		Metering: Metering{Counters: "memory", RedisPrefix: "octomesh:", ReservationTTL: 15 * time.Minute, SpoolMaxBytes: 64 << 20},
-		Billing:  Billing{TaxRate: "0", Currency: "USD", Stripe: Stripe{DaysUntilDue: 30}},
+		Metering: Metering{Counters: "memory", RedisPrefix: "octomesh:", ReservationTTL: 15 * time.Minute, SpoolMaxBytes: 64 << 20,
+			LedgerCommit: "auto", LedgerApplyDelay: 20 * time.Millisecond},
+		Billing: Billing{TaxRate: "0", Currency: "USD", Stripe: Stripe{DaysUntilDue: 30}},
 	}
 	got := Default()
 	if diff := cmp.Diff(want, got); diff != "" {

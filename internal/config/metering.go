@@ -32,6 +32,26 @@ type Metering struct {
 	// the database is unreachable. Default 64MiB; when it is full, requests
 	// fail rather than go unrecorded.
 	SpoolMaxBytes ByteSize `yaml:"spool_max_bytes"`
+	// LedgerCommit is what an answer waits for before its last byte:
+	// "database" (its usage entry committed in the database), "journal"
+	// (the entry appended to the local journal in <data_dir>/ledger-spool,
+	// which survives a crash of the process but not of the machine, and
+	// applied to the database within LedgerApplyDelay), or "auto" (the
+	// default: journal with SQLite, whose commits are no more durable than
+	// that at synchronous=NORMAL; database with PostgreSQL).
+	LedgerCommit string `yaml:"ledger_commit"`
+	// LedgerApplyDelay bounds how long a journaled entry waits before it
+	// is applied to the database. Default 20ms.
+	LedgerApplyDelay time.Duration `yaml:"ledger_apply_delay"`
+}
+
+// LedgerWriteBehind is the ledger writer's WriteBehind for the database
+// driver in use: 0 when answers wait for the database.
+func (m *Metering) LedgerWriteBehind(driver string) time.Duration {
+	if m.LedgerCommit == "database" || (m.LedgerCommit == "auto" && driver != DriverSQLite) {
+		return 0
+	}
+	return m.LedgerApplyDelay
 }
 
 func (m *Metering) validate(p *problems, upstream time.Duration) {
@@ -56,5 +76,11 @@ func (m *Metering) validate(p *problems, upstream time.Duration) {
 	}
 	if m.SpoolMaxBytes <= 0 {
 		p.add("metering.spool_max_bytes", "must be positive")
+	}
+	if !oneOf(m.LedgerCommit, "auto", "database", "journal") {
+		p.add("metering.ledger_commit", "%s is not one of auto, database, journal", quoted(m.LedgerCommit))
+	}
+	if m.LedgerApplyDelay <= 0 || m.LedgerApplyDelay > time.Minute {
+		p.add("metering.ledger_apply_delay", "must be positive and at most 1m")
 	}
 }

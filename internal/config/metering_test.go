@@ -80,3 +80,32 @@ models:
 		}
 	}
 }
+
+func TestLedgerWriteBehind(t *testing.T) {
+	m := Default().Metering
+	for _, tt := range []struct {
+		commit, driver string
+		want           time.Duration
+	}{
+		{"auto", DriverSQLite, 20 * time.Millisecond},
+		{"auto", DriverPostgres, 0},
+		{"database", DriverSQLite, 0},
+		{"journal", DriverPostgres, 20 * time.Millisecond},
+	} {
+		m.LedgerCommit = tt.commit
+		if got := m.LedgerWriteBehind(tt.driver); got != tt.want {
+			t.Errorf("ledger_commit %s on %s: write-behind %v, want %v", tt.commit, tt.driver, got, tt.want)
+		}
+	}
+	for _, bad := range []Metering{
+		func() Metering { m := Default().Metering; m.LedgerCommit = "later"; return m }(),
+		func() Metering { m := Default().Metering; m.LedgerApplyDelay = 0; return m }(),
+		func() Metering { m := Default().Metering; m.LedgerApplyDelay = time.Hour; return m }(),
+	} {
+		var p problems
+		bad.validate(&p, 0)
+		if len(p) == 0 {
+			t.Errorf("%+v validated", bad)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -23,6 +24,9 @@ func (w *Writer) drainLoop(replayNow bool) {
 				select {
 				case <-w.drainKick:
 					backoff = w.o.RetryMin // the store just failed: give it a moment
+					if w.o.WriteBehind > 0 {
+						backoff = w.o.WriteBehind // a batch was journaled: let more join it
+					}
 				case <-w.stopDrain:
 					return
 				case <-w.ctx.Done():
@@ -52,6 +56,16 @@ func (w *Writer) drainLoop(replayNow bool) {
 		}
 		backoff = 0
 	}
+}
+
+// Flush makes everything acknowledged so far readable in the store: with
+// WriteBehind it applies the journal now (Sync); otherwise acknowledged
+// entries are already there and it returns nil at once.
+func (w *Writer) Flush(ctx context.Context) error {
+	if w.o.WriteBehind <= 0 {
+		return nil
+	}
+	return w.Sync(ctx)
 }
 
 // Sync replays everything spooled into the store now and returns nil once
@@ -97,6 +111,16 @@ func (w *Writer) replay(ctx context.Context) error {
 // replaySegment appends a segment's records to the store, MaxBatch at a
 // time. The first batch the store takes ends degraded mode.
 func (w *Writer) replaySegment(ctx context.Context, seg segment) error {
+	if seg.journal {
+		for rest := seg.mem; len(rest) > 0; {
+			n := min(len(rest), w.o.MaxBatch)
+			if err := w.replayBatch(ctx, rest[:n], &w.applied); err != nil {
+				return err
+			}
+			rest = rest[n:]
+		}
+		return nil
+	}
 	f, err := os.Open(seg.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -106,7 +130,7 @@ func (w *Writer) replaySegment(ctx context.Context, seg segment) error {
 	}
 	defer f.Close()
 	skipped, err := readSegment(f, w.o.MaxBatch, func(entries []octomesh.LedgerEntry) error {
-		return w.replayBatch(ctx, entries)
+		return w.replayBatch(ctx, entries, &w.replayed)
 	})
 	if skipped > 0 {
 		w.torn.Add(int64(skipped))
@@ -116,13 +140,13 @@ func (w *Writer) replaySegment(ctx context.Context, seg segment) error {
 	return err
 }
 
-// replayBatch appends one batch of spooled entries. Entries the store
-// refuses as invalid are set aside one by one, so they cannot block the
-// spool forever.
-func (w *Writer) replayBatch(ctx context.Context, entries []octomesh.LedgerEntry) error {
+// replayBatch appends one batch of spooled entries, counting them in done.
+// Entries the store refuses as invalid are set aside one by one, so they
+// cannot block the spool forever.
+func (w *Writer) replayBatch(ctx context.Context, entries []octomesh.LedgerEntry, done *atomic.Int64) error {
 	err := w.appendReplay(ctx, entries)
 	if err == nil {
-		w.replayed.Add(int64(len(entries)))
+		done.Add(int64(len(entries)))
 		w.spool.heal()
 		return nil
 	}
@@ -134,7 +158,7 @@ func (w *Writer) replayBatch(ctx context.Context, entries []octomesh.LedgerEntry
 		err := w.appendReplay(ctx, one)
 		switch {
 		case err == nil:
-			w.replayed.Add(1)
+			done.Add(1)
 		case octomesh.ErrorCodeOf(err) == octomesh.EINVALID:
 			if rerr := w.spool.reject(one); rerr != nil {
 				return fmt.Errorf("ledger spool: keep a rejected entry: %w", rerr)

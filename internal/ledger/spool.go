@@ -132,6 +132,10 @@ func readSegment(r io.Reader, maxBatch int, fn func([]octomesh.LedgerEntry) erro
 type segment struct {
 	path string
 	size int64
+	// journal: every record was appended by appendJournal in this run, and
+	// mem holds its entries, so applying it needs no decoding.
+	journal bool
+	mem     []octomesh.LedgerEntry
 }
 
 // spool is the writer's on-disk buffer. It is safe for concurrent use.
@@ -168,7 +172,7 @@ func openSpool(dir string, maxBytes int64) (*spool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger spool: %w", err)
 		}
-		s.closed = append(s.closed, segment{filepath.Join(dir, de.Name()), fi.Size()})
+		s.closed = append(s.closed, segment{path: filepath.Join(dir, de.Name()), size: fi.Size()})
 		s.bytes += fi.Size()
 		s.seq = max(s.seq, n)
 	}
@@ -203,10 +207,11 @@ func (s *spool) append(buf []byte, onlyIfDegraded bool) (bool, error) {
 		return true, errSpoolFull()
 	}
 	if s.active == nil {
-		if err := s.create(); err != nil {
+		if err := s.create(false); err != nil {
 			return true, octomesh.Errorf(octomesh.EUNAVAILABLE, "usage cannot be recorded: the database and the local ledger spool are unavailable").WithCause(err)
 		}
 	}
+	s.cur.journal, s.cur.mem = false, nil // its records are now read back from the file
 	_, err := s.active.Write(buf)
 	if err == nil {
 		err = s.active.Sync()
@@ -223,8 +228,37 @@ func (s *spool) append(buf []byte, onlyIfDegraded bool) (bool, error) {
 	return true, nil
 }
 
-// create opens a new active segment and makes its directory entry durable.
-func (s *spool) create() error {
+// appendJournal writes buf (the records of entries) to the active segment
+// without fsync: the write-behind journal (see Options.WriteBehind). The
+// segment keeps entries in memory for the drain.
+func (s *spool) appendJournal(buf []byte, entries []octomesh.LedgerEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bytes+int64(len(buf)) > s.max {
+		return errSpoolFull()
+	}
+	if s.active == nil {
+		if err := s.create(true); err != nil {
+			return err
+		}
+	}
+	if _, err := s.active.Write(buf); err != nil {
+		s.active.Truncate(s.cur.size)
+		s.rotate()
+		return err
+	}
+	s.cur.size += int64(len(buf))
+	s.bytes += int64(len(buf))
+	if s.cur.journal {
+		s.cur.mem = append(s.cur.mem, entries...)
+	}
+	return nil
+}
+
+// create opens a new active segment. A spool segment's directory entry is
+// made durable; a journal segment's, like its records, only survives a
+// crash of the process, not of the machine.
+func (s *spool) create(journal bool) error {
 	for {
 		s.seq++
 		path := filepath.Join(s.dir, fmt.Sprintf("%s%020d%s", segmentPrefix, s.seq, segmentSuffix))
@@ -235,12 +269,14 @@ func (s *spool) create() error {
 		if err != nil {
 			return err
 		}
-		if err := syncDir(s.dir); err != nil {
-			f.Close()
-			os.Remove(path)
-			return err
+		if !journal {
+			if err := syncDir(s.dir); err != nil {
+				f.Close()
+				os.Remove(path)
+				return err
+			}
 		}
-		s.active, s.cur = f, segment{path: path}
+		s.active, s.cur = f, segment{path: path, journal: journal}
 		return nil
 	}
 }

@@ -7,7 +7,15 @@
 // MaxBatch entries) and commits it in one AppendEntries call, then wakes
 // every caller of that batch; what queues meanwhile forms the next batch.
 // A lone writer on an idle system pays one transaction and never waits
-// for company. Under load (the last commit, less than Linger ago, served
+// for company.
+//
+// With Options.WriteBehind set, a batch is acknowledged once it is appended
+// to the local journal (the spool directory, written without fsync: it
+// survives a crash of the process, as SQLite's WAL with synchronous=NORMAL
+// does, but not of the machine), and the drain applies journaled entries
+// to the store at most WriteBehind later, hundreds per transaction.
+// Readers that need their own writes call Flush (or read through
+// Consistent). Under load (the last commit, less than Linger ago, served
 // several callers) the committer waits until Linger after that commit, or
 // until MaxBatch entries are queued, so that batches grow and fewer
 // transactions carry the same entries.
@@ -72,6 +80,11 @@ type Options struct {
 	// Logger receives outages, recoveries and spool problems (default:
 	// discard). Entries' request ids may be logged; nothing else of them.
 	Logger *slog.Logger
+	// WriteBehind, when positive (and SpoolDir is set), acknowledges a
+	// batch once it is in the local journal and applies it to the store
+	// within this delay (see the package comment). Zero: every batch is
+	// committed to the store before its callers return.
+	WriteBehind time.Duration
 }
 
 func (o *Options) defaults() {
@@ -83,6 +96,11 @@ func (o *Options) defaults() {
 	}
 	if o.Linger == 0 {
 		o.Linger = DefaultLinger
+	}
+	if o.WriteBehind > 0 && o.SpoolDir != "" {
+		o.Linger = -1 // a journal append is cheap: no batch waits for company
+	} else {
+		o.WriteBehind = 0
 	}
 	if o.CommitTimeout <= 0 {
 		o.CommitTimeout = DefaultCommitTimeout
@@ -109,6 +127,8 @@ type Stats struct {
 	Rejected    int64 // spooled entries the store refused as invalid (kept in rejected.jsonl)
 	SpoolBytes  int64 // the spool's size now
 	Degraded    bool  // batches go straight to the spool until a replay succeeds
+	Journaled   int64 // entries acknowledged from the journal (WriteBehind)
+	Applied     int64 // journaled entries applied to the store
 }
 
 // request is one Write call waiting for its batch.
@@ -149,7 +169,7 @@ type Writer struct {
 
 	committerDone, drainDone chan struct{}
 
-	batches, entries, spooled, replayed, storeErrors, torn, rejected atomic.Int64
+	batches, entries, spooled, replayed, storeErrors, torn, rejected, journaled, applied atomic.Int64
 }
 
 // NewWriter returns a started Writer over store. It opens (creating) the
@@ -328,6 +348,21 @@ func flatten(batch []*request) []octomesh.LedgerEntry {
 // commit makes one batch durable and releases its callers.
 func (w *Writer) commit(batch []*request) {
 	entries := flatten(batch)
+	if w.o.WriteBehind > 0 {
+		buf, err := encodeRecords(entries)
+		if err == nil {
+			err = w.spool.appendJournal(buf, entries)
+		}
+		if err == nil {
+			w.journaled.Add(int64(len(entries)))
+			release(batch, nil)
+			signal(w.drainKick)
+			return
+		}
+		// The journal is full (the store has been failing) or unwritable:
+		// the store itself may still take the batch.
+		w.log.Warn("ledger: the journal refused a batch; committing it directly", slog.String("error", err.Error()))
+	}
 	if w.spool != nil && w.spool.isDegraded() {
 		// The store failed and no replay has succeeded since: the batch
 		// goes straight to the spool (unless a replay healed it meanwhile).
@@ -403,6 +438,7 @@ func (w *Writer) Stats() Stats {
 	s := Stats{
 		Batches: w.batches.Load(), Entries: w.entries.Load(), Spooled: w.spooled.Load(), Replayed: w.replayed.Load(),
 		StoreErrors: w.storeErrors.Load(), TornRecords: w.torn.Load(), Rejected: w.rejected.Load(),
+		Journaled: w.journaled.Load(), Applied: w.applied.Load(),
 	}
 	if w.spool != nil {
 		s.SpoolBytes, s.Degraded = w.spool.state()
