@@ -58,17 +58,29 @@ func digits(s string) bool {
 // String formats m as dollars with nine decimals, trailing zeros trimmed to
 // at least two: "0.15", "12.00", "0.000000150".
 func (m Money) String() string {
-	sign := ""
-	v := int64(m)
-	if v < 0 {
-		sign = "-"
+	// Hand-formatted: it runs for every answer's cost header and ledger
+	// line, and fmt.Sprintf allocated twice per call.
+	var b [32]byte
+	out := b[:0]
+	v := uint64(m) // the magnitude, exact even for the most negative value
+	if m < 0 {
+		out = append(out, '-')
 		v = -v
 	}
-	s := fmt.Sprintf("%s%d.%09d", sign, v/int64(Dollar), v%int64(Dollar))
-	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
-		s = s[:len(s)-1]
+	out = strconv.AppendUint(out, v/uint64(Dollar), 10)
+	out = append(out, '.')
+	frac := v % uint64(Dollar)
+	var digits [9]byte
+	for i := 8; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
 	}
-	return s
+	n := 9
+	for n > 2 && digits[n-1] == '0' {
+		n-- // trailing zeros go, down to cents
+	}
+	out = append(out, digits[:n]...)
+	return string(out)
 }
 
 // Price is a deployment's price list. Token prices are per million tokens.

@@ -1,6 +1,10 @@
 package octomesh_test
 
 import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/octomesh/octomesh"
@@ -75,5 +79,34 @@ func TestPriceCostCountsCacheWritesOnce(t *testing.T) {
 	// 12 × $1/M + 4 × $0.10/M + 9 × $5/M = 12 + 0.4 + 45 = 57.4 µ$ = 57,400 n$
 	if got, want := p.Cost(u), octomesh.Money(57_400); got != want {
 		t.Errorf("Cost = %d, want %d", got, want)
+	}
+}
+
+// TestMoneyStringMatchesReference compares the hand formatting with the
+// fmt-based one it replaced, over random and edge amounts.
+func TestMoneyStringMatchesReference(t *testing.T) {
+	ref := func(m octomesh.Money) string {
+		sign, v := "", int64(m)
+		if v < 0 {
+			sign, v = "-", -v
+		}
+		s := fmt.Sprintf("%s%d.%09d", sign, v/int64(octomesh.Dollar), v%int64(octomesh.Dollar))
+		for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
+			s = s[:len(s)-1]
+		}
+		return s
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	vals := []octomesh.Money{0, 1, -1, 9, 10, 100, 1e7, 1e9, -1e9, 123456789, math.MaxInt64, math.MinInt64 + 1}
+	for range 100000 {
+		vals = append(vals, octomesh.Money(rng.Int64()>>rng.UintN(63)), -octomesh.Money(rng.Int64()>>rng.UintN(63)))
+	}
+	for _, m := range vals {
+		if got, want := m.String(), ref(m); got != want {
+			t.Fatalf("Money(%d).String() = %q, want %q", int64(m), got, want)
+		}
+	}
+	if got := octomesh.Money(math.MinInt64).String(); got != "-9223372036.854775808" {
+		t.Errorf("the most negative amount = %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package octomesh
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -31,50 +32,52 @@ func (r *ChatRequest) Validate() error {
 	toolCallIDs := map[string]bool{}
 	for i := range r.Messages {
 		m := &r.Messages[i]
-		p := fmt.Sprintf("messages[%d]", i)
+		// Parameter paths are built only for an error: a valid request
+		// pays no formatting.
+		p := lazyPath{name: "messages", i: i}
 		if !m.Role.Valid() {
-			return invalid(p+".role", "invalid role %q: want system, developer, user, assistant or tool", truncate(string(m.Role), 32))
+			return invalid(p.String()+".role", "invalid role %q: want system, developer, user, assistant or tool", truncate(string(m.Role), 32))
 		}
 		for j, part := range m.Content.Parts {
-			pp := fmt.Sprintf("%s.content[%d]", p, j)
+			pp := p.sub("content", j)
 			switch part.Type {
 			case PartText:
 			case PartImageURL:
 				if m.Role != RoleUser {
-					return invalid(pp, "image parts are only allowed in user messages")
+					return invalid(pp.String(), "image parts are only allowed in user messages")
 				}
 				if part.ImageURL == nil || part.ImageURL.URL == "" {
-					return invalid(pp+".image_url", "image_url.url is required")
+					return invalid(pp.String()+".image_url", "image_url.url is required")
 				}
 				u := part.ImageURL.URL
 				if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "data:") {
-					return invalid(pp+".image_url", "image_url.url must be an http(s) URL or a data: URL")
+					return invalid(pp.String()+".image_url", "image_url.url must be an http(s) URL or a data: URL")
 				}
 			default:
-				return invalid(pp+".type", "unsupported content part type %q: want text or image_url", truncate(part.Type, 32))
+				return invalid(pp.String()+".type", "unsupported content part type %q: want text or image_url", truncate(part.Type, 32))
 			}
 		}
 		switch m.Role {
 		case RoleTool:
 			if m.ToolCallID == "" {
-				return invalid(p+".tool_call_id", "tool messages must have a tool_call_id")
+				return invalid(p.String()+".tool_call_id", "tool messages must have a tool_call_id")
 			}
 		case RoleAssistant:
 			if m.Content.IsNull() && len(m.ToolCalls) == 0 && m.Refusal == "" {
-				return invalid(p+".content", "assistant messages need content or tool_calls")
+				return invalid(p.String()+".content", "assistant messages need content or tool_calls")
 			}
 			for k, tc := range m.ToolCalls {
 				if tc.ID == "" || tc.Function.Name == "" {
-					return invalid(fmt.Sprintf("%s.tool_calls[%d]", p, k), "tool calls need an id and a function name")
+					return invalid(p.sub("tool_calls", k).String(), "tool calls need an id and a function name")
 				}
 				toolCallIDs[tc.ID] = true
 			}
 		default:
 			if m.Content.IsNull() {
-				return invalid(p+".content", "%s messages must have content", m.Role)
+				return invalid(p.String()+".content", "%s messages must have content", m.Role)
 			}
 			if len(m.ToolCalls) > 0 {
-				return invalid(p+".tool_calls", "only assistant messages may have tool_calls")
+				return invalid(p.String()+".tool_calls", "only assistant messages may have tool_calls")
 			}
 		}
 	}
@@ -83,19 +86,19 @@ func (r *ChatRequest) Validate() error {
 	}
 	names := map[string]bool{}
 	for i, t := range r.Tools {
-		p := fmt.Sprintf("tools[%d]", i)
+		p := lazyPath{name: "tools", i: i}
 		if t.Type != "function" {
-			return invalid(p+".type", "tool type must be \"function\"")
+			return invalid(p.String()+".type", "tool type must be \"function\"")
 		}
 		if !validFunctionName(t.Function.Name) {
-			return invalid(p+".function.name", "function names must be 1-64 characters of a-z, A-Z, 0-9, _ and -")
+			return invalid(p.String()+".function.name", "function names must be 1-64 characters of a-z, A-Z, 0-9, _ and -")
 		}
 		if names[t.Function.Name] {
-			return invalid(p+".function.name", "duplicate function name %q", t.Function.Name)
+			return invalid(p.String()+".function.name", "duplicate function name %q", t.Function.Name)
 		}
 		names[t.Function.Name] = true
 		if len(t.Function.Parameters) > 0 && firstByte(t.Function.Parameters) != '{' {
-			return invalid(p+".function.parameters", "parameters must be a JSON Schema object")
+			return invalid(p.String()+".function.parameters", "parameters must be a JSON Schema object")
 		}
 	}
 	if tc := r.ToolChoice; tc != nil {
@@ -248,4 +251,25 @@ func (r *EmbeddingRequest) EstimateTokens() int {
 		n += 1 + (len(s)+3)/4
 	}
 	return n
+}
+
+// lazyPath is a parameter path such as messages[3] or messages[3].content[1],
+// formatted only when an error names it.
+type lazyPath struct {
+	name   string
+	i      int
+	field  string // "" for a one-level path
+	subIdx int
+}
+
+func (p lazyPath) sub(name string, i int) lazyPath {
+	return lazyPath{name: p.name, i: p.i, field: name, subIdx: i}
+}
+
+func (p lazyPath) String() string {
+	s := p.name + "[" + strconv.Itoa(p.i) + "]"
+	if p.field != "" {
+		s += "." + p.field + "[" + strconv.Itoa(p.subIdx) + "]"
+	}
+	return s
 }
