@@ -74,8 +74,15 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 	return pc, false, nil
 }
 
-// put returns a connection whose response was read to its end.
+// put returns a connection whose response was read to its end. Bytes
+// already buffered past that end (a wrong Content-Length, a body after a
+// 204) would be read as the next request's response: such a connection is
+// closed instead.
 func (p *hostPool) put(pc *persistConn) {
+	if pc.br.Buffered() > 0 {
+		pc.conn.Close()
+		return
+	}
 	pc.idleSince = time.Now()
 	p.mu.Lock()
 	if len(p.idle) >= p.t.maxIdlePerHost() {
