@@ -22,6 +22,7 @@ type persistConn struct {
 	br        *bufio.Reader
 	idleSince time.Time
 	written   int64 // bytes the kernel accepted for the current request
+	writeErr  error // the connection's write error for the current request
 }
 
 // connWriter counts what reaches the connection, so a failed write can
@@ -31,6 +32,9 @@ type connWriter struct{ pc *persistConn }
 func (w connWriter) Write(b []byte) (int, error) {
 	n, err := w.pc.conn.Write(b)
 	w.pc.written += int64(n)
+	if err != nil {
+		w.pc.writeErr = err
+	}
 	return n, err
 }
 
@@ -51,11 +55,14 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool) (*http.Response
 	w := &watch{pc: pc}
 	w.stop = context.AfterFunc(ctx, w.fire)
 
-	pc.written = 0
+	pc.written, pc.writeErr = 0, nil
 	if err := pc.writeRequest(req); err != nil {
 		w.stop()
 		pc.conn.Close()
-		if reused && pc.written == 0 {
+		// Only the connection's own failure (a server that closed it while
+		// idle) makes a resend safe and useful: not a cancelled context,
+		// whose watch failed the write, nor a bad request body.
+		if reused && pc.written == 0 && pc.writeErr != nil && ctx.Err() == nil {
 			return nil, fmt.Errorf("%w: %w", errNothingWritten, err)
 		}
 		return nil, err

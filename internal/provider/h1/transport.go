@@ -87,7 +87,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		// A reused connection the server had already closed fails before a
 		// single byte of the request left; only then is a second try safe.
-		if reused && errors.Is(err, errNothingWritten) && req.GetBody != nil {
+		if reused && errors.Is(err, errNothingWritten) && req.GetBody != nil && ctx.Err() == nil {
 			body, gerr := req.GetBody()
 			if gerr == nil {
 				r2 := *req
