@@ -62,7 +62,9 @@ func (b *body) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		b.eof = true
 		b.releaseLocked(!closed)
-	case err != nil:
+	case err != nil, closed:
+		// Close came during this read and moved the deadline: the read
+		// may still have returned data, but the connection is done.
 		b.releaseLocked(false)
 	}
 	b.mu.Unlock()
