@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/user"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +23,11 @@ import (
 // the database anyway). Every change they make is in the audit log with
 // the actor "cli". Servers pick changes to keys and settings up within
 // apikey.RefreshInterval.
+//
+// On SQLite, only a command that may bootstrap (`orgs create`, before the
+// first `serve`) creates the database; every other command refuses a data
+// directory that holds none (errNoDatabase), so that a mistyped --data-dir
+// is an error rather than an empty answer from a new, empty database.
 
 // adminEnv is one administration command's parsed common flags and store.
 type adminEnv struct {
@@ -28,7 +36,11 @@ type adminEnv struct {
 	data   *string
 	getenv func(string) string
 	stdout io.Writer
-	st     *store
+	stderr io.Writer
+	// mayCreate lets open create the SQLite database (and its data
+	// directory) when it does not exist; set by bootstrapping commands.
+	mayCreate bool
+	st        *store
 }
 
 // newAdminEnv starts a command's flag set with the common flags.
@@ -38,7 +50,7 @@ func newAdminEnv(name string, getenv func(string) string, stdout, stderr io.Writ
 		fs:     fs,
 		cfg:    fs.String("config", "", "YAML config file (default: built-in defaults)"),
 		data:   fs.String("data-dir", "", "data directory (overrides data_dir)"),
-		getenv: getenv, stdout: stdout,
+		getenv: getenv, stdout: stdout, stderr: stderr,
 	}
 }
 
@@ -61,11 +73,22 @@ func (e *adminEnv) open(ctx context.Context, args []string) (context.Context, er
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	st, err := openStore(ctx, &cfg)
+	var created string // the SQLite database this command creates, if any
+	if driver, dsn := cfg.DatabaseDSN(); e.mayCreate && driver == config.DriverSQLite {
+		if p, isFile := sqliteDBPath(dsn.Reveal()); isFile {
+			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+				created = p
+			}
+		}
+	}
+	st, err := openStoreMode(ctx, &cfg, e.mayCreate)
 	if err != nil {
 		return nil, err
 	}
 	e.st = st
+	if created != "" {
+		fmt.Fprintf(e.stderr, "octomesh: created a new OctoMesh database at %s\n", created)
+	}
 	source := "cli"
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		source = "cli:" + u.Username

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -25,9 +28,54 @@ type store struct {
 // openStore opens the store the configuration selects: SQLite in the data
 // directory (creating it) unless database.dsn is a postgres:// URL.
 func openStore(ctx context.Context, cfg *config.Config) (*store, error) {
+	return openStoreMode(ctx, cfg, true)
+}
+
+// errNoDatabase is an administration command's refusal to work on a SQLite
+// database that does not exist: opening it would create an empty one, and
+// the command would answer from that ("audit log intact: 0 entries", no
+// organisations) as if the data had been lost.
+type errNoDatabase struct{ path string }
+
+func (e errNoDatabase) Error() string {
+	return fmt.Sprintf("no OctoMesh database at %s: check --data-dir (or data_dir, or database.dsn, in the --config file), "+
+		"or run `octomesh serve` once to create it", e.path)
+}
+
+// sqliteDBPath is the file a SQLite DSN names, absolute where it can be
+// made so (a relative data directory depends on the working directory),
+// and whether it names a file at all (not ":memory:").
+func sqliteDBPath(dsn string) (string, bool) {
+	p := sqlitePath(dsn)
+	if p == "" || p == ":memory:" {
+		return p, false
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p, true
+}
+
+// openStoreMode is openStore; with create false, a SQLite database that
+// does not exist yet is refused (errNoDatabase) and nothing is created, no
+// file and no directory. PostgreSQL is opened either way: the server
+// decides what exists.
+func openStoreMode(ctx context.Context, cfg *config.Config, create bool) (*store, error) {
 	driver, dsn := cfg.DatabaseDSN()
 	if driver == config.DriverPostgres {
 		db, err := postgres.Open(ctx, dsn.Reveal())
+		if err != nil {
+			return nil, err
+		}
+		return &store{db, db, db.Close}, nil
+	}
+	if !create {
+		if p, isFile := sqliteDBPath(dsn.Reveal()); isFile {
+			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+				return nil, errNoDatabase{p}
+			}
+		}
+		db, err := sqlite.Open(ctx, sqlitePath(dsn.Reveal()))
 		if err != nil {
 			return nil, err
 		}

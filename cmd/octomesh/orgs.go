@@ -39,6 +39,7 @@ func orgsCmd(ctx context.Context, args []string, getenv func(string) string, std
 	default:
 		return unknownVerb("orgs", v, orgVerbs)
 	}
+	e.mayCreate = v == "create" // the one command that may start a database before the first serve
 	ctx, err = e.open(ctx, args)
 	if err != nil {
 		return err
