@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/internal/apikey"
@@ -113,6 +114,15 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 			k.ExpiresAt = now.Add(*expiresIn)
 		}
 		scopes(&k.Scopes)
+		if len(k.Scopes.Budgets) > 0 {
+			// An unknown organisation is the mistake to report, not its budgets.
+			if _, err := st.Org(ctx, k.OrgID); err != nil {
+				return err
+			}
+			if err := budgetsExist(ctx, st, k.OrgID, k.Scopes.Budgets); err != nil {
+				return err
+			}
+		}
 		raw, err := apikey.Mint(k)
 		if err != nil {
 			return err
@@ -144,6 +154,11 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 			k.ExpiresAt = time.Time{}
 		}
 		scopes(&k.Scopes)
+		if set["budgets"] {
+			if err := budgetsExist(ctx, st, k.OrgID, k.Scopes.Budgets); err != nil {
+				return err
+			}
+		}
 		if err := st.UpdateKey(ctx, k); err != nil {
 			return err
 		}
@@ -190,6 +205,34 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "deleted %s\n", safe(*id))
 		return nil
 	}
+}
+
+// budgetsExist applies the admin API's rule for a key's scopes.budgets
+// (httpapi's budgetsExist, same code and message): every id must be a
+// budget of the key's organisation, since a mistyped id would otherwise
+// limit nothing, silently.
+func budgetsExist(ctx context.Context, st *store, org string, ids []string) error {
+	for _, id := range ids {
+		if _, err := st.meter.Budget(ctx, org, id); err != nil {
+			if octomesh.ErrorCodeOf(err) == octomesh.ENOTFOUND {
+				return octomesh.Errorf(octomesh.EINVALID, "--budgets: this organisation has no budget %q", clipID(id, 64)).WithParam("budgets")
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// clipID shortens an id to at most n bytes (at a character boundary) for
+// an error message.
+func clipID(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func printKey(w io.Writer, k *octomesh.APIKey, now time.Time) {
