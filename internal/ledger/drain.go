@@ -69,7 +69,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 }
 
 // Sync replays everything spooled into the store now and returns nil once
-// the spool is empty, or the store's error (the rest stays spooled and
+// what was spooled before the call is in the store, or the store's error (the rest stays spooled and
 // the background drain keeps trying). Without a spool it returns nil.
 func (w *Writer) Sync(ctx context.Context) error {
 	if w.spool == nil {
@@ -82,30 +82,29 @@ func (w *Writer) Sync(ctx context.Context) error {
 	return w.replay(ctx)
 }
 
-// replay replays the spool's segments oldest first, deleting each once it
-// is in the store, until none is left (which ends degraded mode).
+// replay replays the segments spooled so far oldest first, deleting each
+// once it is in the store; finding none ends degraded mode. It makes one
+// pass: what is spooled meanwhile kicks the drain for the next one, and a
+// loop until the spool is empty would never end (nor let a Flush, or any
+// read through Consistent, return) while the gateway has steady traffic.
 func (w *Writer) replay(ctx context.Context) error {
 	w.drainMu.Lock()
 	defer w.drainMu.Unlock()
-	recovered := false
-	for {
-		segs := w.spool.next()
-		if segs == nil {
-			if recovered {
-				w.log.Info("ledger: the spool is replayed; usage goes to the database again")
-			}
-			return nil
+	segs := w.spool.next()
+	recovered := false // a spool (not this run's journal) was replayed
+	for _, seg := range segs {
+		if err := w.replaySegment(ctx, seg); err != nil {
+			return err
 		}
-		for _, seg := range segs {
-			if err := w.replaySegment(ctx, seg); err != nil {
-				return err
-			}
-			if err := w.spool.remove(seg); err != nil {
-				return err
-			}
-			recovered = true
+		if err := w.spool.remove(seg); err != nil {
+			return err
 		}
+		recovered = recovered || !seg.journal
 	}
+	if recovered {
+		w.log.Info("ledger: the spool is replayed; usage goes to the database again")
+	}
+	return nil
 }
 
 // replaySegment appends a segment's records to the store, MaxBatch at a
