@@ -118,9 +118,15 @@ const (
 func (b *body) drain() {
 	pc := b.pc
 	pc.conn.SetReadDeadline(aLongTimeAgo) // only what is already buffered
-	if b.discard() == nil {
+	switch err := b.discard(); {
+	case err == nil:
 		pc.conn.SetReadDeadline(time.Time{})
 		pc.pool.put(pc)
+		return
+	case errors.Is(err, errTornLine):
+		// The buffer ended inside a chunk-size or trailer line, and that
+		// part of it is gone: parsing on would misframe what follows.
+		pc.conn.Close()
 		return
 	}
 	pc.conn.SetReadDeadline(time.Now().Add(drainTimeout))

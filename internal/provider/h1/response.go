@@ -12,6 +12,10 @@ import (
 // ErrMalformed wraps every response the parser refuses.
 var ErrMalformed = errors.New("h1: malformed HTTP response")
 
+// errTornLine marks a read that failed (a deadline) after consuming part
+// of a line: the reader's position is lost.
+var errTornLine = errors.New("h1: read interrupted inside a line")
+
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
@@ -256,6 +260,10 @@ func readLineBytes(br *bufio.Reader, budget *int) ([]byte, error) {
 	if err != nil {
 		if err == io.EOF {
 			return nil, io.ErrUnexpectedEOF
+		}
+		if len(line) > 0 {
+			// Part of the line was consumed: reading cannot resume.
+			return nil, fmt.Errorf("%w: %w", errTornLine, err)
 		}
 		return nil, err
 	}
