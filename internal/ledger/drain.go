@@ -49,6 +49,12 @@ func (w *Writer) drainLoop(replayNow bool) {
 			if w.ctx.Err() != nil {
 				return
 			}
+			if w.o.WriteBehind > 0 {
+				// The journal keeps acknowledging, but the store is
+				// failing: say so (octomesh_ledger_degraded) until a
+				// replay succeeds.
+				w.spool.markDegraded()
+			}
 			backoff = min(max(2*backoff, w.o.RetryMin), w.o.RetryMax)
 			w.log.Warn("ledger: the database is still unavailable; usage stays spooled",
 				slog.String("error", err.Error()), slog.Duration("retry_in", backoff))

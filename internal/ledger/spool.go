@@ -329,6 +329,14 @@ func (s *spool) isDegraded() bool {
 	return s.degraded
 }
 
+// markDegraded records that the store is failing (journal mode, where
+// batches do not go through append).
+func (s *spool) markDegraded() {
+	s.mu.Lock()
+	s.degraded = true
+	s.mu.Unlock()
+}
+
 // heal leaves degraded mode: the store took a replayed batch, so new
 // batches go to it again while the drain replays the rest.
 func (s *spool) heal() {

@@ -129,3 +129,31 @@ func TestWriteBehindWhileTheStoreFails(t *testing.T) {
 	}
 	wantLedger(t, db, int64(ok), octomesh.Money(ok))
 }
+
+// TestJournalReportsAFailingStore: in journal mode writes keep succeeding
+// while the store fails, so Stats.Degraded (octomesh_ledger_degraded) must
+// say the store is failing, and clear once it is back.
+func TestJournalReportsAFailingStore(t *testing.T) {
+	db := openSQLite(t)
+	store := &switchStore{LedgerStore: db}
+	w := newWriter(t, store, Options{SpoolDir: t.TempDir(), WriteBehind: 2 * time.Millisecond})
+	store.down.Store(true)
+	if err := w.Write(context.Background(), entry("down", 1)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !w.Stats().Degraded && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	if !w.Stats().Degraded {
+		t.Fatal("the store has been failing; Stats.Degraded is still false")
+	}
+	store.down.Store(false)
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Degraded {
+		t.Errorf("after a successful flush: %+v", st)
+	}
+	wantLedger(t, db, 1, 1)
+}

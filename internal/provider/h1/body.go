@@ -94,7 +94,11 @@ func (b *body) Close() error {
 	case b.finished:
 	case b.reading:
 		b.pc.conn.SetDeadline(aLongTimeAgo) // the reader sees the error and closes
-	case !b.keepAlive || !b.w.release():
+	case !b.keepAlive:
+		b.finished = true
+		b.w.stop() // nothing left to cancel: unregister from the context
+		b.pc.conn.Close()
+	case !b.w.release():
 		b.finished = true
 		b.pc.conn.Close()
 	default:

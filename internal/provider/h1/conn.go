@@ -78,6 +78,10 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool) (*http.Response
 	}
 	if pc.pool.t.ResponseHeaderTimeout > 0 && !w.fired() {
 		pc.conn.SetReadDeadline(time.Time{})
+		if w.fired() {
+			// Cancelled meanwhile: the clear above may have undone it.
+			pc.conn.SetDeadline(aLongTimeAgo)
+		}
 	}
 	resp := h.resp
 	resp.Body = newBody(pc, w, h, !resp.Close && !closeRequested(req))

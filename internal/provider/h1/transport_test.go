@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -640,5 +641,34 @@ func TestResendWhenNothingWasWritten(t *testing.T) {
 	}
 	if n := requests.Load(); n != 3 {
 		t.Errorf("server answered %d requests, want 3 (each once)", n)
+	}
+}
+
+// foreverCtx is a context that never ends and is not one of the context
+// package's own, so context.AfterFunc watches it with a goroutine: a watch
+// left registered shows up as a goroutine that never exits.
+type foreverCtx struct{ context.Context }
+
+func (foreverCtx) Done() <-chan struct{} { return make(chan struct{}) }
+
+// TestCloseReleasesTheWatch: closing a body whose connection cannot be
+// reused (Connection: close) unregisters the request's context watch.
+func TestCloseReleasesTheWatch(t *testing.T) {
+	u, _ := rawServer(t, func(int, int) (string, bool) {
+		return "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10\r\n\r\n0123456789", true
+	})
+	tr := &Transport{}
+	before := runtime.NumGoroutine()
+	for range 20 {
+		resp, err := post(t, tr, foreverCtx{context.Background()}, u, "{}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Read(make([]byte, 3)) // not to the end
+		resp.Body.Close()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if after := runtime.NumGoroutine(); after > before+5 {
+		t.Errorf("goroutines: %d before, %d after 20 closed bodies (context watches left behind)", before, after)
 	}
 }
