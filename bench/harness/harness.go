@@ -130,7 +130,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 func selectScenarios(names []string) ([]Scenario, error) {
 	all := Scenarios()
 	if len(names) == 0 {
-		return all, nil
+		var def []Scenario
+		for _, s := range all {
+			if s.Group != "soak" { // ten minutes: only when asked for
+				def = append(def, s)
+			}
+		}
+		return def, nil
 	}
 	var out []Scenario
 	for _, n := range names {
@@ -146,7 +152,7 @@ func selectScenarios(names []string) ([]Scenario, error) {
 			for _, s := range all {
 				known = append(known, s.Name)
 			}
-			return nil, fmt.Errorf("harness: unknown scenario %q (want one of %s, or main, pairs)", n, strings.Join(known, ", "))
+			return nil, fmt.Errorf("harness: unknown scenario %q (want one of %s, or main, pairs, soak)", n, strings.Join(known, ", "))
 		}
 	}
 	return out, nil
@@ -198,6 +204,9 @@ func (h *run) scenario(ctx context.Context, sc Scenario) ScenarioResult {
 	for _, t := range h.o.Targets {
 		if ctx.Err() != nil {
 			break
+		}
+		if sc.Soak && t != TargetOctoMesh {
+			continue // the soak asks about OctoMesh's memory only
 		}
 		tr := h.measure(ctx, sc, t, mock, warmup, dur)
 		res.Targets = append(res.Targets, tr)
@@ -332,6 +341,10 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	}
 	// CPU is read at the window's edges, from a goroutine that sleeps
 	// through the warm-up and the window.
+	var rss *rssSampler
+	if sc.Soak {
+		rss = sampleRSS(p.pid(), warmup, dur)
+	}
 	cpu := make(chan [2]time.Duration, 1)
 	go func() {
 		var s [2]time.Duration
@@ -357,6 +370,9 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	}
 	c := <-cpu
 	tr.fill(res, c[1]-c[0], base, after, sc)
+	if rss != nil {
+		tr.Soak = rss.result()
+	}
 	if prof != nil {
 		if err := profWait(); err != nil {
 			tr.Notes = append(tr.Notes, "CPU profile: "+err.Error())

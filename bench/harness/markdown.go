@@ -157,6 +157,20 @@ func (s *ScenarioResult) table(b *bytes.Buffer) {
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
+	for _, t := range s.Targets {
+		if k := t.Soak; k != nil {
+			fmt.Fprintf(b, "%s RSS every %.0f s through the window (MB): %s. Start %.1f, end %.1f, max %.1f; slope over the second half %+.2f MB/min.\n\n",
+				targetTitle[t.Target], k.IntervalS, joinMB(k.RSSMB), k.StartMB, k.EndMB, k.MaxMB, k.SlopeMBPerMin)
+		}
+	}
+}
+
+func joinMB(v []float64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprintf("%.1f", x)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func oneLine(s string) string {

@@ -81,6 +81,7 @@ type TargetResult struct {
 	IdleRSSMB   float64  `json:"idle_rss_mb"` // before the load
 	PeakRSSMB   float64  `json:"peak_rss_mb"` // VmHWM during the load
 	PerStreamKB float64  `json:"per_stream_kb,omitempty"`
+	Soak        *Soak    `json:"soak,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
 }
 
@@ -206,6 +207,20 @@ func (r *Report) Checks() []Check {
 		c := Check{Name: "Memory at 200 connections", Target: "≤ 64 MB peak RSS"}
 		if o := get("upstream50ms", TargetOctoMesh); o != nil {
 			c.Got, c.Pass, c.Known = fmt.Sprintf("%.1f MB", o.PeakRSSMB), o.PeakRSSMB <= 64, true
+		}
+		out = append(out, c)
+	}
+	{
+		// Flat: after the first half of the soak (warm-up of pools and heap),
+		// RSS may not trend upwards by more than 0.5 MB a minute nor end
+		// more than 5% above where that half started.
+		c := Check{Name: "Memory over a 10-minute soak", Target: "flat after warm-up"}
+		if o := get("soak", TargetOctoMesh); o != nil && o.Soak != nil && len(o.Soak.RSSMB) >= 4 {
+			k := o.Soak
+			mid := k.RSSMB[len(k.RSSMB)/2]
+			growth := (k.EndMB - mid) / mid
+			c.Got = fmt.Sprintf("%.1f → %.1f MB over the second half (slope %+.2f MB/min; max %.1f MB)", mid, k.EndMB, k.SlopeMBPerMin, k.MaxMB)
+			c.Pass, c.Known = k.SlopeMBPerMin <= 0.5 && growth <= 0.05, true
 		}
 		out = append(out, c)
 	}

@@ -45,10 +45,14 @@ type Scenario struct {
 	Connections int                 `json:"connections"`
 	Rate        float64             `json:"rate,omitempty"` // open loop when > 0
 	Memory      bool                `json:"memory,omitempty"`
-	Group       string              `json:"group"` // "main" or "pairs"
-	min         time.Duration       // shortest useful measurement window
-	warmup      time.Duration       // shortest useful warm-up
-	scale       float64             // fraction of the run's duration (0 = 1)
+	// Soak samples the target's RSS through the window and runs only
+	// OctoMesh: the question is whether its memory grows, not how fast
+	// it is.
+	Soak   bool          `json:"soak,omitempty"`
+	Group  string        `json:"group"` // "main", "pairs" or "soak" (run only when named)
+	min    time.Duration // shortest useful measurement window
+	warmup time.Duration // shortest useful warm-up
+	scale  float64       // fraction of the run's duration (0 = 1)
 }
 
 // Scenarios returns every scenario, in run order.
@@ -73,6 +77,13 @@ func Scenarios() []Scenario {
 		pair(FormatAnthropic, FormatOpenAI),
 		pair(FormatOpenAI, FormatAnthropic),
 		pair(FormatAnthropic, FormatAnthropic),
+		// Ten minutes of steady, realistic traffic (an open loop at 1,000
+		// requests/s against a 20 ms upstream, half of them streamed
+		// would need two request shapes; this one streams 20 tokens).
+		{Name: "soak", Title: "Soak: 10 minutes at 1,000 requests/s, streamed, 20 ms upstream",
+			Mock: mockupstream.Config{Delay: 20 * time.Millisecond, Tokens: 20}, Stream: true,
+			Inbound: FormatOpenAI, Outbound: FormatOpenAI, Connections: 200, Rate: 1000, Soak: true, Group: "soak",
+			min: 10 * time.Minute, warmup: 30 * time.Second},
 	}
 }
 
