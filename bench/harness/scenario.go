@@ -77,12 +77,12 @@ func Scenarios() []Scenario {
 		pair(FormatAnthropic, FormatOpenAI),
 		pair(FormatOpenAI, FormatAnthropic),
 		pair(FormatAnthropic, FormatAnthropic),
-		// Ten minutes of steady, realistic traffic (an open loop at 1,000
-		// requests/s against a 20 ms upstream, half of them streamed
-		// would need two request shapes; this one streams 20 tokens).
-		{Name: "soak", Title: "Soak: 10 minutes at 1,000 requests/s, streamed, 20 ms upstream",
-			Mock: mockupstream.Config{Delay: 20 * time.Millisecond, Tokens: 20}, Stream: true,
-			Inbound: FormatOpenAI, Outbound: FormatOpenAI, Connections: 200, Rate: 1000, Soak: true, Group: "soak",
+		// Ten minutes of steady, realistic streaming traffic: an open loop
+		// at 1,000 requests/s, each 20 ms to the first token and then 20
+		// tokens at 200 a second (about 120 streams in flight).
+		{Name: "soak", Title: "Soak: 10 minutes at 1,000 streamed requests/s (first token after 20 ms, 20 tokens at 200/s)",
+			Mock: mockupstream.Config{TTFT: 20 * time.Millisecond, Tokens: 20, TokensPerSec: 200}, Stream: true,
+			Inbound: FormatOpenAI, Outbound: FormatOpenAI, Connections: 400, Rate: 1000, Soak: true, Group: "soak",
 			min: 10 * time.Minute, warmup: 30 * time.Second},
 	}
 }
