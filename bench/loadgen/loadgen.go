@@ -198,8 +198,18 @@ func closedLoop(ctx context.Context, o Options, req []byte, from, to time.Time) 
 // openLoop schedules requests at o.Rate on a pool of at most o.Connections
 // connections. Each request's latency counts from its scheduled start.
 func openLoop(ctx context.Context, o Options, req []byte, from, to time.Time) ([]*worker, uint64) {
+	// The whole pool exists from the start and is used in turn (the
+	// channel is FIFO), so every connection opens within the first
+	// o.Connections requests. Grown on demand, the pool would creep up to
+	// the worst moment's concurrency over a long run, and the target's
+	// per-connection memory with it, which a soak would read as a leak.
 	free := make(chan *worker, o.Connections)
-	var all []*worker
+	all := make([]*worker, 0, o.Connections)
+	for range o.Connections {
+		w := newWorker(o.Addr, o.Timeout)
+		all = append(all, w)
+		free <- w
+	}
 	var wg sync.WaitGroup
 	var dropped atomic.Uint64
 	interval := time.Duration(float64(time.Second) / o.Rate)
@@ -224,11 +234,7 @@ func openLoop(ctx context.Context, o Options, req []byte, from, to time.Time) ([
 		var w *worker
 		select {
 		case w = <-free:
-		default:
-			if len(all) < o.Connections {
-				w = newWorker(o.Addr, o.Timeout)
-				all = append(all, w)
-			}
+		default: // every connection is busy: the request is dropped
 		}
 		if w == nil {
 			if !at.Before(from) {
