@@ -152,7 +152,7 @@ func selectScenarios(names []string) ([]Scenario, error) {
 			for _, s := range all {
 				known = append(known, s.Name)
 			}
-			return nil, fmt.Errorf("harness: unknown scenario %q (want one of %s, or main, pairs, soak)", n, strings.Join(known, ", "))
+			return nil, fmt.Errorf("harness: unknown scenario %q (want one of %s, or the groups main, pairs)", n, strings.Join(known, ", "))
 		}
 	}
 	return out, nil

@@ -48,7 +48,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 0, "measurement window per target and scenario (default 10s, 2s with --quick)")
 	warmup := fs.Duration("warmup", 0, "warm-up before each window (default duration/5, at most 2s)")
 	targets := fs.String("targets", "", "comma-separated targets (default direct,nginx,goproxy,octomesh)")
-	scenarios := fs.String("scenarios", "", "comma-separated scenarios or groups (main, pairs; default all)")
+	scenarios := fs.String("scenarios", "", "comma-separated scenarios or groups (main, pairs); default main and pairs: the 10-minute soak runs only when named")
 	out := fs.String("out", filepath.Join("bench", "results"), "results directory")
 	bin := fs.String("bin", "", "octomesh binary to measure (default: go build ./cmd/octomesh from the repository)")
 	noInstall := fs.Bool("no-install", false, "do not install nginx when it is missing")
