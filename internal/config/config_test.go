@@ -146,8 +146,8 @@ func TestParseSizesAndDurations(t *testing.T) {
 		{doc: "idle_timeout: 1h30m", want: func(s *Server) { s.IdleTimeout = 90 * time.Minute }},
 		{doc: "idle_timeout: 0s", want: func(s *Server) { s.IdleTimeout = 0 }},
 		// A bare integer is refused rather than read as nanoseconds.
-		{doc: "idle_timeout: 30", wantErr: "cannot unmarshal"},
-		{doc: "idle_timeout: soon", wantErr: "cannot unmarshal"},
+		{doc: "idle_timeout: 30", wantErr: "server.idle_timeout (line 2): want a duration such as 20ms, 1.5s or 1h30m, got a number"},
+		{doc: "idle_timeout: soon", wantErr: "server.idle_timeout (line 2): want a duration such as 20ms, 1.5s or 1h30m, got a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.doc, func(t *testing.T) {
@@ -172,10 +172,10 @@ func TestParseSizesAndDurations(t *testing.T) {
 
 func TestParseRejectsUnknownFields(t *testing.T) {
 	tests := []struct{ doc, want string }{
-		{"lisen: 1\n", "field lisen not found"},
-		{"server:\n  listn: x\n", "line 2: field listn not found"},
-		{"providers:\n  - name: a\n    type: openai\n    apikey: x\n", "line 4: field apikey not found"},
-		{"models:\n  - price: {inptu: \"1\"}\n", "field inptu not found"},
+		{"lisen: 1\n", "lisen (line 1): unknown setting"},
+		{"server:\n  listn: x\n", "server.listn (line 2): unknown setting"},
+		{"providers:\n  - name: a\n    type: openai\n    apikey: x\n", "providers[0].apikey (line 4): unknown setting"},
+		{"models:\n  - price: {inptu: \"1\"}\n", "models[0].price.inptu (line 2): unknown setting"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.doc), nil)
@@ -394,5 +394,34 @@ func TestHeadersString(t *testing.T) {
 	}
 	if got := h.LogValue().String(); strings.Contains(got, "secret") {
 		t.Errorf("LogValue() = %q leaks a value", got)
+	}
+}
+
+// TestParseReportsEveryProblemByField: wrong types and unknown keys name
+// the key's path like Validate's problems, come together with them, and
+// never echo a value (it may be a secret).
+func TestParseReportsEveryProblemByField(t *testing.T) {
+	doc := "metering:\n  ledger_commit: later\n  ledger_apply_delay: 20\n  ledger_comit: journal\n" +
+		"server:\n  read_timeout: sk-live-CANARY-123\n" +
+		"log: {level: loud, format: [text]}\n"
+	_, err := Parse([]byte(doc), nil)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"metering.ledger_apply_delay (line 3): want a duration such as 20ms, 1.5s or 1h30m, got a number",
+		"metering.ledger_comit (line 4): unknown setting",
+		"server.read_timeout (line 6): want a duration",
+		`metering.ledger_commit: "later" is not one of auto, database, journal`,
+		`log.level: "loud" is not one of`,
+		"log.format (line 7): want a string, got a list", // picked out of a flow mapping by its type
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "CANARY") || strings.Contains(msg, "time.Duration") || strings.Contains(msg, "config.") {
+		t.Errorf("error echoes a value or a Go type:\n%s", msg)
 	}
 }

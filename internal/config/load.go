@@ -67,11 +67,18 @@ func Parse(data []byte, getenv func(string) string) (Config, error) {
 	cfg := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	dec.KnownFields(true)
+	var typeErrs problems
 	switch err := dec.Decode(&cfg); {
 	case errors.Is(err, io.EOF):
 		// An empty document (or only comments): the defaults.
 	case err != nil:
-		return Config{}, scrub(err, values)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return Config{}, scrub(err, values)
+		}
+		// Wrong types and unknown keys: yaml.v3 decoded the rest, so
+		// they are reported together with Validate's problems below.
+		typeErrs = yamlProblems(text, te)
 	default:
 		var extra yaml.Node
 		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -79,7 +86,11 @@ func Parse(data []byte, getenv func(string) string) (Config, error) {
 		}
 	}
 	cfg.applyDefaults()
-	if err := cfg.Validate(); err != nil {
+	err = cfg.Validate()
+	if len(typeErrs) > 0 {
+		err = errors.Join(append(typeErrs, err)...)
+	}
+	if err != nil {
 		return Config{}, scrub(err, values)
 	}
 	return cfg, nil
