@@ -131,3 +131,25 @@ func TestBenchMockServesUntilCancelled(t *testing.T) {
 		t.Fatal("bench mock did not stop")
 	}
 }
+
+// TestBenchSmokeRunsKeepTheCommittedResults: without --out, only a full
+// run writes bench/results/latest.*; quick and custom runs go to tmp/.
+func TestBenchSmokeRunsKeepTheCommittedResults(t *testing.T) {
+	def := filepath.Join("bench", "results")
+	for _, tt := range []struct {
+		out    string
+		outSet bool
+		mode   string
+		want   string
+	}{
+		{def, false, "full", def},
+		{def, false, "quick", filepath.Join(def, "tmp")},
+		{def, false, "custom", filepath.Join(def, "tmp")},
+		{"/x/y", true, "quick", "/x/y"},
+		{"/x/y", true, "full", "/x/y"},
+	} {
+		if got := resultsDir(tt.out, tt.outSet, tt.mode); got != tt.want {
+			t.Errorf("resultsDir(%q, %v, %s) = %q, want %q", tt.out, tt.outSet, tt.mode, got, tt.want)
+		}
+	}
+}
