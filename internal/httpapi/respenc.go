@@ -113,31 +113,7 @@ func appendMessage(b []byte, m *octomesh.Message) (_ []byte, ok bool) {
 				b = append(b, ',')
 			}
 			tc := &m.ToolCalls[i]
-			b = append(b, '{')
-			if tc.Index != nil {
-				b = append(b, `"index":`...)
-				b = strconv.AppendInt(b, int64(*tc.Index), 10)
-				b = append(b, ',')
-			}
-			if tc.ID != "" {
-				b = append(b, `"id":`...)
-				b = jsonw.AppendString(b, tc.ID, false)
-				b = append(b, ',')
-			}
-			if tc.Type != "" {
-				b = append(b, `"type":`...)
-				b = jsonw.AppendString(b, tc.Type, false)
-				b = append(b, ',')
-			}
-			b = append(b, `"function":{`...)
-			if tc.Function.Name != "" {
-				b = append(b, `"name":`...)
-				b = jsonw.AppendString(b, tc.Function.Name, false)
-				b = append(b, ',')
-			}
-			b = append(b, `"arguments":`...)
-			b = jsonw.AppendString(b, tc.Function.Arguments, false)
-			b = append(b, "}}"...)
+			b = jsonw.AppendToolCall(b, tc.Index, tc.ID, tc.Type, tc.Function.Name, tc.Function.Arguments, false)
 		}
 		b = append(b, ']')
 	}

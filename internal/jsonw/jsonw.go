@@ -4,7 +4,10 @@
 // imports only the standard library.
 package jsonw
 
-import "unicode/utf8"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -77,4 +80,37 @@ func AppendString(b []byte, s string, escapeHTML bool) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// AppendToolCall appends one OpenAI tool call object as encoding/json
+// encodes octomesh.ToolCall: {"index":…,"id":…,"type":…,"function":{"name":…,
+// "arguments":…}}, omitting a nil index and empty id, type and name. The
+// request and response encoders share it; it takes the fields, not the
+// type, so this package keeps importing only the standard library.
+func AppendToolCall(b []byte, index *int, id, typ, name, arguments string, escapeHTML bool) []byte {
+	b = append(b, '{')
+	if index != nil {
+		b = append(b, `"index":`...)
+		b = strconv.AppendInt(b, int64(*index), 10)
+		b = append(b, ',')
+	}
+	if id != "" {
+		b = append(b, `"id":`...)
+		b = AppendString(b, id, escapeHTML)
+		b = append(b, ',')
+	}
+	if typ != "" {
+		b = append(b, `"type":`...)
+		b = AppendString(b, typ, escapeHTML)
+		b = append(b, ',')
+	}
+	b = append(b, `"function":{`...)
+	if name != "" {
+		b = append(b, `"name":`...)
+		b = AppendString(b, name, escapeHTML)
+		b = append(b, ',')
+	}
+	b = append(b, `"arguments":`...)
+	b = AppendString(b, arguments, escapeHTML)
+	return append(b, "}}"...)
 }

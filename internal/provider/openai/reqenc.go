@@ -155,31 +155,7 @@ func appendMessage(b []byte, m *octomesh.Message) ([]byte, bool) {
 
 // appendToolCall appends a tool call as encoding/json encodes ToolCall.
 func appendToolCall(b []byte, tc *octomesh.ToolCall) []byte {
-	b = append(b, '{')
-	if tc.Index != nil {
-		b = append(b, `"index":`...)
-		b = strconv.AppendInt(b, int64(*tc.Index), 10)
-		b = append(b, ',')
-	}
-	if tc.ID != "" {
-		b = append(b, `"id":`...)
-		b = jsonw.AppendString(b, tc.ID, true)
-		b = append(b, ',')
-	}
-	if tc.Type != "" {
-		b = append(b, `"type":`...)
-		b = jsonw.AppendString(b, tc.Type, true)
-		b = append(b, ',')
-	}
-	b = append(b, `"function":{`...)
-	if tc.Function.Name != "" {
-		b = append(b, `"name":`...)
-		b = jsonw.AppendString(b, tc.Function.Name, true)
-		b = append(b, ',')
-	}
-	b = append(b, `"arguments":`...)
-	b = jsonw.AppendString(b, tc.Function.Arguments, true)
-	return append(b, "}}"...)
+	return jsonw.AppendToolCall(b, tc.Index, tc.ID, tc.Type, tc.Function.Name, tc.Function.Arguments, true)
 }
 
 func appendIntField(b []byte, name string, v *int) []byte {
