@@ -25,6 +25,7 @@ server:
 log:
   level: debug
   format: text
+  flush_interval: 0s # its canary scans read the log while the server runs
 sim:
   enabled: true
   seed: 7

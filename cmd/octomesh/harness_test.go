@@ -59,7 +59,7 @@ var providerOf = map[string]string{
 const simSpeed = "0"
 
 // configTemplate is the test configuration; %s are the read timeouts, the
-// log level and the sim speed. Base URLs and keys come from the environment, as an operator
+// log level, its flush interval and the sim speed. Base URLs and keys come from the environment, as an operator
 // would write them.
 const configTemplate = `
 server:
@@ -69,6 +69,7 @@ server:
 log:
   level: %s
   format: text
+  flush_interval: %s
 sim:
   enabled: true
   seed: 7
@@ -163,6 +164,7 @@ type serverOptions struct {
 	logLevel    string // default "info"
 	simSpeed    string // default simSpeed
 	readTimeout string // server read_header_timeout and read_timeout; default "10s"
+	logFlush    string // log.flush_interval; default "0s", so tests that scan the log mid-run see every line
 }
 
 // startServer starts fakes and `octomesh serve` with the test configuration,
@@ -178,6 +180,9 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	if o.readTimeout == "" {
 		o.readTimeout = "10s"
 	}
+	if o.logFlush == "" {
+		o.logFlush = "0s"
+	}
 	ts := &testServer{
 		AdminKey:  "om-e2e-admin-" + randomHex(t, 16),
 		DataDir:   t.TempDir(),
@@ -188,7 +193,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		Gemini:    fakeupstream.NewGemini(t),
 	}
 	cfgPath := filepath.Join(t.TempDir(), "octomesh.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, o.readTimeout, o.readTimeout, o.logLevel, o.simSpeed)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, o.readTimeout, o.readTimeout, o.logLevel, o.logFlush, o.simSpeed)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{

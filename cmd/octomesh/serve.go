@@ -15,6 +15,7 @@ import (
 	"github.com/octomesh/octomesh/internal/config"
 	"github.com/octomesh/octomesh/internal/gateway"
 	"github.com/octomesh/octomesh/internal/httpapi"
+	"github.com/octomesh/octomesh/internal/logbuf"
 	"github.com/octomesh/octomesh/internal/profiling"
 	"github.com/octomesh/octomesh/internal/telemetry"
 )
@@ -46,7 +47,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	log := newLogger(cfg.Log, stderr)
+	// Lines are batched (logbuf): one write per request would be one of the
+	// request's ~10 system calls. Close, deferred first, runs last.
+	logw := logbuf.New(stderr, cfg.Log.FlushInterval)
+	defer logw.Close()
+	log := newLogger(cfg.Log, logw)
 	stopProfiling, err := profiling.Start(*pprofAddr, log)
 	if err != nil {
 		return err

@@ -90,6 +90,10 @@ const (
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error; default info
 	Format string `yaml:"format"` // text | json; default text
+	// FlushInterval batches log lines: they reach the log at most this long
+	// after they are logged, many per write (default 100ms; 0 writes each
+	// line at once, which costs one system call per request).
+	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 // SlogLevel returns the level as a slog.Level; unknown levels give Info.
@@ -281,7 +285,7 @@ func Default() Config {
 			UpstreamTimeout:   10 * time.Minute,
 		},
 		DataDir: "./octomesh-data",
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text", FlushInterval: 100 * time.Millisecond},
 		Sim:     Sim{Enabled: true, Seed: 1, Speed: 1.0},
 		Routing: Routing{
 			Defaults:    RouteDefaults{Objective: "cheapest", QualityFloor: 0.9, Regions: []string{}},

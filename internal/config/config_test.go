@@ -30,7 +30,7 @@ func TestDefault(t *testing.T) {
 			UpstreamTimeout:   10 * time.Minute,
 		},
 		DataDir: "./octomesh-data",
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text", FlushInterval: 100 * time.Millisecond},
 		Sim:     Sim{Enabled: true, Seed: 1, Speed: 1},
 		Privacy: Privacy{StoreContent: false},
 		Routing: Routing{

@@ -51,6 +51,9 @@ func (c *Config) Validate() error {
 	if !oneOf(c.Log.Format, "text", "json") {
 		p.add("log.format", "%s is not one of text, json", quoted(c.Log.Format))
 	}
+	if c.Log.FlushInterval < 0 || c.Log.FlushInterval > 10*time.Second {
+		p.add("log.flush_interval", "must be between 0 (write each line at once) and 10s")
+	}
 	if !(c.Sim.Speed >= 0) || math.IsInf(c.Sim.Speed, 0) {
 		p.add("sim.speed", "must be 0 (instant) or a positive number")
 	}
