@@ -16,6 +16,7 @@ type fakeService struct {
 	chunks  []octomesh.Chunk
 	endErr  error // error after the chunks
 	openErr error
+	open    func() octomesh.ChatStream // when set, opens every stream
 	last    *octomesh.ChatRequest
 	fwd     [][2]string
 }
@@ -35,6 +36,9 @@ func (f *fakeService) ChatStream(ctx context.Context, req *octomesh.ChatRequest)
 	f.last = req
 	if f.openErr != nil {
 		return nil, nil, f.openErr
+	}
+	if f.open != nil {
+		return f.open(), &octomesh.Served{Model: "fake/m", Provider: "fake"}, nil
 	}
 	return &sliceStream{chunks: f.chunks, err: f.endErr}, &octomesh.Served{Model: "fake/m", Provider: "fake"}, nil
 }

@@ -64,8 +64,11 @@ func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *oct
 	h.Set("Trailer", "X-Octomesh-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	ending := false
 	sw := anthropicwire.NewStreamWriter(w, func() {
-		if !moreWaiting(st) {
+		// The last events go out with the end of the body and the trailer
+		// when the handler returns: one system call instead of two.
+		if !ending && !moreWaiting(st) {
 			rc.Flush()
 		}
 	}, "", served.Model)
@@ -91,6 +94,7 @@ func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *oct
 		}
 		return
 	}
+	ending = true
 	if sw.Finish() == nil {
 		st.Close()
 		h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
