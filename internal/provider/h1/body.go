@@ -214,7 +214,40 @@ func (b *body) read(p []byte) (int, error) {
 // maxChunkLine bounds a chunk-size line (size plus extensions).
 const maxChunkLine = 4 << 10
 
+// readChunked reads chunk data into p. When a chunk ends and the next ones
+// have already arrived, it goes on with them, without blocking: a stream
+// relay then sees every event that came in one read of the socket, and
+// sends them on in one write instead of one per upstream chunk.
 func (b *body) readChunked(br *bufio.Reader, p []byte) (int, error) {
+	n, err := b.readChunk(br, p)
+	for err == nil && n < len(p) && !b.inChunk && nextChunkBuffered(br) {
+		var m int
+		m, err = b.readChunk(br, p[n:])
+		n += m
+	}
+	return n, err
+}
+
+// nextChunkBuffered reports whether br holds a whole chunk-size line of a
+// non-empty chunk and at least one byte of its data, so that reading it
+// cannot block. (A size starting with 0, the last chunk or a rarely padded
+// size, is left to the next call.)
+func nextChunkBuffered(br *bufio.Reader) bool {
+	k := br.Buffered()
+	if k < 4 {
+		return false
+	}
+	buf, _ := br.Peek(k) // never blocks: k bytes are buffered
+	if buf[0] == '0' {
+		return false
+	}
+	i := indexByte(buf, '\n')
+	return i > 0 && i+1 < k
+}
+
+// readChunk reads from the current chunk, starting the next one first when
+// the current one is done.
+func (b *body) readChunk(br *bufio.Reader, p []byte) (int, error) {
 	if b.inChunk && b.remaining == 0 {
 		if err := readCRLF(br); err != nil { // the last chunk's end arrives late
 			return 0, err

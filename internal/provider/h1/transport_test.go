@@ -506,7 +506,11 @@ func TestConcurrentRequests(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := conns.Load(); n > 16+8 {
+	// 16 goroutines share 8 idle slots, so a connection handed back while
+	// all 8 are taken is closed, and a later request dials again: how often
+	// depends on scheduling (24 was exceeded in about 1 run in 8 under the
+	// race detector). Without reuse it would be 1,600; 100 proves reuse.
+	if n := conns.Load(); n > 100 {
 		t.Errorf("1,600 requests from 16 goroutines opened %d connections", n)
 	}
 	tr.CloseIdleConnections()
