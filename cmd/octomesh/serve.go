@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -120,15 +119,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
-		ReadTimeout:       cfg.Server.ReadTimeout,
-		WriteTimeout:      cfg.Server.WriteTimeout,
-		IdleTimeout:       cfg.Server.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(cfg.Server, api, log)
 	addr := ln.Addr().String()
 	fmt.Fprintf(stdout, "OctoMesh %s listening on http://%s (data in %s, %d models)\n", octomesh.Version, addr, cfg.DataDir, len(catalog.Deployments()))
 	log.Info("listening", "addr", addr, "models", len(catalog.Deployments()))

@@ -69,6 +69,10 @@ type Server struct {
 	// forwarded to upstream providers. Default none. Credential, hop-by-hop
 	// and framing headers (Authorization, Cookie, Host, …) are refused.
 	AllowedForwardHeaders []string `yaml:"allowed_forward_headers"`
+	// Engine is the inbound HTTP/1.1 server: "octomesh" (default; the
+	// gateway's own, internal/h1server, which costs less per request) or
+	// "net/http" (Go's standard server).
+	Engine string `yaml:"engine"`
 }
 
 // Database selects the store.
@@ -283,6 +287,7 @@ func Default() Config {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   30 * time.Second,
 			UpstreamTimeout:   10 * time.Minute,
+			Engine:            "octomesh",
 		},
 		DataDir: "./octomesh-data",
 		Log:     Log{Level: "info", Format: "text", FlushInterval: 100 * time.Millisecond},

@@ -28,6 +28,7 @@ func TestDefault(t *testing.T) {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   30 * time.Second,
 			UpstreamTimeout:   10 * time.Minute,
+			Engine:            "octomesh",
 		},
 		DataDir: "./octomesh-data",
 		Log:     Log{Level: "info", Format: "text", FlushInterval: 100 * time.Millisecond},

@@ -95,6 +95,9 @@ func (s *Server) validate(p *problems) {
 	if s.ReadHeaderTimeout <= 0 {
 		p.add("server.read_header_timeout", "must be positive")
 	}
+	if !oneOf(s.Engine, "octomesh", "net/http") {
+		p.add("server.engine", "%s is not one of octomesh, net/http", quoted(s.Engine))
+	}
 	for _, d := range []struct {
 		name string
 		v    int64

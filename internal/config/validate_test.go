@@ -64,6 +64,7 @@ func TestValidateRules(t *testing.T) {
 		{"bad postgres dsn", func(c *Config) { c.Database.DSN = "postgres://" }, "database.dsn: not a valid PostgreSQL URL"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose" is not one of`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not one of text, json`},
+		{"server engine", func(c *Config) { c.Server.Engine = "fasthttp" }, `server.engine: "fasthttp" is not one of octomesh, net/http`},
 		{"log flush interval negative", func(c *Config) { c.Log.FlushInterval = -time.Second }, "log.flush_interval: must be between 0 (write each line at once) and 10s"},
 		{"log flush interval too long", func(c *Config) { c.Log.FlushInterval = time.Minute }, "log.flush_interval: must be between 0 (write each line at once) and 10s"},
 		{"sim speed negative", func(c *Config) { c.Sim.Speed = -1 }, "sim.speed: must be 0 (instant) or a positive number"},

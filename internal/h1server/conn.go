@@ -1,0 +1,126 @@
+package h1server
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Connection states, for Shutdown (which closes idle connections only) and
+// the watcher (which checks active ones).
+const (
+	stateIdle   int32 = iota // waiting for a request
+	stateActive              // reading a request or answering it
+	stateClosed              // closed by Shutdown
+)
+
+// conn is one client connection, served by one goroutine.
+type conn struct {
+	srv    *Server
+	rwc    net.Conn
+	br     *bufio.Reader
+	remote string
+	base   context.Context
+	state  atomic.Int32
+
+	head []byte // the request head, reused from request to request
+	out  []byte // the response bytes on their way to one Write
+	pend []byte // body bytes written by the handler and not yet sent
+	hdr  []byte // the handler's headers as of WriteHeader
+
+	// The request in flight, for the watcher: its start (unix nanoseconds,
+	// 0 when none), when it was last checked, and how to cancel it.
+	mu      sync.Mutex
+	started int64
+	checked int64
+	cancel  context.CancelFunc
+}
+
+// readerPool recycles connections' read buffers.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+
+func newConn(s *Server, rwc net.Conn, base context.Context) *conn {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(rwc)
+	c := &conn{srv: s, rwc: rwc, br: br, remote: rwc.RemoteAddr().String(), base: base}
+	c.state.Store(stateActive)
+	return c
+}
+
+func (c *conn) serve() {
+	defer c.close()
+	for c.waitForRequest() {
+		w, err := c.readRequest()
+		if err != nil {
+			c.replyError(err)
+			return
+		}
+		if !c.handle(w) || !w.finish() || w.closeAfter || c.srv.shutdown.Load() {
+			return
+		}
+		w.release()
+	}
+}
+
+// waitForRequest waits, within the idle timeout, for the first byte of the
+// next request, and reports whether there is one to read.
+func (c *conn) waitForRequest() bool {
+	if !c.state.CompareAndSwap(stateActive, stateIdle) || c.srv.shutdown.Load() {
+		return false
+	}
+	if c.br.Buffered() == 0 {
+		var deadline time.Time
+		if d := c.srv.idleTimeout(); d > 0 {
+			deadline = time.Now().Add(d)
+		}
+		c.rwc.SetReadDeadline(deadline)
+		if _, err := c.br.Peek(1); err != nil {
+			return false
+		}
+	}
+	// Shutdown may have closed the connection meanwhile.
+	return c.state.CompareAndSwap(stateIdle, stateActive)
+}
+
+// handle runs the handler. It reports false when the handler panicked: the
+// connection then closes, as with net/http, and the panic is logged unless
+// it is http.ErrAbortHandler.
+func (c *conn) handle(w *response) (ok bool) {
+	ctx, cancel := context.WithCancel(c.base)
+	r := w.tmpl.WithContext(ctx)
+	w.req = r
+	c.mu.Lock()
+	c.started, c.checked, c.cancel = time.Now().UnixNano(), 0, cancel
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.started, c.cancel = 0, nil
+		c.mu.Unlock()
+		cancel()
+		if v := recover(); v != nil {
+			ok = false
+			if v != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.srv.logf("h1server: panic serving %s: %v\n%s", c.remote, v, buf)
+			}
+		}
+	}()
+	c.srv.Handler.ServeHTTP(w, r)
+	return true
+}
+
+func (c *conn) close() {
+	c.rwc.Close()
+	c.srv.forget(c)
+	if c.br != nil {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
+}

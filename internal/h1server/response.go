@@ -1,0 +1,344 @@
+package h1server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// bufSize is how much body a response holds before it writes: a small
+// answer leaves in one write with its head and a Content-Length.
+const bufSize = 4 << 10
+
+// maxKeptBuffer bounds the buffers a connection keeps between requests.
+const maxKeptBuffer = 64 << 10
+
+// response is the http.ResponseWriter of one request.
+type response struct {
+	c    *conn
+	tmpl http.Request  // the request as parsed
+	req  *http.Request // what the handler got (tmpl with its context)
+	body *body         // nil without a body
+
+	header      http.Header
+	status      int
+	wroteHeader bool  // the status and headers are fixed (serialised in c.hdr)
+	sentHeader  bool  // the head is on the wire
+	chunking    bool  // the body goes out chunked
+	declared    int64 // the handler's Content-Length; -1 when none
+	written     int64 // body bytes the handler wrote
+	noBody      bool  // a HEAD request: the body is counted, not sent
+	closeAfter  bool  // the connection closes after this answer
+	hasDate     bool
+	hasType     bool
+	trailers    []string // trailer names declared with the Trailer header
+	err         error    // the first write error
+}
+
+var _ http.Flusher = (*response)(nil)
+
+func (w *response) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header, 8)
+	}
+	return w.header
+}
+
+// WriteHeader fixes the status and takes a snapshot of the headers, as
+// net/http does (changes after it have no effect, trailers aside), by
+// serialising them: no copy of the map.
+func (w *response) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.writeInformational(code)
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	c := w.c
+	c.hdr = c.hdr[:0]
+	for k, vs := range w.header {
+		switch k {
+		case "Content-Length":
+			if len(vs) > 0 {
+				if n, ok := parseLength(vs[0]); ok {
+					w.declared = n
+				}
+			}
+			continue
+		case "Transfer-Encoding":
+			continue // the server frames the body
+		case "Connection":
+			if hasToken(vs, "close") {
+				w.closeAfter = true
+			}
+			continue
+		case "Date":
+			w.hasDate = true
+		case "Content-Type":
+			w.hasType = true
+		case "Trailer":
+			for _, v := range vs {
+				for _, t := range strings.Split(v, ",") {
+					if t = strings.Trim(t, " \t"); t != "" {
+						w.trailers = append(w.trailers, canonicalKey(t))
+					}
+				}
+			}
+		}
+		if strings.HasPrefix(k, http.TrailerPrefix) || !validToken(k) {
+			continue
+		}
+		c.hdr = appendField(c.hdr, k, vs)
+	}
+	if !bodyAllowed(code) {
+		w.declared = -1
+	}
+}
+
+// writeInformational sends a 1xx answer (103 Early Hints) at once.
+func (w *response) writeInformational(code int) {
+	c := w.c
+	out := append(c.out[:0], statusLine(code)...)
+	for k, vs := range w.header {
+		if validToken(k) {
+			out = appendField(out, k, vs)
+		}
+	}
+	out = append(out, "\r\n"...)
+	c.out = out
+	w.send(out)
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if w.noBody {
+		return len(p), nil
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	c := w.c
+	c.pend = append(c.pend, p...)
+	if len(c.pend) >= bufSize {
+		w.sendBody(false)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+// Flush sends the head and what the handler wrote so far.
+func (w *response) Flush() { w.FlushError() }
+
+// FlushError is Flush that reports a failed write (http.ResponseController
+// uses it).
+func (w *response) FlushError() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err == nil {
+		w.sendBody(false)
+	}
+	return w.err
+}
+
+// finish completes the answer after the handler returned, and reports
+// whether the connection can carry another request.
+func (w *response) finish() bool {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.declared >= 0 && w.written < w.declared && !w.noBody {
+		w.closeAfter = true // the body is short of its length: the client must see the connection end
+	}
+	// What the handler left of the body is read past before the answer's
+	// head goes, so that the head can say when the connection will close.
+	keep := w.body == nil || w.body.finish()
+	if !keep {
+		w.closeAfter = true
+	}
+	if w.err == nil {
+		w.sendBody(true)
+	}
+	return keep && w.err == nil
+}
+
+// release drops per-connection buffers that an unusual answer grew.
+func (w *response) release() {
+	c := w.c
+	if cap(c.out) > maxKeptBuffer {
+		c.out = nil
+	}
+	if cap(c.pend) > maxKeptBuffer {
+		c.pend = nil
+	}
+	if cap(c.hdr) > maxKeptBuffer {
+		c.hdr = nil
+	}
+}
+
+// sendBody writes the head if it has not gone yet, and the pending body,
+// in one write. final is the end of the answer: an unflushed answer then
+// gets a Content-Length, a chunked one its last chunk and trailers.
+func (w *response) sendBody(final bool) {
+	c := w.c
+	pend := c.pend
+	out := c.out[:0]
+	if !w.sentHeader {
+		length := w.declared
+		switch {
+		case !bodyAllowed(w.status):
+		case length >= 0:
+		case w.noBody: // HEAD: the length of what the handler wrote, when it is all known
+			if final && w.written > 0 {
+				length = w.written
+			}
+		case final:
+			length = int64(len(pend))
+		case w.tmpl.ProtoMinor >= 1:
+			w.chunking = true
+		default:
+			w.closeAfter = true // HTTP/1.0 without a length: the end of the connection ends the body
+		}
+		out = w.appendHead(out, length, pend)
+		w.sentHeader = true
+	}
+	if len(pend) > 0 {
+		if w.chunking {
+			out = strconv.AppendUint(out, uint64(len(pend)), 16)
+			out = append(out, "\r\n"...)
+			out = append(out, pend...)
+			out = append(out, "\r\n"...)
+		} else {
+			out = append(out, pend...)
+		}
+	}
+	if final && w.chunking {
+		out = append(out, "0\r\n"...)
+		out = w.appendTrailers(out)
+		out = append(out, "\r\n"...)
+	}
+	c.pend = pend[:0]
+	c.out = out
+	if len(out) > 0 {
+		w.send(out)
+	}
+}
+
+func (w *response) send(b []byte) {
+	if w.err != nil {
+		return
+	}
+	if _, err := w.c.rwc.Write(b); err != nil {
+		w.err = err
+		w.closeAfter = true
+	}
+}
+
+// appendHead appends the status line and headers. length is the body's
+// Content-Length, or -1 when there is none to send.
+func (w *response) appendHead(out []byte, length int64, pend []byte) []byte {
+	out = append(out, statusLine(w.status)...)
+	out = append(out, w.c.hdr...)
+	if length >= 0 {
+		out = append(out, "Content-Length: "...)
+		out = strconv.AppendInt(out, length, 10)
+		out = append(out, "\r\n"...)
+	}
+	if w.chunking {
+		out = append(out, "Transfer-Encoding: chunked\r\n"...)
+	}
+	if !w.hasType && bodyAllowed(w.status) && len(pend) > 0 {
+		out = append(out, "Content-Type: "...)
+		out = append(out, http.DetectContentType(pend)...)
+		out = append(out, "\r\n"...)
+	}
+	if !w.hasDate {
+		out = append(out, "Date: "...)
+		out = appendDate(out)
+		out = append(out, "\r\n"...)
+	}
+	if w.c.srv.shutdown.Load() {
+		w.closeAfter = true
+	}
+	switch {
+	case w.closeAfter:
+		out = append(out, "Connection: close\r\n"...)
+	case w.tmpl.ProtoMinor == 0:
+		out = append(out, "Connection: keep-alive\r\n"...)
+	}
+	return append(out, "\r\n"...)
+}
+
+// appendTrailers appends the declared trailers the handler set, and those
+// set with http.TrailerPrefix.
+func (w *response) appendTrailers(out []byte) []byte {
+	for _, k := range w.trailers {
+		if vs := w.header[k]; len(vs) > 0 && validToken(k) {
+			out = appendField(out, k, vs)
+		}
+	}
+	for k, vs := range w.header {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && validToken(name) {
+			out = appendField(out, name, vs)
+		}
+	}
+	return out
+}
+
+// appendField appends "k: v\r\n" for each value, with line breaks in
+// values turned into spaces (as net/http: a value must not start a line).
+func appendField(out []byte, k string, vs []string) []byte {
+	for _, v := range vs {
+		out = append(out, k...)
+		out = append(out, ": "...)
+		start := len(out)
+		out = append(out, strings.Trim(v, " \t")...)
+		for i := start; i < len(out); i++ {
+			if out[i] == '\r' || out[i] == '\n' {
+				out[i] = ' '
+			}
+		}
+		out = append(out, "\r\n"...)
+	}
+	return out
+}
+
+func bodyAllowed(status int) bool {
+	return !(status >= 100 && status < 200 || status == http.StatusNoContent || status == http.StatusNotModified)
+}
+
+// statusLines holds "HTTP/1.1 <code> <reason>\r\n" for the codes net/http
+// knows.
+var statusLines = func() map[int]string {
+	m := map[int]string{}
+	for code := 100; code < 600; code++ {
+		if t := http.StatusText(code); t != "" {
+			m[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + t + "\r\n"
+		}
+	}
+	return m
+}()
+
+func statusLine(code int) string {
+	if l, ok := statusLines[code]; ok {
+		return l
+	}
+	return "HTTP/1.1 " + strconv.Itoa(code) + " status code " + strconv.Itoa(code) + "\r\n"
+}
