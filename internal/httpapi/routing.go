@@ -25,7 +25,7 @@ func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req octomesh.ChatRequest
-	err = decodeStrict(body.Bytes(), &req)
+	err = decodeChat(body.Bytes(), &req)
 	body.Release() // the decoded request copies what it keeps
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)

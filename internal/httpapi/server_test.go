@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -254,27 +253,6 @@ func TestEmbeddingsBase64(t *testing.T) {
 	if !strings.Contains(w.Body.String(), `"embedding":[1,0.5]`) {
 		t.Errorf("float embedding: %s", w.Body)
 	}
-}
-
-func FuzzChatDecode(f *testing.F) {
-	f.Add([]byte(okChat))
-	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}],"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"tool_choice":"auto","stop":"x","stream":true,"stream_options":{"include_usage":true}}`))
-	f.Add([]byte(`{"model":"m","messages":[{"role":"tool","content":null}]}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var req octomesh.ChatRequest
-		err := decodeStrict(body, &req)
-		if err == nil {
-			err = req.Validate()
-		}
-		if err != nil {
-			if octomesh.ErrorCodeOf(err) != octomesh.EINVALID {
-				t.Fatalf("decode error %v has code %q, want invalid_request", err, octomesh.ErrorCodeOf(err))
-			}
-			if StatusOf(err) != http.StatusBadRequest {
-				t.Fatalf("status %d", StatusOf(err))
-			}
-		}
-	})
 }
 
 func TestForwardHeaders(t *testing.T) {
