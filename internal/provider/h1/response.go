@@ -61,11 +61,45 @@ func readResponse(br *bufio.Reader, req *http.Request, maxHeader int) (*head, er
 	}
 }
 
+// readHead reads a status line and header section. The whole head is
+// copied into one string, with header names canonicalised in place first,
+// and every string of the response is a slice of it; all values share one
+// backing slice. A provider's answer carries 10 to 20 headers, which would
+// otherwise cost two or three allocations each.
 func readHead(br *bufio.Reader, budget *int) (*head, error) {
-	line, err := readLine(br, budget)
-	if err != nil {
-		return nil, err
+	var stack [2048]byte
+	raw := stack[:0]
+	lines := 0
+	for {
+		l, err := readLineBytes(br, budget)
+		if err != nil {
+			return nil, err
+		}
+		if lines > 0 && len(l) > 0 {
+			if l[0] == ' ' || l[0] == '\t' {
+				return nil, malformed("obsolete header line folding")
+			}
+			colon := indexByte(l, ':')
+			if colon <= 0 {
+				return nil, malformed("header line %q", clip(string(l)))
+			}
+			if !validToken(l[:colon]) {
+				return nil, malformed("header name %q", clip(string(l[:colon])))
+			}
+		}
+		start := len(raw)
+		raw = append(raw, l...)
+		raw = append(raw, '\n')
+		if lines > 0 {
+			canonicalizeName(raw[start:])
+		}
+		if len(l) == 0 && lines > 0 {
+			break
+		}
+		lines++
 	}
+	text := string(raw)
+	line, rest, _ := strings.Cut(text, "\n")
 	resp := &http.Response{}
 	// HTTP/1.x SP 3DIGIT [SP reason]
 	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") || line[8] != ' ' {
@@ -95,31 +129,67 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 	if len(line) <= 13 {
 		resp.Status = line[9:12] + " " + http.StatusText(code)
 	}
-	resp.Header = make(http.Header, 8)
+	n := lines - 1
+	resp.Header = make(http.Header, max(n, 8))
+	vals := make([]string, 0, n)
 	for {
-		l, err := readLineBytes(br, budget)
-		if err != nil {
-			return nil, err
-		}
-		if len(l) == 0 {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		if l == "" {
 			break
 		}
-		if l[0] == ' ' || l[0] == '\t' {
-			return nil, malformed("obsolete header line folding")
+		colon := strings.IndexByte(l, ':')
+		key := internKey(l[:colon])
+		v := trimOWSString(l[colon+1:])
+		if old, ok := resp.Header[key]; ok {
+			resp.Header[key] = append(old, v) // a repeated header: copies, leaving the shared backing alone
+			continue
 		}
-		colon := indexByte(l, ':')
-		if colon <= 0 {
-			return nil, malformed("header line %q", clip(string(l)))
-		}
-		name := l[:colon]
-		if !validToken(name) {
-			return nil, malformed("header name %q", clip(string(name)))
-		}
-		v := trimOWS(l[colon+1:])
-		key := canonicalKey(name)
-		resp.Header[key] = append(resp.Header[key], string(v))
+		vals = append(vals, v)
+		i := len(vals)
+		resp.Header[key] = vals[i-1 : i : i]
 	}
 	return &head{resp: resp}, nil
+}
+
+// canonicalizeName rewrites the name of the header line l (a valid token
+// before its colon) in canonical form, as textproto.CanonicalMIMEHeaderKey
+// would: upper case at the start and after each hyphen, lower case elsewhere.
+func canonicalizeName(l []byte) {
+	upper := true
+	for i, c := range l {
+		if c == ':' {
+			return
+		}
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			l[i] = c - ('a' - 'A')
+		case !upper && 'A' <= c && c <= 'Z':
+			l[i] = c + ('a' - 'A')
+		}
+		upper = c == '-'
+	}
+}
+
+// internKey returns the package's copy of a common header name, so that
+// a response's map keys do not keep its whole head alive.
+func internKey(k string) string {
+	for _, c := range commonKeys {
+		if c == k {
+			return c
+		}
+	}
+	return k
+}
+
+func trimOWSString(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // frame sets the body's framing and the response's framing fields.
@@ -231,12 +301,6 @@ func connectionClose(hdr http.Header, minor int) bool {
 	return minor == 0 && !keepAlive
 }
 
-// readLine reads one CRLF- (or LF-) terminated line as a string.
-func readLine(br *bufio.Reader, budget *int) (string, error) {
-	b, err := readLineBytes(br, budget)
-	return string(b), err
-}
-
 // readLineBytes reads one line without its terminator, charging its length
 // against budget. The slice is valid until the next read from br.
 func readLineBytes(br *bufio.Reader, budget *int) ([]byte, error) {
@@ -312,8 +376,8 @@ func asciiEqualFold[S, T string | []byte](s S, t T) bool {
 	return true
 }
 
-// commonKeys are header names that come back on most responses; matching
-// them spares an allocation per header.
+// commonKeys are header names that come back on most responses; a map key
+// that is one of them is this string, not a slice of the response head.
 var commonKeys = []string{
 	"Content-Type", "Content-Length", "Date", "Transfer-Encoding", "Connection",
 	"Server", "Cache-Control", "Retry-After", "X-Request-Id", "Keep-Alive", "Vary",
@@ -321,15 +385,6 @@ var commonKeys = []string{
 	"Anthropic-Ratelimit-Requests-Remaining", "X-Ratelimit-Remaining-Requests",
 	"X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Requests", "X-Ratelimit-Reset-Tokens",
 	"Strict-Transport-Security", "Cf-Ray", "Alt-Svc",
-}
-
-func canonicalKey(name []byte) string {
-	for _, k := range commonKeys {
-		if len(k) == len(name) && asciiEqualFold(k, name) {
-			return k
-		}
-	}
-	return http.CanonicalHeaderKey(string(name))
 }
 
 func clip(s string) string {
