@@ -38,10 +38,7 @@ type DB struct {
 	db  *sql.DB
 	now octomesh.Clock
 
-	// insertLedger is insertEntry, prepared once: database/sql prepares
-	// it on each pooled connection the first time a transaction there
-	// uses it, and keeps it, so a ledger commit does not parse SQL.
-	insertLedger *sql.Stmt
+	ledgerInserts *ledgerInserts // AppendEntries' prepared INSERTs
 }
 
 var _ octomesh.AccountStore = (*DB)(nil)
@@ -67,7 +64,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	d := &DB{db: db, now: time.Now}
+	d := &DB{db: db, now: time.Now, ledgerInserts: &ledgerInserts{db: db}}
 	for _, o := range opts {
 		o(d)
 	}
@@ -75,16 +72,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if d.insertLedger, err = db.PrepareContext(ctx, insertEntry); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: prepare: %w", path, err)
-	}
 	return d, nil
 }
 
 // Close closes the database.
 func (d *DB) Close() error {
-	d.insertLedger.Close()
+	d.ledgerInserts.close()
 	return d.db.Close()
 }
 

@@ -14,16 +14,10 @@ var _ octomesh.MeterStore = (*DB)(nil)
 const ledgerCols = `org_id, kind, request_id, attempt, key_id, user_id, project, deployment, provider, price_version,
 	prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, estimated, cost, outcome, ref, note, started_at, ended_at`
 
-// insertEntry skips an entry already stored and one whose organisation no
-// longer exists (erasure wins over late usage).
-const insertEntry = `INSERT INTO ledger (` + ledgerCols + `)
-	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-	WHERE EXISTS (SELECT 1 FROM orgs WHERE id = ?)
-	ON CONFLICT (org_id, request_id, attempt, kind) DO NOTHING`
-
 // AppendEntries stores entries in one transaction, skipping those already
 // stored or of an organisation that does not exist, and returns how many
-// were new. EINVALID (nothing stored) for an invalid entry.
+// were new. EINVALID (nothing stored) for an invalid entry. A batch goes
+// in as multi-row INSERTs (ledger_insert.go).
 //
 // It does not take the store_head row: ledger writes are not admin
 // changes and need neither a revision nor the audit chain. SQLite still
@@ -37,29 +31,9 @@ func (d *DB) AppendEntries(ctx context.Context, entries []octomesh.LedgerEntry) 
 	if len(entries) == 0 {
 		return 0, nil
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
+	n, err := d.ledgerInserts.insert(ctx, entries)
 	if err != nil {
 		return 0, fmt.Errorf("append ledger: %w", err)
-	}
-	defer tx.Rollback()
-	stmt := tx.StmtContext(ctx, d.insertLedger) // closed by the commit or rollback
-	n := 0
-	for i := range entries {
-		e := &entries[i]
-		res, err := stmt.ExecContext(ctx, e.OrgID, string(e.Kind), e.RequestID, e.Attempt, e.KeyID, e.UserID, e.Project,
-			e.Deployment, e.Provider, e.PriceVersion, e.PromptTokens, e.CompletionTokens, e.CachedTokens, e.CacheWriteTokens,
-			e.Estimated, int64(e.Cost), e.Outcome, e.Ref, e.Note, nanos(e.Start), nanos(e.End), e.OrgID)
-		if err != nil {
-			return 0, fmt.Errorf("append ledger: %w", err)
-		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return 0, fmt.Errorf("append ledger: %w", err)
-		}
-		n += int(k)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("append ledger: commit: %w", err)
 	}
 	return n, nil
 }

@@ -13,7 +13,12 @@ import (
 // benchAppend commits b.N transactions of size entries each, one after
 // another: the ledger writer's cost per batch on an idle system (size 1)
 // and under load (larger batches).
-func benchAppend(b *testing.B, size int) {
+func benchAppend(b *testing.B, size int) { benchAppendCtx(b, size, false) }
+
+// benchAppendCtx is benchAppend, with each batch bounded by a timeout when
+// deadline is set, as the ledger writer bounds its commits: the driver
+// watches a cancellable context with a goroutine per statement.
+func benchAppendCtx(b *testing.B, size int, deadline bool) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(b.TempDir(), "o.db"))
 	if err != nil {
@@ -35,11 +40,22 @@ func benchAppend(b *testing.B, size int) {
 				Attempt: 1, Deployment: "sim/fast", Provider: "sim", PromptTokens: 10, CompletionTokens: 5, Cost: 7, Outcome: "ok",
 				Start: start, End: start.Add(time.Second)}
 		}
-		if n, err := db.AppendEntries(ctx, batch); err != nil || n != size {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if deadline {
+			actx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		}
+		n, err := db.AppendEntries(actx, batch)
+		cancel()
+		if err != nil || n != size {
 			b.Fatalf("AppendEntries = %d, %v; want %d", n, err, size)
 		}
 	}
 }
 
-func BenchmarkAppendEntries1(b *testing.B)  { benchAppend(b, 1) }
-func BenchmarkAppendEntries16(b *testing.B) { benchAppend(b, 16) }
+func BenchmarkAppendEntries1(b *testing.B)   { benchAppend(b, 1) }
+func BenchmarkAppendEntries16(b *testing.B)  { benchAppend(b, 16) }
+func BenchmarkAppendEntries128(b *testing.B) { benchAppend(b, 128) }
+
+// BenchmarkAppendEntries128Timeout is BenchmarkAppendEntries128 with the
+// ledger writer's commit timeout on the context.
+func BenchmarkAppendEntries128Timeout(b *testing.B) { benchAppendCtx(b, 128, true) }

@@ -1,0 +1,259 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/octomesh/octomesh"
+)
+
+// The tests here check AppendEntries' multi-row statements: batch sizes on
+// both sides of each statement size and of maxInsertRows (past which a
+// batch takes several statements in one transaction), duplicates within a
+// batch and against stored rows, and entries of a missing organisation
+// anywhere in a batch.
+
+// ledgerDB opens a database with organisations "o" and "p".
+func ledgerDB(t *testing.T) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "o.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, id := range []string{"o", "p"} {
+		if err := db.CreateOrg(ctx, &octomesh.Org{ID: id, Name: strings.ToUpper(id)}, &octomesh.User{ID: "u_" + id, Name: "U"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+// testEntry is entry i of org: every column differs from entry to entry,
+// so values landing in the wrong column or row show.
+func testEntry(org, tag string, i int) octomesh.LedgerEntry {
+	start := time.Unix(1700000000, 0).Add(time.Duration(i) * time.Second).UTC()
+	e := octomesh.LedgerEntry{OrgID: org, RequestID: fmt.Sprintf("%s_%d", tag, i), Attempt: i % 4,
+		KeyID: fmt.Sprint("key_", i), UserID: fmt.Sprint("user_", i), Project: fmt.Sprint("proj_", i),
+		Deployment: fmt.Sprint("model_", i), Provider: fmt.Sprint("prov_", i), PriceVersion: fmt.Sprint("v", i),
+		PromptTokens: int64(1000 + i), CompletionTokens: int64(2000 + i), CachedTokens: int64(i), CacheWriteTokens: int64(i / 2),
+		Estimated: i%2 == 1, Outcome: fmt.Sprint("out_", i), Ref: fmt.Sprint("ref_", i), Note: fmt.Sprint("note ", i),
+		Start: start, End: start.Add(time.Duration(i) * time.Millisecond)}
+	switch i % 3 {
+	case 0:
+		e.Kind, e.Cost = octomesh.EntryUsage, octomesh.Money(1_000_000_007*int64(i))
+	case 1:
+		e.Kind, e.Cost = octomesh.EntryCorrection, octomesh.Money(-3*int64(i))
+	case 2:
+		e.Kind, e.Cost = octomesh.EntryTopUp, octomesh.Money(-5*int64(i)-1)
+	}
+	return e
+}
+
+func testEntries(org, tag string, n int) []octomesh.LedgerEntry {
+	es := make([]octomesh.LedgerEntry, n)
+	for i := range es {
+		es[i] = testEntry(org, tag, i)
+	}
+	return es
+}
+
+// storedEntries returns every ledger row in seq order.
+func storedEntries(t *testing.T, db *DB) []octomesh.LedgerEntry {
+	t.Helper()
+	rows, err := db.db.Query(`SELECT seq, ` + ledgerCols + ` FROM ledger ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []octomesh.LedgerEntry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// entryKey is an entry's identity in the ledger.
+type entryKey struct {
+	org, request string
+	attempt      int
+	kind         octomesh.EntryKind
+}
+
+// wantNew is the reference for AppendEntries: the entries of batch that
+// are new, in batch order, given the stored ones and the organisations
+// that exist.
+func wantNew(stored, batch []octomesh.LedgerEntry, orgs ...string) []octomesh.LedgerEntry {
+	exists := map[string]bool{}
+	for _, o := range orgs {
+		exists[o] = true
+	}
+	seen := map[entryKey]bool{}
+	for _, e := range stored {
+		seen[entryKey{e.OrgID, e.RequestID, e.Attempt, e.Kind}] = true
+	}
+	var out []octomesh.LedgerEntry
+	for _, e := range batch {
+		k := entryKey{e.OrgID, e.RequestID, e.Attempt, e.Kind}
+		if seen[k] || !exists[e.OrgID] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, e)
+	}
+	return out
+}
+
+// appendAndCheck appends batch and checks the count and the rows against
+// wantNew.
+func appendAndCheck(t *testing.T, db *DB, batch []octomesh.LedgerEntry) {
+	t.Helper()
+	before := storedEntries(t, db)
+	want := wantNew(before, batch, "o", "p")
+	n, err := db.AppendEntries(context.Background(), batch)
+	if err != nil || n != len(want) {
+		t.Fatalf("AppendEntries(%d entries) = %d, %v; want %d new", len(batch), n, err, len(want))
+	}
+	got := storedEntries(t, db)
+	if diff := cmp.Diff(append(before, want...), got, cmpopts.IgnoreFields(octomesh.LedgerEntry{}, "Seq")); diff != "" {
+		t.Fatalf("stored after AppendEntries(%d entries) (-want +got):\n%s", len(batch), diff)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq <= got[i-1].Seq {
+			t.Fatalf("seq %d after %d: not increasing", got[i].Seq, got[i-1].Seq)
+		}
+	}
+}
+
+func TestAppendEntriesBatchSizes(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 31, 32, 33, 63, 64, 65, 128, 200, 511, maxInsertRows, maxInsertRows + 1, 2*maxInsertRows + 77} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			db := ledgerDB(t)
+			batch := testEntries("o", "r", size)
+			appendAndCheck(t, db, batch)
+			// The same batch again stores nothing.
+			if n, err := db.AppendEntries(context.Background(), batch); err != nil || n != 0 {
+				t.Errorf("AppendEntries(same batch) = %d, %v; want 0 new", n, err)
+			}
+			if got := len(storedEntries(t, db)); got != size {
+				t.Errorf("%d rows after appending the same batch twice, want %d", got, size)
+			}
+		})
+	}
+}
+
+// TestAppendEntriesSkips mixes, in batches of one statement and of
+// several, entries already stored, repeats within the batch (a repeat with
+// other values loses to the first copy), and entries of an organisation
+// that does not exist, at the start, in the middle and at the end.
+func TestAppendEntriesSkips(t *testing.T) {
+	for _, size := range []int{3, 65, 200, maxInsertRows + 1, 1300} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			db := ledgerDB(t)
+			all := testEntries("o", "r", size)
+			stored := append([]octomesh.LedgerEntry{}, all[size/3:size/2+1]...)
+			appendAndCheck(t, db, stored)
+
+			batch := append([]octomesh.LedgerEntry{}, all...)
+			for _, i := range []int{0, size / 2, size - 1} {
+				batch[i].OrgID = "missing"
+			}
+			repeat := all[size-2] // a repeat of an entry of this batch, at its start
+			repeat.Note, repeat.PromptTokens = "second copy", 1
+			batch = append([]octomesh.LedgerEntry{repeat}, batch...)
+			other := testEntry("p", "r", 1) // another organisation's entry with the same identity
+			batch = append(batch[:size/4], append([]octomesh.LedgerEntry{other, all[1], other}, batch[size/4:]...)...)
+			appendAndCheck(t, db, batch)
+		})
+	}
+}
+
+// TestAppendEntriesAllOrNothing fails an insert late in a batch (a trigger
+// aborts it) and checks nothing of the batch was stored, whether the batch
+// is one statement or several.
+func TestAppendEntriesAllOrNothing(t *testing.T) {
+	for _, size := range []int{200, maxInsertRows + 1, 1300} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			db := ledgerDB(t)
+			if _, err := db.db.Exec(`CREATE TRIGGER ledger_boom BEFORE INSERT ON ledger WHEN NEW.request_id = 'boom'
+				BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+				t.Fatal(err)
+			}
+			appendAndCheck(t, db, testEntries("o", "old", 5))
+			batch := testEntries("o", "r", size)
+			batch[size-2].RequestID = "boom"
+			if n, err := db.AppendEntries(context.Background(), batch); err == nil || !strings.Contains(err.Error(), "boom") {
+				t.Fatalf("AppendEntries = %d, %v; want the trigger's error", n, err)
+			}
+			if got := len(storedEntries(t, db)); got != 5 {
+				t.Errorf("%d rows after a failed batch, want the 5 stored before", got)
+			}
+		})
+	}
+}
+
+// TestAppendEntriesInvalid checks an invalid entry anywhere in a batch
+// fails it with EINVALID before anything is stored.
+func TestAppendEntriesInvalid(t *testing.T) {
+	db := ledgerDB(t)
+	batch := testEntries("o", "r", maxInsertRows+10)
+	batch[len(batch)-1].Attempt = -1
+	if n, err := db.AppendEntries(context.Background(), batch); octomesh.ErrorCodeOf(err) != octomesh.EINVALID || n != 0 {
+		t.Fatalf("AppendEntries with an invalid entry = %d, %v; want EINVALID", n, err)
+	}
+	if got := len(storedEntries(t, db)); got != 0 {
+		t.Errorf("%d rows after an invalid batch, want 0", got)
+	}
+}
+
+// TestAppendEntriesRepeatedValues stores a batch whose text columns repeat
+// from row to row, each changing on its own period (empty strings among
+// the values), since a value equal to the previous row's reuses its
+// argument.
+func TestAppendEntriesRepeatedValues(t *testing.T) {
+	db := ledgerDB(t)
+	text := func(i, period int) string {
+		if v := i / period % 3; v > 0 {
+			return fmt.Sprint("t", v)
+		}
+		return ""
+	}
+	batch := testEntries("o", "r", 300)
+	for i := range batch {
+		e := &batch[i]
+		if i%7 == 3 {
+			e.OrgID = "p"
+		}
+		e.KeyID, e.UserID, e.Project, e.Deployment = text(i, 1), text(i, 2), text(i, 3), text(i, 4)
+		e.Provider, e.PriceVersion, e.Outcome, e.Ref, e.Note = text(i, 5), text(i, 6), text(i, 7), text(i, 8), text(i, 9)
+	}
+	appendAndCheck(t, db, batch)
+}
+
+// TestAppendEntriesOneConnection appends a batch of several statements,
+// none prepared yet, with a pool of one connection: the statements are
+// prepared before the transaction takes it.
+func TestAppendEntriesOneConnection(t *testing.T) {
+	db := ledgerDB(t)
+	db.db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := db.AppendEntries(ctx, testEntries("o", "r", maxInsertRows+3)); err != nil || n != maxInsertRows+3 {
+		t.Fatalf("AppendEntries = %d, %v; want %d new", n, err, maxInsertRows+3)
+	}
+}
