@@ -22,19 +22,18 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 // SSEReader parses a text/event-stream (WHATWG server-sent events) from r,
 // one event at a time, without goroutines. It is not safe for concurrent use.
 type SSEReader struct {
-	buf      *sseBuffers // nil once released
-	r        *bufio.Reader
+	buf      *sseBuffers   // nil once released
+	src      io.Reader     // the stream
+	r        *bufio.Reader // reads src; nil while parked (see park)
 	max      int
 	name     []byte
 	data     []byte
 	lastName string // the previous event's name, reused while names repeat
 }
 
-// sseBuffers are a reader's buffers, reused from one stream to the next
-// (a gateway opens thousands of streams a second; each would otherwise
-// allocate a 4 KiB read buffer and grow an event buffer).
+// sseBuffers are a reader's event buffer, reused from one stream to the
+// next (a gateway opens thousands of streams a second).
 type sseBuffers struct {
-	r    *bufio.Reader
 	data []byte
 }
 
@@ -43,7 +42,13 @@ const maxPooledEvent = 64 << 10
 
 // ssePool holds released buffers. A sync.Pool is the one kind of
 // package-level state kept here: it holds no meaning, only spare memory.
-var ssePool = sync.Pool{New: func() any { return &sseBuffers{r: bufio.NewReaderSize(nil, 4<<10)} }}
+var ssePool = sync.Pool{New: func() any { return &sseBuffers{} }}
+
+// readerPool holds 4 KiB read buffers. A reader holds one only while it has
+// unparsed bytes or is reading: between events, which is most of a slow
+// stream's life, it parks it here, so that 2,000 streams waiting for their
+// next token do not hold 8 MB of empty buffers.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
 // errReleased is returned by Next after Release.
 var errReleased = errors.New("sse: reader released")
@@ -56,8 +61,19 @@ func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
 		maxEvent = 8 << 20
 	}
 	b := ssePool.Get().(*sseBuffers)
-	b.r.Reset(r)
-	return &SSEReader{buf: b, r: b.r, max: maxEvent, data: b.data[:0]}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &SSEReader{buf: b, src: r, r: br, max: maxEvent, data: b.data[:0]}
+}
+
+// park gives the read buffer back while it holds nothing unparsed; the
+// next read takes one again.
+func (s *SSEReader) park() {
+	if s.r != nil && s.r.Buffered() == 0 {
+		s.r.Reset(nil)
+		readerPool.Put(s.r)
+		s.r = nil
+	}
 }
 
 // Release returns the reader's buffers for reuse; the data of the last
@@ -68,12 +84,15 @@ func (s *SSEReader) Release() {
 	if b == nil {
 		return
 	}
-	b.r.Reset(nil) // do not pin the response body
+	if s.r != nil {
+		s.r.Reset(nil) // do not pin the response body
+		readerPool.Put(s.r)
+	}
 	b.data = nil
 	if cap(s.data) <= maxPooledEvent {
 		b.data = s.data[:0]
 	}
-	s.buf, s.r, s.data = nil, nil, nil
+	s.buf, s.src, s.r, s.data = nil, nil, nil, nil
 	ssePool.Put(b)
 }
 
@@ -82,8 +101,12 @@ func (s *SSEReader) Release() {
 // was never terminated by a blank line (the pending event is discarded: a
 // half-received event is not trusted).
 func (s *SSEReader) Next() (Event, error) {
-	if s.r == nil {
+	if s.buf == nil {
 		return Event{}, errReleased
+	}
+	if s.r == nil {
+		s.r = readerPool.Get().(*bufio.Reader)
+		s.r.Reset(s.src)
 	}
 	s.name = s.name[:0]
 	s.data = s.data[:0]
@@ -99,6 +122,7 @@ func (s *SSEReader) Next() (Event, error) {
 		}
 		if len(line) == 0 {
 			if hasData {
+				s.park()
 				return Event{Name: s.eventName(), Data: s.data}, nil
 			}
 			// A blank line after only comments or an event name: nothing to dispatch.

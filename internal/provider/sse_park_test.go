@@ -1,0 +1,41 @@
+package provider
+
+import (
+	"io"
+	"testing"
+)
+
+// Between events a reader holds no read buffer: a slow stream spends most
+// of its life waiting for the next token, and 2,000 of them would hold
+// 8 MB of empty buffers. Events that arrived together keep the buffer.
+func TestSSEReaderParksItsBufferBetweenEvents(t *testing.T) {
+	pr, pw := io.Pipe()
+	s := NewSSEReader(pr, 0)
+	defer s.Release()
+	go io.WriteString(pw, "data: 1\n\ndata: 2\n\n")
+	for _, want := range []string{"1", "2"} {
+		ev, err := s.Next()
+		if err != nil || string(ev.Data) != want {
+			t.Fatalf("Next = %q, %v; want %q", ev.Data, err, want)
+		}
+		// The two events may come in one read or in two: with the second
+		// already buffered the buffer stays, without it the reader parks.
+		if buffered := s.r != nil && s.r.Buffered() > 0; buffered != (s.r != nil) {
+			t.Fatalf("after event %s: parked %v with %v bytes buffered", want, s.r == nil, buffered)
+		}
+	}
+	if s.r != nil {
+		t.Fatal("the reader kept its buffer while waiting for the next event")
+	}
+	go func() {
+		io.WriteString(pw, "event: x\ndata: 3\n\n")
+		pw.Close()
+	}()
+	ev, err := s.Next()
+	if err != nil || ev.Name != "x" || string(ev.Data) != "3" {
+		t.Fatalf("after parking: %q %q, %v", ev.Name, ev.Data, err)
+	}
+	if _, err := s.Next(); err != io.EOF {
+		t.Fatalf("at the end: %v, want io.EOF", err)
+	}
+}
