@@ -55,6 +55,9 @@ func ActorFrom(ctx context.Context) Actor {
 	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
 		return a
 	}
+	if s := ScopeFrom(ctx); s != nil && s.HasActor {
+		return s.Actor
+	}
 	return Actor{Type: "system"}
 }
 

@@ -74,8 +74,13 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 
 // RequestIDFrom returns the request id in ctx, or "".
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
+		return id
+	}
+	if s := ScopeFrom(ctx); s != nil {
+		return s.ID
+	}
+	return ""
 }
 
 type forwardKey struct{}
@@ -92,8 +97,13 @@ func WithForwardHeaders(ctx context.Context, h [][2]string) context.Context {
 
 // ForwardHeadersFrom returns the headers to forward upstream, or nil.
 func ForwardHeadersFrom(ctx context.Context) [][2]string {
-	h, _ := ctx.Value(forwardKey{}).([][2]string)
-	return h
+	if h, ok := ctx.Value(forwardKey{}).([][2]string); ok {
+		return h
+	}
+	if s := ScopeFrom(ctx); s != nil {
+		return s.Forward
+	}
+	return nil
 }
 
 type ledgerIDKey struct{}
@@ -111,6 +121,9 @@ func WithLedgerRequestID(ctx context.Context, id string) context.Context {
 func LedgerRequestIDFrom(ctx context.Context) string {
 	if id, ok := ctx.Value(ledgerIDKey{}).(string); ok {
 		return id
+	}
+	if s := ScopeFrom(ctx); s != nil && s.LedgerID != "" {
+		return s.LedgerID
 	}
 	return RequestIDFrom(ctx)
 }

@@ -361,6 +361,11 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 
 // PrincipalFrom returns the principal in ctx, or nil.
 func PrincipalFrom(ctx context.Context) *Principal {
-	p, _ := ctx.Value(principalKey{}).(*Principal)
-	return p
+	if p, ok := ctx.Value(principalKey{}).(*Principal); ok {
+		return p
+	}
+	if s := ScopeFrom(ctx); s != nil {
+		return s.Principal
+	}
+	return nil
 }

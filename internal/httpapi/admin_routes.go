@@ -81,7 +81,16 @@ func (s *Server) authorize(rt Route, next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if p != nil {
-			ctx = octomesh.WithActor(ctx, octomesh.Actor{Type: "key", KeyID: p.KeyID, UserID: p.UserID, OrgID: p.OrgID, Source: clientAddr(r)})
+			actor := octomesh.Actor{Type: "key", KeyID: p.KeyID, UserID: p.UserID, OrgID: p.OrgID, Source: clientAddr(r)}
+			if sc := octomesh.ScopeFrom(ctx); sc != nil {
+				sc.Actor, sc.HasActor = actor, true
+			} else {
+				ctx = octomesh.WithActor(ctx, actor)
+			}
+		}
+		if ctx == r.Context() {
+			next(w, r)
+			return
 		}
 		next(w, r.WithContext(ctx))
 	}

@@ -1,0 +1,37 @@
+package octomesh
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+func TestScopeAnswersTheAccessorsAndWithWins(t *testing.T) {
+	p := &Principal{KeyID: "k1", OrgID: "o1"}
+	sc := &RequestScope{ID: "req-1", Principal: p, Actor: Actor{Type: "key", KeyID: "k1"}, HasActor: true,
+		Forward: [][2]string{{"X-Trace", "t"}}}
+	ctx := WithScope(context.Background(), sc)
+	if RequestIDFrom(ctx) != "req-1" || LedgerRequestIDFrom(ctx) != "req-1" || PrincipalFrom(ctx) != p ||
+		ActorFrom(ctx).KeyID != "k1" || fmt.Sprint(ForwardHeadersFrom(ctx)) != "[[X-Trace t]]" {
+		t.Fatalf("from the scope: %q %q %v %v %v", RequestIDFrom(ctx), LedgerRequestIDFrom(ctx), PrincipalFrom(ctx), ActorFrom(ctx), ForwardHeadersFrom(ctx))
+	}
+	sc.LedgerID = "req-1~x"
+	if LedgerRequestIDFrom(ctx) != "req-1~x" {
+		t.Fatalf("ledger id = %q", LedgerRequestIDFrom(ctx))
+	}
+	// A value set with a With function wraps the scope and wins.
+	q := &Principal{KeyID: "k2"}
+	inner := WithActor(WithPrincipal(WithRequestID(ctx, "req-2"), q), Actor{Type: "cli"})
+	if RequestIDFrom(inner) != "req-2" || PrincipalFrom(inner) != q || ActorFrom(inner).Type != "cli" {
+		t.Fatalf("With values did not win over the scope")
+	}
+	// Without a scope or values: the defaults.
+	bg := context.Background()
+	if RequestIDFrom(bg) != "" || PrincipalFrom(bg) != nil || ActorFrom(bg).Type != "system" || ForwardHeadersFrom(bg) != nil {
+		t.Fatal("defaults without a scope")
+	}
+	// A scope without an actor yet answers "system".
+	if ActorFrom(WithScope(bg, &RequestScope{ID: "x"})).Type != "system" {
+		t.Fatal("a scope without an actor")
+	}
+}
