@@ -209,9 +209,11 @@ func (w *response) sendBody(final bool) {
 			if final && w.written > 0 {
 				length = w.written
 			}
-		case final:
+		case final && (w.tmpl.ProtoMinor == 0 || !w.hasTrailers()):
 			length = int64(len(pend))
 		case w.tmpl.ProtoMinor >= 1:
+			// Unknown length, or trailers to send (a body with a
+			// Content-Length has nowhere to put them): chunked, as net/http.
 			w.chunking = true
 		default:
 			w.closeAfter = true // HTTP/1.0 without a length: the end of the connection ends the body
@@ -284,6 +286,20 @@ func (w *response) appendHead(out []byte, length int64, pend []byte) []byte {
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
 	return append(out, "\r\n"...)
+}
+
+// hasTrailers reports whether the handler declared trailers (the Trailer
+// header) or set one with http.TrailerPrefix.
+func (w *response) hasTrailers() bool {
+	if len(w.trailers) > 0 {
+		return true
+	}
+	for k := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendTrailers appends the declared trailers the handler set, and those

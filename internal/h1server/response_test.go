@@ -1,0 +1,32 @@
+package h1server
+
+import (
+	"io"
+	"net/http"
+	"testing"
+)
+
+// TestTrailersSurviveAnUnflushedAnswer: a handler that declares a trailer
+// and never flushes (the gateway's stream when every chunk arrived at
+// once) must still deliver the trailer: the answer goes chunked, as with
+// net/http, not with a Content-Length that has no room for trailers.
+func TestTrailersSurviveAnUnflushedAnswer(t *testing.T) {
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Cost")
+		io.WriteString(w, "data: [DONE]\n\n")
+		w.Header().Set("X-Cost", "0.25")
+		w.Header().Set(http.TrailerPrefix+"X-Late", "yes")
+	}))
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "data: [DONE]\n\n" {
+		t.Fatalf("body %q", b)
+	}
+	if got, got2 := resp.Trailer.Get("X-Cost"), resp.Trailer.Get("X-Late"); got != "0.25" || got2 != "yes" {
+		t.Fatalf("trailers X-Cost=%q X-Late=%q (length %d, %v), want 0.25 and yes", got, got2, resp.ContentLength, resp.TransferEncoding)
+	}
+}
