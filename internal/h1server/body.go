@@ -165,6 +165,14 @@ func unexpected(err error) error {
 // or discards what is left when the handler returns).
 func (b *body) Close() error { return nil }
 
+// abandon ends the body of a handler that panicked: later reads fail
+// without touching the connection's reader.
+func (b *body) abandon() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+}
+
 // finish ends the body when the handler returns, and reports whether the
 // connection can carry another request: what the handler left unread is
 // read past, up to maxDiscard.

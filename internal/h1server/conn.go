@@ -60,7 +60,18 @@ func (c *conn) serve() {
 			c.replyError(err)
 			return
 		}
-		if !c.handle(w) || !w.finish() || w.closeAfter || c.srv.shutdown.Load() {
+		if !c.handle(w) {
+			// The handler panicked. A goroutine it started may still read
+			// the body (a Transport sending it upstream does): close the
+			// body before c.close recycles the reader under it, as net/http
+			// does. Closing the connection first ends a read in progress.
+			c.rwc.Close()
+			if w.body != nil {
+				w.body.abandon()
+			}
+			return
+		}
+		if !w.finish() || w.closeAfter || c.srv.shutdown.Load() {
 			return
 		}
 		w.release()

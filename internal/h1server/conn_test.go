@@ -1,0 +1,49 @@
+package h1server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestABodyOutlivingAPanickedHandlerIsClosed: a handler that panics (as
+// httputil.ReverseProxy does with http.ErrAbortHandler) while another
+// goroutine still reads its request body (as a Transport sending it
+// upstream does) must leave that goroutine a closed body, not the
+// connection's read buffer, which goes back to the pool for another
+// connection (net/http closes the body before it recycles the reader).
+func TestABodyOutlivingAPanickedHandlerIsClosed(t *testing.T) {
+	proceed := make(chan struct{})
+	result := make(chan string, 1)
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/abort" {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, "other")
+			return
+		}
+		go func() {
+			defer func() {
+				if v := recover(); v != nil {
+					result <- fmt.Sprint("panic: ", v)
+				}
+			}()
+			<-proceed
+			b := make([]byte, 64)
+			n, err := r.Body.Read(b)
+			result <- fmt.Sprintf("%q %v", b[:n], err)
+		}()
+		panic(http.ErrAbortHandler)
+	}))
+	// The body is chunked: its reader holds the connection's buffer.
+	if out := raw(t, base, "POST /abort HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"); out != "" {
+		t.Fatalf("answer after a panic: %q", out)
+	}
+	// Another connection takes the pooled reader and has bytes in it.
+	raw(t, base, "POST /other HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret")
+	close(proceed)
+	if got := <-result; !strings.Contains(got, http.ErrBodyReadAfterClose.Error()) {
+		t.Fatalf("read after the handler panicked: %s; want %v", got, http.ErrBodyReadAfterClose)
+	}
+}
