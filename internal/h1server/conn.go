@@ -33,6 +33,10 @@ type conn struct {
 	pend []byte // body bytes written by the handler and not yet sent
 	hdr  []byte // the handler's headers as of WriteHeader
 
+	// linger: the connection closes with request bytes it may not have
+	// read (an unread body, a refused request): see lingerClose.
+	linger bool
+
 	// The request in flight, for the watcher: its start (unix nanoseconds,
 	// 0 when none), when it was last checked, and how to cancel it.
 	mu      sync.Mutex
@@ -127,11 +131,36 @@ func (c *conn) handle(w *response) (ok bool) {
 }
 
 func (c *conn) close() {
+	if c.linger {
+		c.lingerClose()
+	}
 	c.rwc.Close()
 	c.srv.forget(c)
 	if c.br != nil {
 		c.br.Reset(nil)
 		readerPool.Put(c.br)
 		c.br = nil
+	}
+}
+
+// lingerTimeout is how long a connection that closes with request bytes
+// unread goes on reading them (net/http waits as long).
+const lingerTimeout = 500 * time.Millisecond
+
+// lingerClose ends the answer with a FIN and reads what the client still
+// sends until it closes its side or lingerTimeout passes. Closing a socket
+// with unread bytes resets the connection at once, and a client still
+// sending its body (one refused with a 413, say) then gets "connection
+// reset" instead of the answer, which was already on its way.
+func (c *conn) lingerClose() {
+	cw, ok := c.rwc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.rwc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	for {
+		if _, err := c.br.Discard(c.br.Size()); err != nil {
+			return
+		}
 	}
 }

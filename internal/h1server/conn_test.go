@@ -47,3 +47,33 @@ func TestABodyOutlivingAPanickedHandlerIsClosed(t *testing.T) {
 		t.Fatalf("read after the handler panicked: %s; want %v", got, http.ErrBodyReadAfterClose)
 	}
 }
+
+// TestAnAnswerToAnUnreadBodyReachesTheClient: a handler that refuses a
+// large body without reading it (413) closes the connection with the
+// client's bytes unread; a plain close then resets the connection and the
+// client sees "connection reset" instead of the answer.
+func TestAnAnswerToAnUnreadBodyReachesTheClient(t *testing.T) {
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+	}))
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	for i := range 10 {
+		resp, err := (&http.Client{Transport: tr}).Post(base+"/", "application/json", io.LimitReader(zeros{}, 8<<20))
+		if err != nil {
+			t.Fatalf("request %d: %v, want the 413", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}

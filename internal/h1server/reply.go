@@ -28,4 +28,5 @@ func (c *conn) replyError(err error) {
 	out = append(out, msg...)
 	c.rwc.SetWriteDeadline(time.Now().Add(time.Second))
 	c.rwc.Write(out)
+	c.linger = true // the rest of the request may be on its way
 }

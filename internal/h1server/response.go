@@ -172,6 +172,7 @@ func (w *response) finish() bool {
 	keep := w.body == nil || w.body.finish()
 	if !keep {
 		w.closeAfter = true
+		w.c.linger = true // the client may still be sending the body
 	}
 	if w.err == nil {
 		w.sendBody(true)
