@@ -94,8 +94,14 @@ type body struct {
 	sawEOF         bool
 	closed         bool  // the handler returned: reads fail
 	err            error // a framing or network error: the connection closes
-	expectContinue bool  // the client waits for 100 Continue before sending
-	continued      bool  // 100 Continue was sent
+	expectContinue bool  // the client waits for 100 Continue before sending (set before the handler runs)
+	continued      bool  // 100 Continue was sent, or it is too late for it
+
+	// contMu orders a 100 Continue (sent by a body read) and the answer's
+	// head (sent by the handler's writes, maybe from another goroutine):
+	// once the head has gone, a 100 would land inside the answer.
+	contMu   sync.Mutex
+	answered bool // the answer's head has gone
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -116,7 +122,7 @@ func (b *body) readLocked(p []byte) (int, error) {
 	}
 	if b.expectContinue && !b.continued {
 		b.continued = true
-		if _, err := io.WriteString(b.c.rwc, "HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+		if err := b.sendContinue(); err != nil {
 			b.err = err
 			return 0, err
 		}
@@ -152,6 +158,27 @@ func (b *body) readLocked(p []byte) (int, error) {
 		return n, b.err
 	}
 	return n, nil
+}
+
+// sendContinue sends 100 Continue, unless the answer's head has gone (then
+// net/http does not send it either: the client sends the body anyway, or
+// gives up on it).
+func (b *body) sendContinue() error {
+	b.contMu.Lock()
+	defer b.contMu.Unlock()
+	if b.answered {
+		return nil
+	}
+	_, err := io.WriteString(b.c.rwc, "HTTP/1.1 100 Continue\r\n\r\n")
+	return err
+}
+
+// noContinue is called before the answer's head goes: no 100 Continue may
+// follow it.
+func (b *body) noContinue() {
+	b.contMu.Lock()
+	b.answered = true
+	b.contMu.Unlock()
 }
 
 func unexpected(err error) error {

@@ -221,6 +221,9 @@ func (w *response) sendBody(final bool) {
 		}
 		out = w.appendHead(out, length, pend)
 		w.sentHeader = true
+		if b := w.body; b != nil && b.expectContinue {
+			b.noContinue()
+		}
 	}
 	if len(pend) > 0 {
 		if w.chunking {
