@@ -240,10 +240,10 @@ func plainPath(p string) bool {
 
 func shouldClose(major, minor int, h http.Header) bool {
 	conn := h["Connection"]
-	if major == 1 && minor == 0 {
-		return !hasToken(conn, "keep-alive")
+	if hasToken(conn, "close") {
+		return true // even beside keep-alive (RFC 9112 §9.3; net/http)
 	}
-	return hasToken(conn, "close")
+	return major == 1 && minor == 0 && !hasToken(conn, "keep-alive")
 }
 
 // hasToken reports whether a comma-separated header holds token,
