@@ -14,10 +14,15 @@ import (
 // Connection states, for Shutdown (which closes idle connections only) and
 // the watcher (which checks active ones).
 const (
-	stateIdle   int32 = iota // waiting for a request
+	stateNew    int32 = iota // accepted, waiting for its first request
+	stateIdle                // waiting for a request
 	stateActive              // reading a request or answering it
 	stateClosed              // closed by Shutdown
 )
+
+// newConnGrace is how long Shutdown lets a new connection send its first
+// request (net/http's figure): the client may have sent it already.
+const newConnGrace = 5 * time.Second
 
 // conn is one client connection, served by one goroutine.
 type conn struct {
@@ -27,6 +32,7 @@ type conn struct {
 	remote string
 	base   context.Context
 	state  atomic.Int32
+	born   int64 // when it was accepted, unix nanoseconds
 
 	head []byte // the request head, reused from request to request
 	out  []byte // the response bytes on their way to one Write
@@ -51,8 +57,8 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<
 func newConn(s *Server, rwc net.Conn, base context.Context) *conn {
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(rwc)
-	c := &conn{srv: s, rwc: rwc, br: br, remote: rwc.RemoteAddr().String(), base: base}
-	c.state.Store(stateActive)
+	c := &conn{srv: s, rwc: rwc, br: br, remote: rwc.RemoteAddr().String(), base: base, born: time.Now().UnixNano()}
+	c.state.Store(stateNew)
 	return c
 }
 
@@ -85,7 +91,12 @@ func (c *conn) serve() {
 // waitForRequest waits, within the idle timeout, for the first byte of the
 // next request, and reports whether there is one to read.
 func (c *conn) waitForRequest() bool {
-	if !c.state.CompareAndSwap(stateActive, stateIdle) || c.srv.shutdown.Load() {
+	idle := stateIdle
+	if c.state.Load() == stateNew {
+		// Even during Shutdown: a new connection's first request is
+		// served if it comes within newConnGrace (see closeIdle).
+		idle = stateNew
+	} else if !c.state.CompareAndSwap(stateActive, stateIdle) || c.srv.shutdown.Load() {
 		return false
 	}
 	if c.br.Buffered() == 0 {
@@ -99,7 +110,7 @@ func (c *conn) waitForRequest() bool {
 		}
 	}
 	// Shutdown may have closed the connection meanwhile.
-	return c.state.CompareAndSwap(stateIdle, stateActive)
+	return c.state.CompareAndSwap(idle, stateActive)
 }
 
 // handle runs the handler. It reports false when the handler panicked: the

@@ -145,7 +145,8 @@ func (s *Server) forget(c *conn) {
 
 // Shutdown stops accepting, closes idle connections, and waits until every
 // request in flight has been answered (each connection closes after its
-// answer) or ctx ends, whichever is first.
+// answer) or ctx ends, whichever is first. A connection accepted but
+// without a request yet has 5 s to send one, as with net/http.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stop()
 	wait := time.Millisecond
@@ -188,13 +189,15 @@ func (s *Server) stop() {
 	s.mu.Unlock()
 }
 
-// closeIdle closes the connections waiting for a request and reports
-// whether none is left.
+// closeIdle closes the connections waiting for a request (new ones once
+// newConnGrace has passed) and reports whether none is left.
 func (s *Server) closeIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now().UnixNano()
 	for c := range s.conns {
-		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+		if c.state.CompareAndSwap(stateIdle, stateClosed) ||
+			now-c.born > int64(newConnGrace) && c.state.CompareAndSwap(stateNew, stateClosed) {
 			c.rwc.Close()
 		}
 	}
