@@ -30,7 +30,8 @@ type response struct {
 	noBody      bool  // a HEAD request: the body is counted, not sent
 	closeAfter  bool  // the connection closes after this answer
 	hasDate     bool
-	hasType     bool
+	noSniff     bool     // the handler set a Content-Type (nil too) or a Content-Encoding
+	sniffed     string   // HEAD: the Content-Type sniffed from the first write
 	trailers    []string // trailer names declared with the Trailer header
 	err         error    // the first write error
 }
@@ -81,7 +82,11 @@ func (w *response) WriteHeader(code int) {
 		case "Date":
 			w.hasDate = true
 		case "Content-Type":
-			w.hasType = true
+			w.noSniff = true
+		case "Content-Encoding":
+			// Encoded bytes say nothing of the type (net/http does not
+			// sniff them either).
+			w.noSniff = w.noSniff || len(vs) > 0 && vs[0] != ""
 		case "Trailer":
 			for _, v := range vs {
 				for _, t := range strings.Split(v, ",") {
@@ -127,6 +132,9 @@ func (w *response) Write(p []byte) (int, error) {
 	}
 	w.written += int64(len(p))
 	if w.noBody {
+		if w.sniffed == "" && !w.noSniff && !w.sentHeader && len(p) > 0 {
+			w.sniffed = http.DetectContentType(p) // the type a GET would get
+		}
 		return len(p), nil
 	}
 	if w.err != nil {
@@ -270,10 +278,16 @@ func (w *response) appendHead(out []byte, length int64, pend []byte) []byte {
 	if w.chunking {
 		out = append(out, "Transfer-Encoding: chunked\r\n"...)
 	}
-	if !w.hasType && bodyAllowed(w.status) && len(pend) > 0 {
-		out = append(out, "Content-Type: "...)
-		out = append(out, http.DetectContentType(pend)...)
-		out = append(out, "\r\n"...)
+	if !w.noSniff && bodyAllowed(w.status) {
+		ct := w.sniffed
+		if len(pend) > 0 {
+			ct = http.DetectContentType(pend)
+		}
+		if ct != "" {
+			out = append(out, "Content-Type: "...)
+			out = append(out, ct...)
+			out = append(out, "\r\n"...)
+		}
 	}
 	if !w.hasDate {
 		out = append(out, "Date: "...)
