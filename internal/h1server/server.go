@@ -166,13 +166,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close closes the listeners and every connection at once.
+// Close closes the listeners and every connection at once, and cancels
+// the contexts of the requests still running on them (as net/http, whose
+// connection reader sees its connection closed): their answers can no
+// longer be sent.
 func (s *Server) Close() error {
 	s.stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		c.rwc.Close()
+		c.cancelRequest()
 	}
 	return nil
 }

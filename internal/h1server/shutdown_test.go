@@ -37,3 +37,27 @@ func TestShutdownServesANewConnectionsFirstRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCloseCancelsRequestsInFlight: Close ends the connections, and with
+// them the contexts of the requests still running on them, as net/http
+// does: a handler waiting on an upstream stops instead of running on
+// after the server is gone.
+func TestCloseCancelsRequestsInFlight(t *testing.T) {
+	entered := make(chan struct{})
+	canceled := make(chan bool, 1)
+	base, s := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		select {
+		case <-r.Context().Done():
+			canceled <- true
+		case <-time.After(5 * time.Second):
+			canceled <- false
+		}
+	}))
+	go raw(t, base, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-entered
+	s.Close()
+	if !<-canceled {
+		t.Fatal("the request's context outlived Close")
+	}
+}
