@@ -54,7 +54,12 @@ func TestCloseCancelsRequestsInFlight(t *testing.T) {
 			canceled <- false
 		}
 	}))
-	go raw(t, base, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	<-entered
 	s.Close()
 	if !<-canceled {
