@@ -32,7 +32,7 @@ type conn struct {
 	remote string
 	base   context.Context
 	state  atomic.Int32
-	born   int64 // when it was accepted, unix nanoseconds
+	born   time.Time // when it was accepted
 
 	head []byte // the request head, reused from request to request
 	out  []byte // the response bytes on their way to one Write
@@ -57,15 +57,19 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<
 func newConn(s *Server, rwc net.Conn, base context.Context) *conn {
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(rwc)
-	c := &conn{srv: s, rwc: rwc, br: br, remote: rwc.RemoteAddr().String(), base: base, born: time.Now().UnixNano()}
+	c := &conn{srv: s, rwc: rwc, br: br, remote: rwc.RemoteAddr().String(), base: base, born: time.Now()}
 	c.state.Store(stateNew)
 	return c
 }
 
 func (c *conn) serve() {
 	defer c.close()
-	for c.waitForRequest() {
-		w, err := c.readRequest()
+	for {
+		t0, ok := c.waitForRequest()
+		if !ok {
+			return
+		}
+		w, err := c.readRequest(t0)
 		if err != nil {
 			c.replyError(err)
 			return
@@ -89,28 +93,40 @@ func (c *conn) serve() {
 }
 
 // waitForRequest waits, within the idle timeout, for the first byte of the
-// next request, and reports whether there is one to read.
-func (c *conn) waitForRequest() bool {
+// next request, and reports whether there is one to read, and when it
+// began: for the first request, at the accept, so that a new connection
+// that sends nothing is cut after ReadHeaderTimeout (as with net/http),
+// if that ends before IdleTimeout.
+func (c *conn) waitForRequest() (start time.Time, ok bool) {
 	idle := stateIdle
 	if c.state.Load() == stateNew {
 		// Even during Shutdown: a new connection's first request is
 		// served if it comes within newConnGrace (see closeIdle).
 		idle = stateNew
 	} else if !c.state.CompareAndSwap(stateActive, stateIdle) || c.srv.shutdown.Load() {
-		return false
+		return time.Time{}, false
 	}
 	if c.br.Buffered() == 0 {
 		var deadline time.Time
 		if d := c.srv.idleTimeout(); d > 0 {
 			deadline = time.Now().Add(d)
 		}
+		if d := c.srv.readHeaderTimeout(); idle == stateNew && d > 0 {
+			if head := c.born.Add(d); deadline.IsZero() || head.Before(deadline) {
+				deadline = head // whichever ends first
+			}
+		}
 		c.rwc.SetReadDeadline(deadline)
 		if _, err := c.br.Peek(1); err != nil {
-			return false
+			return time.Time{}, false
 		}
 	}
+	start = c.born
+	if idle != stateNew {
+		start = time.Now()
+	}
 	// Shutdown may have closed the connection meanwhile.
-	return c.state.CompareAndSwap(idle, stateActive)
+	return start, c.state.CompareAndSwap(idle, stateActive)
 }
 
 // handle runs the handler. It reports false when the handler panicked: the

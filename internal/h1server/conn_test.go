@@ -3,9 +3,11 @@ package h1server
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestABodyOutlivingAPanickedHandlerIsClosed: a handler that panics (as
@@ -76,4 +78,24 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestASilentNewConnectionTimesOutAsAHead: a new connection that sends
+// nothing is cut after ReadHeaderTimeout, as with net/http (whose header
+// timeout runs from the accept for the first request), not kept for the
+// much longer IdleTimeout meant for keep-alive connections.
+func TestASilentNewConnectionTimesOutAsAHead(t *testing.T) {
+	base, _ := start(t, http.NotFoundHandler(), func(s *Server) {
+		s.ReadHeaderTimeout = 200 * time.Millisecond
+		s.IdleTimeout = time.Minute
+	})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("Read = %d, %v; want EOF after the header timeout", n, err)
+	}
 }

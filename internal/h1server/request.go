@@ -28,9 +28,9 @@ func badRequest(msg string) error {
 // requests: there is nobody to answer, or no request to answer.
 var errQuiet = errors.New("h1server: connection closed")
 
-// readRequest reads the next request's head and prepares its body.
-func (c *conn) readRequest() (*response, error) {
-	t0 := time.Now()
+// readRequest reads the next request's head and prepares its body; the
+// request's timeouts run from t0.
+func (c *conn) readRequest(t0 time.Time) (*response, error) {
 	if d := c.srv.readHeaderTimeout(); d > 0 {
 		c.rwc.SetReadDeadline(t0.Add(d))
 	} else {

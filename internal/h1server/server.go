@@ -198,10 +198,10 @@ func (s *Server) stop() {
 func (s *Server) closeIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now().UnixNano()
+	now := time.Now()
 	for c := range s.conns {
 		if c.state.CompareAndSwap(stateIdle, stateClosed) ||
-			now-c.born > int64(newConnGrace) && c.state.CompareAndSwap(stateNew, stateClosed) {
+			now.Sub(c.born) > newConnGrace && c.state.CompareAndSwap(stateNew, stateClosed) {
 			c.rwc.Close()
 		}
 	}
