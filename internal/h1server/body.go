@@ -138,6 +138,7 @@ func (b *body) readLocked(p []byte) (int, error) {
 				return n, terr
 			}
 			b.sawEOF = true
+			b.c.parkReader()
 		} else if err != nil {
 			b.err = unexpected(err)
 			return n, b.err
@@ -151,6 +152,7 @@ func (b *body) readLocked(p []byte) (int, error) {
 	b.remaining -= int64(n)
 	if b.remaining == 0 {
 		b.sawEOF = true
+		b.c.parkReader() // read: the handler may run for minutes (a stream)
 		return n, io.EOF
 	}
 	if err != nil {

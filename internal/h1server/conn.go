@@ -34,10 +34,9 @@ type conn struct {
 	state  atomic.Int32
 	born   time.Time // when it was accepted
 
-	head []byte // the request head, reused from request to request
-	out  []byte // the response bytes on their way to one Write
-	pend []byte // body bytes written by the handler and not yet sent
-	hdr  []byte // the handler's headers as of WriteHeader
+	// Lent buffers (buffers.go): nil when not in use.
+	pend *[]byte // body bytes written by the handler and not yet sent
+	hdr  *[]byte // the handler's headers as of WriteHeader, until the head goes
 
 	// linger: the connection closes with request bytes it may not have
 	// read (an unread body, a refused request): see lingerClose.
@@ -50,9 +49,6 @@ type conn struct {
 	checked int64
 	cancel  context.CancelFunc
 }
-
-// readerPool recycles connections' read buffers.
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
 func newConn(s *Server, rwc net.Conn, base context.Context) *conn {
 	br := readerPool.Get().(*bufio.Reader)
@@ -106,7 +102,7 @@ func (c *conn) waitForRequest() (start time.Time, ok bool) {
 	} else if !c.state.CompareAndSwap(stateActive, stateIdle) || c.srv.shutdown.Load() {
 		return time.Time{}, false
 	}
-	if c.br.Buffered() == 0 {
+	if c.reader().Buffered() == 0 {
 		var deadline time.Time
 		if d := c.srv.idleTimeout(); d > 0 {
 			deadline = time.Now().Add(d)
@@ -168,6 +164,9 @@ func (c *conn) close() {
 		readerPool.Put(c.br)
 		c.br = nil
 	}
+	putBuf(c.pend)
+	putBuf(c.hdr)
+	c.pend, c.hdr = nil, nil
 }
 
 // lingerTimeout is how long a connection that closes with request bytes
@@ -185,8 +184,9 @@ func (c *conn) lingerClose() {
 		return
 	}
 	c.rwc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	br := c.reader()
 	for {
-		if _, err := c.br.Discard(c.br.Size()); err != nil {
+		if _, err := br.Discard(br.Size()); err != nil {
 			return
 		}
 	}

@@ -19,7 +19,8 @@ func (c *conn) replyError(err error) {
 	msg = append(msg, `,"type":"invalid_request_error","param":null,"code":`...)
 	msg = strconv.AppendQuote(msg, re.code)
 	msg = append(msg, "}}\n"...)
-	out := append(c.out[:0], statusLine(re.status)...)
+	buf := getBuf()
+	out := append(*buf, statusLine(re.status)...)
 	out = append(out, "Content-Type: application/json\r\nConnection: close\r\nContent-Length: "...)
 	out = strconv.AppendInt(out, int64(len(msg)), 10)
 	out = append(out, "\r\nDate: "...)
@@ -28,5 +29,7 @@ func (c *conn) replyError(err error) {
 	out = append(out, msg...)
 	c.rwc.SetWriteDeadline(time.Now().Add(time.Second))
 	c.rwc.Write(out)
+	*buf = out
+	putBuf(buf)
 	c.linger = true // the rest of the request may be on its way
 }

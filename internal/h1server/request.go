@@ -49,6 +49,9 @@ func (c *conn) readRequest(t0 time.Time) (*response, error) {
 	if err := c.prepareBody(w); err != nil {
 		return nil, err
 	}
+	if w.body == nil {
+		c.parkReader() // nothing more to read until the next request
+	}
 	// The whole request, body included, within ReadTimeout of its start.
 	if d := c.srv.ReadTimeout; d > 0 {
 		c.rwc.SetReadDeadline(t0.Add(d))
@@ -64,19 +67,26 @@ func (c *conn) readRequest(t0 time.Time) (*response, error) {
 }
 
 // readHead reads the request line and headers up to the blank line, bounded
-// by MaxHeaderBytes, into c.head, which is returned as one string: every
+// by MaxHeaderBytes, into a lent buffer, returned as one string: every
 // string of the request is a slice of it (one allocation for all).
 func (c *conn) readHead() (string, error) {
+	buf := getBuf()
+	s, err := c.readHeadInto(buf)
+	putBuf(buf)
+	return s, err
+}
+
+func (c *conn) readHeadInto(head *[]byte) (string, error) {
 	limit := c.srv.maxHeaderBytes()
-	c.head = c.head[:0]
+	br := c.reader()
 	lineStart := 0
 	for {
-		frag, err := c.br.ReadSlice('\n')
-		if len(c.head)+len(frag) > limit {
+		frag, err := br.ReadSlice('\n')
+		if len((*head))+len(frag) > limit {
 			return "", &requestError{status: http.StatusRequestHeaderFieldsTooLarge, code: "request_header_too_large",
 				msg: "the request's line and headers exceed " + strconv.Itoa(limit) + " bytes"}
 		}
-		c.head = append(c.head, frag...)
+		(*head) = append((*head), frag...)
 		if err == bufio.ErrBufferFull {
 			continue // a line longer than the buffer: more of it follows
 		}
@@ -85,19 +95,19 @@ func (c *conn) readHead() (string, error) {
 			// mid-head: there is no request to answer (as net/http).
 			return "", errQuiet
 		}
-		if line := c.head[lineStart:]; len(line) == 1 || len(line) == 2 && line[0] == '\r' {
+		if line := (*head)[lineStart:]; len(line) == 1 || len(line) == 2 && line[0] == '\r' {
 			if lineStart > 0 {
-				return string(c.head), nil
+				return string((*head)), nil
 			}
 			// RFC 9112 §2.2: a server may ignore an empty line before the
 			// request line (some clients end a body with an extra CRLF).
-			c.head = c.head[:0]
+			(*head) = (*head)[:0]
 			if limit -= len(line); limit < 0 {
 				return "", errQuiet
 			}
 			continue
 		}
-		lineStart = len(c.head)
+		lineStart = len((*head))
 	}
 }
 

@@ -62,7 +62,9 @@ func (w *response) WriteHeader(code int) {
 	w.wroteHeader = true
 	w.status = code
 	c := w.c
-	c.hdr = c.hdr[:0]
+	if c.hdr == nil {
+		c.hdr = getBuf()
+	}
 	for k, vs := range w.header {
 		switch k {
 		case "Content-Length":
@@ -99,7 +101,7 @@ func (w *response) WriteHeader(code int) {
 		if strings.HasPrefix(k, http.TrailerPrefix) || !validToken(k) {
 			continue
 		}
-		c.hdr = appendField(c.hdr, k, vs)
+		*c.hdr = appendField(*c.hdr, k, vs)
 	}
 	if !bodyAllowed(code) {
 		w.declared = -1
@@ -108,16 +110,17 @@ func (w *response) WriteHeader(code int) {
 
 // writeInformational sends a 1xx answer (103 Early Hints) at once.
 func (w *response) writeInformational(code int) {
-	c := w.c
-	out := append(c.out[:0], statusLine(code)...)
+	buf := getBuf()
+	out := append(*buf, statusLine(code)...)
 	for k, vs := range w.header {
 		if validToken(k) {
 			out = appendField(out, k, vs)
 		}
 	}
 	out = append(out, "\r\n"...)
-	c.out = out
 	w.send(out)
+	*buf = out
+	putBuf(buf)
 }
 
 func (w *response) Write(p []byte) (int, error) {
@@ -141,8 +144,11 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	c := w.c
-	c.pend = append(c.pend, p...)
-	if len(c.pend) >= bufSize {
+	if c.pend == nil {
+		c.pend = getBuf()
+	}
+	*c.pend = append(*c.pend, p...)
+	if len(*c.pend) >= bufSize {
 		w.sendBody(false)
 	}
 	if w.err != nil {
@@ -188,18 +194,13 @@ func (w *response) finish() bool {
 	return keep && w.err == nil
 }
 
-// release drops per-connection buffers that an unusual answer grew.
+// release gives back the buffers the answer still holds (the head's, when
+// the handler never wrote).
 func (w *response) release() {
 	c := w.c
-	if cap(c.out) > maxKeptBuffer {
-		c.out = nil
-	}
-	if cap(c.pend) > maxKeptBuffer {
-		c.pend = nil
-	}
-	if cap(c.hdr) > maxKeptBuffer {
-		c.hdr = nil
-	}
+	putBuf(c.pend)
+	putBuf(c.hdr)
+	c.pend, c.hdr = nil, nil
 }
 
 // sendBody writes the head if it has not gone yet, and the pending body,
@@ -207,8 +208,12 @@ func (w *response) release() {
 // gets a Content-Length, a chunked one its last chunk and trailers.
 func (w *response) sendBody(final bool) {
 	c := w.c
-	pend := c.pend
-	out := c.out[:0]
+	var pend []byte
+	if c.pend != nil {
+		pend = *c.pend
+	}
+	buf := getBuf()
+	out := *buf
 	if !w.sentHeader {
 		length := w.declared
 		switch {
@@ -248,10 +253,21 @@ func (w *response) sendBody(final bool) {
 		out = w.appendTrailers(out)
 		out = append(out, "\r\n"...)
 	}
-	c.pend = pend[:0]
-	c.out = out
 	if len(out) > 0 {
 		w.send(out)
+	}
+	// Between writes (a stream waiting for its next token) the answer
+	// holds no buffer: the pending bytes are sent, the head is on the wire.
+	*buf = out
+	putBuf(buf)
+	if c.pend != nil {
+		*c.pend = pend[:0]
+		putBuf(c.pend)
+		c.pend = nil
+	}
+	if w.sentHeader && c.hdr != nil {
+		putBuf(c.hdr)
+		c.hdr = nil
 	}
 }
 
@@ -269,7 +285,9 @@ func (w *response) send(b []byte) {
 // Content-Length, or -1 when there is none to send.
 func (w *response) appendHead(out []byte, length int64, pend []byte) []byte {
 	out = append(out, statusLine(w.status)...)
-	out = append(out, w.c.hdr...)
+	if w.c.hdr != nil {
+		out = append(out, *w.c.hdr...)
+	}
 	if length >= 0 {
 		out = append(out, "Content-Length: "...)
 		out = strconv.AppendInt(out, length, 10)
