@@ -85,6 +85,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("models: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
+	metrics.RegisterRuntime()
 	// Rate limits, budgets and the durable usage ledger (metering.go).
 	metered, err := newMetering(ctx, &cfg, db.meter, log)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -493,6 +494,23 @@ func BenchmarkWriteTo(b *testing.B) {
 	for b.Loop() {
 		if _, err := m.WriteTo(io.Discard); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestRuntimeGauges(t *testing.T) {
+	reg := NewMetrics()
+	reg.RegisterRuntime()
+	var b strings.Builder
+	if _, err := reg.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, name := range []string{"go_goroutines", "go_heap_objects_bytes", "go_stacks_bytes", "go_memory_total_bytes", "go_gc_cycles_total"} {
+		re := regexp.MustCompile(`(?m)^` + name + ` ([0-9]+)$`)
+		m := re.FindStringSubmatch(out)
+		if m == nil || m[1] == "0" && name != "go_gc_cycles_total" {
+			t.Errorf("%s missing or zero in:\n%s", name, out)
 		}
 	}
 }

@@ -1,0 +1,42 @@
+package telemetry
+
+import (
+	"runtime/metrics"
+	"sync"
+)
+
+// runtimeSamples are the Go runtime's figures an operator sizing a gateway
+// watches: goroutines (one per connection), the heap, goroutine stacks (a
+// streaming request holds one for its whole life) and GC cycles.
+var runtimeSamples = []struct {
+	name, typ, help, metric string
+}{
+	{"go_goroutines", "gauge", "Goroutines that currently exist.", "/sched/goroutines:goroutines"},
+	{"go_heap_objects_bytes", "gauge", "Bytes of heap memory occupied by live objects and dead ones not yet freed.", "/memory/classes/heap/objects:bytes"},
+	{"go_stacks_bytes", "gauge", "Bytes of memory used for goroutine stacks.", "/memory/classes/heap/stacks:bytes"},
+	{"go_memory_total_bytes", "gauge", "All memory the Go runtime has mapped (an upper bound on its share of RSS).", "/memory/classes/total:bytes"},
+	{"go_gc_cycles_total", "counter", "Completed GC cycles.", "/gc/cycles/total:gc-cycles"},
+}
+
+// RegisterRuntime adds the Go runtime's gauges to m's exposition.
+func (m *Metrics) RegisterRuntime() {
+	var mu sync.Mutex // metrics.Read needs its own slice per concurrent call
+	samples := make([]metrics.Sample, len(runtimeSamples))
+	for i, s := range runtimeSamples {
+		samples[i].Name = s.metric
+	}
+	m.Register(func() []Value {
+		mu.Lock()
+		defer mu.Unlock()
+		metrics.Read(samples)
+		out := make([]Value, 0, len(samples))
+		for i, s := range samples {
+			if s.Value.Kind() != metrics.KindUint64 {
+				continue // not on this Go version
+			}
+			r := runtimeSamples[i]
+			out = append(out, Value{Name: r.name, Type: r.typ, Help: r.help, Value: int64(s.Value.Uint64())})
+		}
+		return out
+	})
+}
