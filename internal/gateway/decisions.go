@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 
 	"github.com/octomesh/octomesh"
@@ -10,52 +11,137 @@ import (
 // decisionStore keeps the most recent routing decisions in memory, by request
 // id, evicting the oldest past its capacity. Decisions hold metadata only.
 // It is safe for concurrent use.
+//
+// It holds each decision as a compact record (see decisioncodec.go) in an
+// arena of a few large buffers (decisionarena.go), found through an index
+// of slot numbers by a hash of the request id (decisionindex.go). None of
+// them holds pointers: the garbage collector marks a few dozen objects
+// instead of several per decision, and a stored decision no longer keeps
+// alive the router's plan it was allocated with.
 type decisionStore struct {
 	mu    sync.Mutex
-	cap   int
-	byID  map[string]*octomesh.Decision
-	order []string // ring of ids, oldest at head
-	head  int
+	limit int
+	hash  func(id string) uint32
+	slots []slot   // ring of records, oldest at head once full
+	head  int      // the oldest slot once the ring is full
+	table []uint32 // the id index: slot+1 by hash, 0 for none
+	arena arena
+	syms  symbols
+	buf   []byte // scratch for the record being encoded
+	// compactions counts compactIfWasteful's copies, for tests.
+	compactions int
 }
+
+// slot is one stored record.
+type slot struct {
+	hash uint32 // of its request id
+	span
+}
+
+// maxScratch bounds the encoding buffer kept between puts, so one huge
+// decision does not pin its size for the store's life.
+const maxScratch = 16 << 10
 
 func newDecisionStore(capacity int) *decisionStore {
 	if capacity <= 0 {
 		capacity = 20_000
 	}
-	return &decisionStore{cap: capacity, byID: make(map[string]*octomesh.Decision, 1024)}
+	seed := maphash.MakeSeed()
+	return &decisionStore{
+		limit: capacity,
+		hash:  func(id string) uint32 { return uint32(maphash.String(seed, id)) },
+	}
 }
 
+// put stores dec, replacing any decision with the same request id (which
+// keeps its place in the eviction order). It copies what it keeps: later
+// changes to dec are not seen. A decision without a request id is dropped.
 func (d *decisionStore) put(dec *octomesh.Decision) {
 	if dec.RequestID == "" {
 		return
 	}
+	h := d.hash(dec.RequestID)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.byID[dec.RequestID]; ok {
-		d.byID[dec.RequestID] = dec
+	d.buf = encodeDecision(d.buf[:0], dec, &d.syms)
+	defer func() {
+		if cap(d.buf) > maxScratch {
+			d.buf = nil
+		}
+	}()
+	if p, ok := d.lookup(dec.RequestID, h); ok {
+		i := d.table[p] - 1
+		d.arena.release(d.slots[i].span)
+		d.slots[i].span = d.arena.add(d.buf)
+		d.compactIfWasteful()
 		return
 	}
-	if len(d.order) < d.cap {
-		d.order = append(d.order, dec.RequestID)
+	var i int
+	if len(d.slots) < d.limit {
+		i = len(d.slots)
+		d.grow()
+		d.slots = append(d.slots, slot{})
 	} else {
-		delete(d.byID, d.order[d.head])
-		d.order[d.head] = dec.RequestID
-		d.head = (d.head + 1) % d.cap
+		i = d.head
+		d.unindex(i)
+		d.arena.release(d.slots[i].span)
+		d.head = (d.head + 1) % d.limit
 	}
-	d.byID[dec.RequestID] = dec
+	d.slots[i] = slot{hash: h, span: d.arena.add(d.buf)}
+	d.index(i)
+	d.compactIfWasteful()
+}
+
+// grow makes room for one more slot, growing the ring by doubling up to
+// the limit (append would overshoot it by up to a quarter).
+func (d *decisionStore) grow() {
+	if len(d.slots) < cap(d.slots) {
+		return
+	}
+	grown := make([]slot, len(d.slots), min(d.limit, max(64, 2*cap(d.slots))))
+	copy(grown, d.slots)
+	d.slots = grown
+}
+
+// idIs reports whether slot i's record has request id id.
+func (d *decisionStore) idIs(i int, id string) bool {
+	return string(recordID(d.arena.bytes(d.slots[i].span))) == id
+}
+
+// compactIfWasteful copies the live records, oldest first, into a new
+// arena when the old one holds too much dead space. The copying costs at
+// most about what the puts that made the dead space cost.
+func (d *decisionStore) compactIfWasteful() {
+	if !d.arena.wasteful() {
+		return
+	}
+	d.compactions++
+	old := d.arena
+	d.arena = arena{chunkSize: old.chunkSize}
+	for k := range d.slots {
+		s := &d.slots[(d.head+k)%len(d.slots)]
+		s.span = d.arena.add(old.bytes(s.span))
+	}
 }
 
 // get returns the decision for id if it belongs to org ("" matches only
-// decisions without an org).
+// decisions without an org). The decision is the caller's to change.
 func (d *decisionStore) get(id, org string) (*octomesh.Decision, bool) {
+	h := d.hash(id)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	dec, ok := d.byID[id]
-	if !ok || dec.OrgID != org {
+	p, ok := d.lookup(id, h)
+	if !ok {
 		return nil, false
 	}
-	cp := *dec
-	return &cp, true
+	i := d.table[p] - 1
+	// A record that does not decode would be a bug here; the request
+	// then simply has no decision to show.
+	dec, err := decodeDecision(d.arena.bytes(d.slots[i].span), d.syms.names)
+	if err != nil || dec.OrgID != org {
+		return nil, false
+	}
+	return dec, true
 }
 
 // Decision returns the routing decision of a request made by the caller's
