@@ -20,7 +20,7 @@ count=${COUNT:-6}
 benchtime=${BENCHTIME:-300ms}
 bench=${BENCH:-.}
 baseline=${BASELINE:-bench/baseline.txt}
-pkgs=${PKGS:-"./internal/httpapi ./internal/provider ./internal/provider/h1 ./internal/provider/openai ./internal/provider/anthropic ./internal/apikey ./internal/telemetry ./internal/router ./bench"}
+pkgs=${PKGS:-"./internal/httpapi ./internal/h1server ./internal/provider ./internal/provider/h1 ./internal/provider/openai ./internal/provider/anthropic ./internal/apikey ./internal/telemetry ./internal/router ./bench"}
 save=0
 profdir=""
 while [ $# -gt 0 ]; do
