@@ -294,3 +294,18 @@ func TestSoakRunsOnlyWhenNamed(t *testing.T) {
 		t.Errorf("selectScenarios(soak) = %v, %v", got, err)
 	}
 }
+
+// A scenario OctoMesh failed fast in must not read as a good one: its
+// summary row shows the failed requests, which the throughput leaves out.
+func TestSummaryShowsOctoMeshErrors(t *testing.T) {
+	rep := &Report{Scenarios: []ScenarioResult{{Scenario: Scenario{Name: "streams2000", Title: "2,000 streams"},
+		Targets: []TargetResult{
+			{Target: TargetDirect, Throughput: 847, Latency: Percentiles{P99: 3707}},
+			{Target: TargetOctoMesh, Throughput: 561, Errors: 52695, Latency: Percentiles{P99: 5033}, PeakRSSMB: 174.7},
+		}}}}
+	var b bytes.Buffer
+	rep.summaryTable(&b)
+	if !strings.Contains(b.String(), "| OctoMesh errors |") || !strings.Contains(b.String(), "| 174.7 MB | 52695 |") {
+		t.Fatalf("summary:\n%s", b.String())
+	}
+}

@@ -60,10 +60,12 @@ func (r *Report) checksTable(b *bytes.Buffer) {
 }
 
 // summaryTable renders one row per scenario: every target's throughput and
-// OctoMesh's ratios to the floors.
+// OctoMesh's ratios to the floors, and OctoMesh's failed requests (which
+// the throughput does not count: a run that failed fast must not read as
+// a good one).
 func (r *Report) summaryTable(b *bytes.Buffer) {
-	b.WriteString("| scenario | direct req/s | nginx req/s | Go proxy req/s | OctoMesh req/s | OctoMesh ÷ nginx | OctoMesh ÷ Go proxy | p99 direct → OctoMesh | OctoMesh peak RSS |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | direct req/s | nginx req/s | Go proxy req/s | OctoMesh req/s | OctoMesh ÷ nginx | OctoMesh ÷ Go proxy | p99 direct → OctoMesh | OctoMesh peak RSS | OctoMesh errors |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		tp := func(t string) string {
@@ -79,15 +81,16 @@ func (r *Report) summaryTable(b *bytes.Buffer) {
 			}
 			return "–"
 		}
-		p99, rss := "–", "–"
+		p99, rss, errs := "–", "–", "–"
 		if d := s.Result(TargetDirect); d != nil && o != nil {
 			p99 = fmt.Sprintf("%.2f → %.2f ms", d.Latency.P99, o.Latency.P99)
 		}
 		if o != nil {
 			rss = fmt.Sprintf("%.1f MB", o.PeakRSSMB)
+			errs = fmt.Sprintf("%d", o.Errors)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			s.Title, tp(TargetDirect), tp(TargetNginx), tp(TargetGoProxy), tp(TargetOctoMesh), rat(TargetNginx), rat(TargetGoProxy), p99, rss)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			s.Title, tp(TargetDirect), tp(TargetNginx), tp(TargetGoProxy), tp(TargetOctoMesh), rat(TargetNginx), rat(TargetGoProxy), p99, rss, errs)
 	}
 	b.WriteString("\n")
 }

@@ -49,7 +49,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Duration("warmup", 0, "warm-up before each window (default duration/5, at most 2s)")
 	targets := fs.String("targets", "", "comma-separated targets (default direct,nginx,goproxy,octomesh)")
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios or groups (main, pairs); default main and pairs: the 10-minute soak runs only when named")
-	out := fs.String("out", filepath.Join("bench", "results"), "results directory (quick and custom-duration runs default to bench/results/tmp, which git ignores)")
+	out := fs.String("out", filepath.Join("bench", "results"), "results directory (quick, custom-duration, profiled and partial runs default to bench/results/tmp, which git ignores)")
 	bin := fs.String("bin", "", "octomesh binary to measure (default: go build ./cmd/octomesh from the repository)")
 	noInstall := fs.Bool("no-install", false, "do not install nginx when it is missing")
 	keep := fs.Bool("keep", false, "keep the work directory (configs, logs) and print its path")
@@ -89,9 +89,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *duration != 0 && !*quick && *duration != 10*time.Second {
 		mode = "custom"
 	}
+	// A profiled run's figures include the profiler's cost, and a run of
+	// some targets or scenarios is not the README's report: neither may
+	// replace the committed results.
+	partial := *profile != "" || *targets != "" || *scenarios != "" && !hasGroup(*scenarios, "main")
 	outSet := false
 	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
-	*out = resultsDir(*out, outSet, mode)
+	*out = resultsDir(*out, outSet, mode, partial)
 	binary := *bin
 	if binary == "" {
 		tmp, err := os.MkdirTemp("", "octomesh-bench-bin-")
@@ -275,12 +279,22 @@ func serveUntilDone(ctx context.Context, name, listen string, h http.Handler, st
 }
 
 // resultsDir is where a run writes its results: the --out given, else
-// bench/results for a full run and bench/results/tmp (ignored by git) for a
-// quick or custom one, so a smoke run never replaces the committed
-// latest.md and latest.json.
-func resultsDir(out string, outSet bool, mode string) string {
-	if outSet || mode == "full" {
+// bench/results for a whole full run and bench/results/tmp (ignored by
+// git) for a quick, custom, profiled or partial one, so that only a run
+// like the README's replaces the committed latest.md and latest.json.
+func resultsDir(out string, outSet bool, mode string, partial bool) string {
+	if outSet || mode == "full" && !partial {
 		return out
 	}
 	return filepath.Join(out, "tmp")
+}
+
+// hasGroup reports whether the comma-separated list names group.
+func hasGroup(list, group string) bool {
+	for _, s := range strings.Split(list, ",") {
+		if strings.TrimSpace(s) == group {
+			return true
+		}
+	}
+	return false
 }

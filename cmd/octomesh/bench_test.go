@@ -137,19 +137,26 @@ func TestBenchMockServesUntilCancelled(t *testing.T) {
 func TestBenchSmokeRunsKeepTheCommittedResults(t *testing.T) {
 	def := filepath.Join("bench", "results")
 	for _, tt := range []struct {
-		out    string
-		outSet bool
-		mode   string
-		want   string
+		out     string
+		outSet  bool
+		mode    string
+		partial bool
+		want    string
 	}{
-		{def, false, "full", def},
-		{def, false, "quick", filepath.Join(def, "tmp")},
-		{def, false, "custom", filepath.Join(def, "tmp")},
-		{"/x/y", true, "quick", "/x/y"},
-		{"/x/y", true, "full", "/x/y"},
+		{def, false, "full", false, def},
+		{def, false, "full", true, filepath.Join(def, "tmp")}, // profiled, or some targets or scenarios only
+		{def, false, "quick", false, filepath.Join(def, "tmp")},
+		{def, false, "custom", false, filepath.Join(def, "tmp")},
+		{"/x/y", true, "quick", false, "/x/y"},
+		{"/x/y", true, "full", true, "/x/y"},
 	} {
-		if got := resultsDir(tt.out, tt.outSet, tt.mode); got != tt.want {
-			t.Errorf("resultsDir(%q, %v, %s) = %q, want %q", tt.out, tt.outSet, tt.mode, got, tt.want)
+		if got := resultsDir(tt.out, tt.outSet, tt.mode, tt.partial); got != tt.want {
+			t.Errorf("resultsDir(%q, %v, %s, %v) = %q, want %q", tt.out, tt.outSet, tt.mode, tt.partial, got, tt.want)
+		}
+	}
+	for list, want := range map[string]bool{"main,pairs,soak": true, " main ": true, "nonstream": false, "mainly": false} {
+		if hasGroup(list, "main") != want {
+			t.Errorf("hasGroup(%q, main) = %v", list, !want)
 		}
 	}
 }
