@@ -23,7 +23,7 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 // one event at a time, without goroutines. It is not safe for concurrent use.
 type SSEReader struct {
 	buf      *sseBuffers   // nil once released
-	src      io.Reader     // the stream
+	src      stickyReader  // the stream; read through &src
 	r        *bufio.Reader // reads src; nil while parked (see park)
 	max      int
 	name     []byte
@@ -62,8 +62,29 @@ func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
 	}
 	b := ssePool.Get().(*sseBuffers)
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(r)
-	return &SSEReader{buf: b, src: r, r: br, max: maxEvent, data: b.data[:0]}
+	s := &SSEReader{buf: b, src: stickyReader{r: r}, r: br, max: maxEvent, data: b.data[:0]}
+	br.Reset(&s.src)
+	return s
+}
+
+// stickyReader remembers the first error of its reader and returns it from
+// then on. A bufio.Reader keeps an error that came with data until that
+// data is parsed; parking the bufio.Reader must not forget it (a stream cut
+// by a reset would otherwise read on to a clean io.EOF).
+type stickyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *stickyReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.r.Read(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // park gives the read buffer back while it holds nothing unparsed; the
@@ -92,7 +113,7 @@ func (s *SSEReader) Release() {
 	if cap(s.data) <= maxPooledEvent {
 		b.data = s.data[:0]
 	}
-	s.buf, s.src, s.r, s.data = nil, nil, nil, nil
+	s.buf, s.src, s.r, s.data = nil, stickyReader{}, nil, nil
 	ssePool.Put(b)
 }
 
@@ -106,7 +127,7 @@ func (s *SSEReader) Next() (Event, error) {
 	}
 	if s.r == nil {
 		s.r = readerPool.Get().(*bufio.Reader)
-		s.r.Reset(s.src)
+		s.r.Reset(&s.src)
 	}
 	s.name = s.name[:0]
 	s.data = s.data[:0]

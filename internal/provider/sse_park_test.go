@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"io"
 	"testing"
 )
@@ -37,5 +38,36 @@ func TestSSEReaderParksItsBufferBetweenEvents(t *testing.T) {
 	}
 	if _, err := s.Next(); err != io.EOF {
 		t.Fatalf("at the end: %v, want io.EOF", err)
+	}
+}
+
+// dataThenErr returns its data together with err, as a connection cut by a
+// deadline or a reset can; later reads report a clean end.
+type dataThenErr struct {
+	data string
+	err  error
+	done bool
+}
+
+func (r *dataThenErr) Read(p []byte) (int, error) {
+	if r.done {
+		return 0, io.EOF
+	}
+	r.done = true
+	return copy(p, r.data), r.err
+}
+
+// An error that came with the last event's bytes is reported by the next
+// Next, even though the reader parked its buffer (and the error it held)
+// in between: the stream must not look as if it ended cleanly.
+func TestSSEReaderKeepsAnErrorThatCameWithAnEventAcrossParking(t *testing.T) {
+	boom := errors.New("connection reset")
+	s := NewSSEReader(&dataThenErr{data: "data: 1\n\n", err: boom}, 0)
+	defer s.Release()
+	if ev, err := s.Next(); err != nil || string(ev.Data) != "1" {
+		t.Fatalf("Next = %q, %v; want 1", ev.Data, err)
+	}
+	if _, err := s.Next(); !errors.Is(err, boom) {
+		t.Fatalf("after the event: %v, want %v", err, boom)
 	}
 }
