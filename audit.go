@@ -52,11 +52,11 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 
 // ActorFrom returns the actor in ctx, or the "system" actor.
 func ActorFrom(ctx context.Context) Actor {
-	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
-		return a
-	}
-	if s := ScopeFrom(ctx); s != nil && s.HasActor {
-		return s.Actor
+	switch v := ctx.Value(actorKey{}).(type) {
+	case Actor:
+		return v
+	case *RequestScope:
+		return v.Actor
 	}
 	return Actor{Type: "system"}
 }

@@ -24,11 +24,51 @@ type scopeKey struct{}
 
 // WithScope returns ctx carrying s.
 func WithScope(ctx context.Context, s *RequestScope) context.Context {
-	return context.WithValue(ctx, scopeKey{}, s)
+	return &scopeCtx{ctx, s}
 }
 
 // ScopeFrom returns the scope in ctx, or nil.
 func ScopeFrom(ctx context.Context) *RequestScope {
 	s, _ := ctx.Value(scopeKey{}).(*RequestScope)
 	return s
+}
+
+// scopeCtx answers the keys of the With* functions for the fields of its
+// scope that are filled in, so that context nesting decides, as with
+// separate values: a With* value set inside the scope wins over it, one
+// set outside it (a BaseContext, an embedding handler) loses once the
+// field is filled. It answers with the scope itself, not the field, so
+// that a lookup does not allocate; the accessors take either.
+type scopeCtx struct {
+	context.Context
+	s *RequestScope
+}
+
+func (c *scopeCtx) Value(key any) any {
+	s := c.s
+	switch key.(type) {
+	case scopeKey:
+		return s
+	case requestIDKey:
+		if s.ID != "" {
+			return s
+		}
+	case ledgerIDKey:
+		if s.LedgerID != "" {
+			return s
+		}
+	case principalKey:
+		if s.Principal != nil {
+			return s
+		}
+	case actorKey:
+		if s.HasActor {
+			return s
+		}
+	case forwardKey:
+		if s.Forward != nil {
+			return s
+		}
+	}
+	return c.Context.Value(key)
 }

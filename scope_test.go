@@ -35,3 +35,24 @@ func TestScopeAnswersTheAccessorsAndWithWins(t *testing.T) {
 		t.Fatal("a scope without an actor")
 	}
 }
+
+// Values set outside the scope, on the context a request arrives with (a
+// server's BaseContext, a test, an embedding handler), are older than the
+// scope's: the scope's filled-in fields win over them, as an inner
+// context value always wins over an outer one; its empty fields do not.
+func TestAScopeWinsOverValuesSetOutsideIt(t *testing.T) {
+	outerP := &Principal{KeyID: "k-outer"}
+	outer := WithActor(WithPrincipal(WithRequestID(context.Background(), "req-outer"), outerP), Actor{Type: "cli"})
+	outer = WithForwardHeaders(outer, [][2]string{{"X-Outer", "o"}})
+	sc := &RequestScope{ID: "req-1"}
+	ctx := WithScope(outer, sc)
+	if RequestIDFrom(ctx) != "req-1" || PrincipalFrom(ctx) != outerP || ActorFrom(ctx).Type != "cli" {
+		t.Fatalf("before authentication: %q %v %v", RequestIDFrom(ctx), PrincipalFrom(ctx), ActorFrom(ctx))
+	}
+	p := &Principal{KeyID: "k1"}
+	sc.Principal, sc.Actor, sc.HasActor = p, Actor{Type: "key", KeyID: "k1"}, true
+	sc.Forward = [][2]string{{"X-Trace", "t"}}
+	if got, want := fmt.Sprint(PrincipalFrom(ctx), ActorFrom(ctx).Type, ForwardHeadersFrom(ctx)), fmt.Sprint(p, "key", sc.Forward); got != want {
+		t.Fatalf("filled in: got %s, want %s", got, want)
+	}
+}

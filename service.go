@@ -74,11 +74,11 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 
 // RequestIDFrom returns the request id in ctx, or "".
 func RequestIDFrom(ctx context.Context) string {
-	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
-		return id
-	}
-	if s := ScopeFrom(ctx); s != nil {
-		return s.ID
+	switch v := ctx.Value(requestIDKey{}).(type) {
+	case string:
+		return v
+	case *RequestScope:
+		return v.ID
 	}
 	return ""
 }
@@ -97,11 +97,11 @@ func WithForwardHeaders(ctx context.Context, h [][2]string) context.Context {
 
 // ForwardHeadersFrom returns the headers to forward upstream, or nil.
 func ForwardHeadersFrom(ctx context.Context) [][2]string {
-	if h, ok := ctx.Value(forwardKey{}).([][2]string); ok {
-		return h
-	}
-	if s := ScopeFrom(ctx); s != nil {
-		return s.Forward
+	switch v := ctx.Value(forwardKey{}).(type) {
+	case [][2]string:
+		return v
+	case *RequestScope:
+		return v.Forward
 	}
 	return nil
 }
@@ -119,11 +119,11 @@ func WithLedgerRequestID(ctx context.Context, id string) context.Context {
 // LedgerRequestIDFrom returns the ledger request id in ctx, or the request
 // id when none was set.
 func LedgerRequestIDFrom(ctx context.Context) string {
-	if id, ok := ctx.Value(ledgerIDKey{}).(string); ok {
-		return id
-	}
-	if s := ScopeFrom(ctx); s != nil && s.LedgerID != "" {
-		return s.LedgerID
+	switch v := ctx.Value(ledgerIDKey{}).(type) {
+	case string:
+		return v
+	case *RequestScope:
+		return v.LedgerID
 	}
 	return RequestIDFrom(ctx)
 }

@@ -361,11 +361,11 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 
 // PrincipalFrom returns the principal in ctx, or nil.
 func PrincipalFrom(ctx context.Context) *Principal {
-	if p, ok := ctx.Value(principalKey{}).(*Principal); ok {
-		return p
-	}
-	if s := ScopeFrom(ctx); s != nil {
-		return s.Principal
+	switch v := ctx.Value(principalKey{}).(type) {
+	case *Principal:
+		return v
+	case *RequestScope:
+		return v.Principal
 	}
 	return nil
 }
