@@ -136,6 +136,7 @@ func (c *conn) handle(w *response) (ok bool) {
 	c.started, c.checked, c.cancel = time.Now().UnixNano(), 0, cancel
 	c.mu.Unlock()
 	defer func() {
+		w.returned.Store(true)
 		c.mu.Lock()
 		c.started, c.cancel = 0, nil
 		c.mu.Unlock()

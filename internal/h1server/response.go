@@ -1,9 +1,11 @@
 package h1server
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // bufSize is how much body a response holds before it writes: a small
@@ -30,13 +32,20 @@ type response struct {
 	noBody      bool  // a HEAD request: the body is counted, not sent
 	closeAfter  bool  // the connection closes after this answer
 	hasDate     bool
-	noSniff     bool     // the handler set a Content-Type (nil too) or a Content-Encoding
-	sniffed     string   // HEAD: the Content-Type sniffed from the first write
-	trailers    []string // trailer names declared with the Trailer header
-	err         error    // the first write error
+	noSniff     bool        // the handler set a Content-Type (nil too) or a Content-Encoding
+	sniffed     string      // HEAD: the Content-Type sniffed from the first write
+	trailers    []string    // trailer names declared with the Trailer header
+	returned    atomic.Bool // the handler returned: Write, WriteHeader and Flush refuse
+	err         error       // the first write error
 }
 
 var _ http.Flusher = (*response)(nil)
+
+// errAfterReturn answers a write or flush made after the handler returned
+// (by a goroutine it left behind). net/http forbids them too; here they
+// must also not reach the connection's lent buffers, which by then belong
+// to the next answer, or another connection's.
+var errAfterReturn = errors.New("h1server: write after the handler returned")
 
 func (w *response) Header() http.Header {
 	if w.header == nil {
@@ -49,6 +58,13 @@ func (w *response) Header() http.Header {
 // net/http does (changes after it have no effect, trailers aside), by
 // serialising them: no copy of the map.
 func (w *response) WriteHeader(code int) {
+	if w.returned.Load() {
+		return // see errAfterReturn
+	}
+	w.writeHeader(code)
+}
+
+func (w *response) writeHeader(code int) {
 	if w.wroteHeader {
 		return
 	}
@@ -124,8 +140,11 @@ func (w *response) writeInformational(code int) {
 }
 
 func (w *response) Write(p []byte) (int, error) {
+	if w.returned.Load() {
+		return 0, errAfterReturn
+	}
 	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
+		w.writeHeader(http.StatusOK)
 	}
 	if !bodyAllowed(w.status) {
 		return 0, http.ErrBodyNotAllowed
@@ -163,8 +182,11 @@ func (w *response) Flush() { w.FlushError() }
 // FlushError is Flush that reports a failed write (http.ResponseController
 // uses it).
 func (w *response) FlushError() error {
+	if w.returned.Load() {
+		return errAfterReturn
+	}
 	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
+		w.writeHeader(http.StatusOK)
 	}
 	if w.err == nil {
 		w.sendBody(false)
@@ -176,7 +198,7 @@ func (w *response) FlushError() error {
 // whether the connection can carry another request.
 func (w *response) finish() bool {
 	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
+		w.writeHeader(http.StatusOK)
 	}
 	if w.declared >= 0 && w.written < w.declared && !w.noBody {
 		w.closeAfter = true // the body is short of its length: the client must see the connection end
