@@ -28,6 +28,7 @@ type body struct {
 	closed   bool // Close was called
 	finished bool // the connection was given back or closed
 	eof      bool
+	err      error // the first read error: every later Read returns it
 }
 
 func newBody(pc *persistConn, w *watch, h *head, keepAlive bool) io.ReadCloser {
@@ -49,6 +50,12 @@ func (b *body) Read(p []byte) (int, error) {
 	case b.eof:
 		b.mu.Unlock()
 		return 0, io.EOF
+	case b.err != nil:
+		// The connection is closed; what is still buffered must not read
+		// as more of the body (a malformed chunk followed by a clean end).
+		err := b.err
+		b.mu.Unlock()
+		return 0, err
 	}
 	b.reading = true
 	b.mu.Unlock()
@@ -75,6 +82,11 @@ func (b *body) Read(p []byte) (int, error) {
 		case closed:
 			err = http.ErrBodyReadAfterClose
 		}
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
 	}
 	return n, err
 }
