@@ -59,13 +59,14 @@ var providerOf = map[string]string{
 const simSpeed = "0"
 
 // configTemplate is the test configuration; %s are the read timeouts, the
-// log level, its flush interval and the sim speed. Base URLs and keys come from the environment, as an operator
+// server engine, the log level, its flush interval and the sim speed. Base URLs and keys come from the environment, as an operator
 // would write them.
 const configTemplate = `
 server:
   shutdown_timeout: 2s
   read_header_timeout: %s
   read_timeout: %s
+  engine: %s
 log:
   level: %s
   format: text
@@ -165,6 +166,7 @@ type serverOptions struct {
 	simSpeed    string // default simSpeed
 	readTimeout string // server read_header_timeout and read_timeout; default "10s"
 	logFlush    string // log.flush_interval; default "0s", so tests that scan the log mid-run see every line
+	engine      string // server.engine; default "octomesh"
 }
 
 // startServer starts fakes and `octomesh serve` with the test configuration,
@@ -183,6 +185,9 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	if o.logFlush == "" {
 		o.logFlush = "0s"
 	}
+	if o.engine == "" {
+		o.engine = "octomesh"
+	}
 	ts := &testServer{
 		AdminKey:  "om-e2e-admin-" + randomHex(t, 16),
 		DataDir:   t.TempDir(),
@@ -193,7 +198,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		Gemini:    fakeupstream.NewGemini(t),
 	}
 	cfgPath := filepath.Join(t.TempDir(), "octomesh.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, o.readTimeout, o.readTimeout, o.logLevel, o.logFlush, o.simSpeed)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, o.readTimeout, o.readTimeout, o.engine, o.logLevel, o.logFlush, o.simSpeed)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{
