@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/octomesh/octomesh/internal/jsonw"
 )
 
 // jsonReader reads JSON from a byte slice for the hand-written chat request
@@ -251,70 +252,19 @@ func (r *jsonReader) strSlow(start, i int) ([]byte, bool) {
 		}
 		b = r.big[:0]
 	}
-	b = append(b, data[start:i]...)
-	for {
-		j := plainRun(data, i)
-		for j < len(data) && strSafe[data[j]] {
-			j++
-		}
-		b = append(b, data[i:j]...)
-		if i = j; i >= len(data) {
-			return nil, false
-		}
-		c := data[i]
-		switch {
-		case c == '"':
-			r.pos = i + 1
-			return b, true
-		case c == '\\':
-			if i+1 >= len(data) {
+	// Escapes must be valid (stringEnd only skips them); then the shared
+	// unescaper builds the string as encoding/json's unquote does.
+	for j := i; j < end; j++ {
+		if data[j] == '\\' {
+			n := jsonw.EscapeLen(data[j:end])
+			if n == 0 {
 				return nil, false
 			}
-			switch e := data[i+1]; e {
-			case '"', '\\', '/':
-				b = append(b, e)
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				rr := hex4(data[i+2:])
-				if rr < 0 {
-					return nil, false
-				}
-				i += 6
-				if utf16.IsSurrogate(rr) {
-					// A valid pair is consumed whole; anything else
-					// becomes U+FFFD and the next escape is read anew.
-					if rr1 := u4(data[i:]); rr1 >= 0 {
-						if dec := utf16.DecodeRune(rr, rr1); dec != utf8.RuneError {
-							b = utf8.AppendRune(b, dec)
-							i += 6
-							continue
-						}
-					}
-					rr = utf8.RuneError
-				}
-				b = utf8.AppendRune(b, rr)
-				continue
-			default:
-				return nil, false
-			}
-			i += 2
-		case c < ' ':
-			return nil, false
-		default: // non-ASCII: kept if valid, else U+FFFD for one byte
-			rr, size := utf8.DecodeRune(data[i:])
-			b = utf8.AppendRune(b, rr)
-			i += size
+			j += n - 1
 		}
 	}
+	r.pos = end + 1
+	return jsonw.AppendUnescaped(b, data[start:end]), true
 }
 
 // stringEnd returns the index of the quote that ends the string holding
@@ -331,36 +281,6 @@ func stringEnd(data []byte, i int) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// u4 decodes a \uXXXX escape at the start of s, or returns -1.
-func u4(s []byte) rune {
-	if len(s) < 2 || s[0] != '\\' || s[1] != 'u' {
-		return -1
-	}
-	return hex4(s[2:])
-}
-
-// hex4 decodes four hex digits at the start of s, or returns -1.
-func hex4(s []byte) rune {
-	if len(s) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
 }
 
 // number reads a number and returns its text, checked against JSON's
@@ -512,7 +432,7 @@ func (r *jsonReader) skipStr() bool {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i++
 			case 'u':
-				if hex4(data[i+2:]) < 0 {
+				if jsonw.Hex4(data[i+2:]) < 0 {
 					return false
 				}
 				i += 5

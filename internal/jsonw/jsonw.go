@@ -1,7 +1,9 @@
-// Package jsonw holds the small JSON writing helpers the hand-written
-// encoders on the hot path share (the chunk and response encoders of the
-// HTTP layer, the upstream request encoder of the OpenAI adapter). It
-// imports only the standard library.
+// Package jsonw holds the small JSON string helpers the hand-written
+// encoders and decoders on the hot path share: writing (the chunk and
+// response encoders of the HTTP layer, the upstream request encoder of the
+// OpenAI adapter) and reading (unescape.go: the adapter's response scanner
+// and the HTTP layer's request decoder). It imports only the standard
+// library.
 package jsonw
 
 import (

@@ -8,10 +8,10 @@ package openai
 
 import (
 	"bytes"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/jsonw"
 )
 
 // foldsTo reports whether key matches one of names case-insensitively:
@@ -242,7 +242,7 @@ func (s *scanner) str(dst *string, prev *string) bool {
 			return false // control characters are not JSON
 		}
 		if c == '\\' {
-			n := escapeLen(b[j:])
+			n := jsonw.EscapeLen(b[j:])
 			if n == 0 {
 				return false
 			}
@@ -259,7 +259,7 @@ func (s *scanner) str(dst *string, prev *string) bool {
 	raw := b[start:j]
 	s.i = j + 1
 	if escaped || high && !utf8.Valid(raw) {
-		s.d.scratch = unescape(s.d.scratch[:0], raw)
+		s.d.scratch = jsonw.AppendUnescaped(s.d.scratch[:0], raw)
 		raw = s.d.scratch
 	}
 	switch {
@@ -298,94 +298,6 @@ func internCommon(raw []byte) string {
 		return octomesh.ObjectChatCompletion
 	}
 	return string(raw)
-}
-
-// escapeLen returns the length of the valid escape sequence b starts
-// with (at its backslash), or 0.
-func escapeLen(b []byte) int {
-	if len(b) < 2 {
-		return 0
-	}
-	switch b[1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return 2
-	case 'u':
-		if len(b) >= 6 && hex4(b[2:6]) >= 0 {
-			return 6
-		}
-	}
-	return 0
-}
-
-// hex4 decodes four hex digits, or returns -1.
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
-}
-
-// unescape appends the string content raw (already validated by str)
-// unescaped to dst, exactly as encoding/json unquotes: invalid UTF-8 bytes
-// and unpaired surrogate escapes become U+FFFD.
-func unescape(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		switch {
-		case c == '\\':
-			switch raw[i+1] {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := hex4(raw[i+2 : i+6])
-				i += 6
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-						r2 = hex4(raw[i+2 : i+6])
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						i += 6
-						r = dec
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default: // '"', '\\', '/'
-				dst = append(dst, raw[i+1])
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(raw[i:])
-			dst = utf8.AppendRune(dst, r)
-			i += size
-		}
-	}
-	return dst
 }
 
 // skip validates and skips one JSON value of any kind.
@@ -446,7 +358,7 @@ func (s *scanner) skipString() bool {
 		case c < 0x20:
 			return false
 		case c == '\\':
-			n := escapeLen(s.b[j:])
+			n := jsonw.EscapeLen(s.b[j:])
 			if n == 0 {
 				return false
 			}
