@@ -17,11 +17,13 @@ import (
 //
 // Layout, in order (varints are encoding/binary's; ints are zigzag):
 //
-//	request id   inline string (first, so the store can match it cheaply)
+//	request id   inline string (first, with the org: the store's key,
+//	             which it matches without decoding the rest)
+//	org          string
 //	flags        byte: bit 0 Explored, bits 1-2 the time's location kind
 //	time         seconds since 1970 (int), nanoseconds (uvarint); for
 //	             another location, its zone name (string) and offset (int)
-//	org, requested model, objective, policy version, outcome   strings
+//	requested model, objective, policy version, outcome   strings
 //	prompt cluster int
 //	candidates, excluded, plan, attempts   each a list
 //
@@ -56,6 +58,7 @@ type encoder struct {
 func encodeDecision(buf []byte, dec *octomesh.Decision, syms *symbols) []byte {
 	e := encoder{buf: buf, syms: syms}
 	e.inline(dec.RequestID)
+	e.symbol(dec.OrgID)
 	var flags byte
 	if dec.Explored {
 		flags |= 1
@@ -75,7 +78,6 @@ func encodeDecision(buf []byte, dec *octomesh.Decision, syms *symbols) []byte {
 		e.symbol(name)
 		e.int(int64(offset))
 	}
-	e.symbol(dec.OrgID)
 	e.symbol(dec.Requested)
 	e.symbol(string(dec.Objective))
 	e.symbol(dec.PolicyVersion)
@@ -203,7 +205,7 @@ type decoder struct {
 // table names. The result shares no memory with rec.
 func decodeDecision(rec []byte, names []string) (*octomesh.Decision, error) {
 	d := decoder{b: rec, names: names}
-	dec := &octomesh.Decision{RequestID: d.string()}
+	dec := &octomesh.Decision{RequestID: d.string(), OrgID: d.string()}
 	flags := d.byte()
 	dec.Explored = flags&1 != 0
 	sec := d.int()
@@ -227,7 +229,6 @@ func decodeDecision(rec []byte, names []string) (*octomesh.Decision, error) {
 		d.fail()
 	}
 	dec.Time = t
-	dec.OrgID = d.string()
 	dec.Requested = d.string()
 	dec.Objective = octomesh.Objective(d.string())
 	dec.PolicyVersion = d.string()
@@ -373,12 +374,39 @@ func (d *decoder) count() (int, bool) {
 	return int(v - 1), true
 }
 
-// recordID returns the request id at the start of a record, as bytes of
-// rec; nil for a malformed record.
-func recordID(rec []byte) []byte {
-	tag, n := binary.Uvarint(rec)
-	if n <= 0 || tag&1 != 0 || tag>>1 > uint64(len(rec)-n) {
-		return nil
+// recordIs reports whether rec, a record written with the symbol table
+// names, is the decision of request id for org: the decision store's key.
+// It decodes only the two and allocates nothing; a malformed record is
+// nobody's.
+func recordIs(rec []byte, names []string, org, id string) bool {
+	tag, v, rest, ok := field(rec)
+	if !ok || tag&1 != 0 || string(v) != id {
+		return false
 	}
-	return rec[n : n+int(tag>>1)]
+	tag, v, _, ok = field(rest)
+	switch {
+	case !ok:
+		return false
+	case tag&1 != 0:
+		i := tag >> 1
+		return i < uint64(len(names)) && names[i] == org
+	}
+	return string(v) == org
+}
+
+// field splits the string at the start of rec into its tag, its bytes
+// (nil for a symbol) and the rest of rec; ok is false if it is malformed.
+func field(rec []byte) (tag uint64, v, rest []byte, ok bool) {
+	tag, n := binary.Uvarint(rec)
+	if n <= 0 {
+		return 0, nil, nil, false
+	}
+	rec = rec[n:]
+	if tag&1 != 0 {
+		return tag, nil, rec, true
+	}
+	if tag>>1 > uint64(len(rec)) {
+		return 0, nil, nil, false
+	}
+	return tag, rec[:tag>>1], rec[tag>>1:], true
 }

@@ -44,8 +44,11 @@ func roundTrip(t *testing.T, dec *octomesh.Decision, syms *symbols) []byte {
 	if want := normalised(dec); !reflect.DeepEqual(got, want) {
 		t.Fatalf("round trip differs (-want +got):\n%s", cmp.Diff(want, got))
 	}
-	if id := string(recordID(rec)); id != dec.RequestID {
-		t.Fatalf("recordID = %q, want %q", id, dec.RequestID)
+	if !recordIs(rec, syms.names, dec.OrgID, dec.RequestID) {
+		t.Fatalf("recordIs(%q, %q) = false for the record of that key", dec.OrgID, dec.RequestID)
+	}
+	if recordIs(rec, syms.names, dec.OrgID+"x", dec.RequestID) || recordIs(rec, syms.names, dec.OrgID, dec.RequestID+"x") {
+		t.Fatalf("recordIs matched another key than (%q, %q)", dec.OrgID, dec.RequestID)
 	}
 	return rec
 }
@@ -306,6 +309,7 @@ func FuzzDecisionCodec(f *testing.F) {
 		if dec, err := decodeDecision(data, syms.names); err == nil {
 			roundTrip(t, dec, &syms)
 		}
+		recordIs(data, syms.names, "0", "") // must not panic
 		src := &fuzzSource{b: data}
 		var dec octomesh.Decision
 		src.fill(t, reflect.ValueOf(&dec).Elem())

@@ -1,17 +1,18 @@
 package gateway
 
-// The decision store's id index is an open-addressing hash table with
-// linear probing: d.table holds slot numbers plus one (0 is empty) at the
-// position of their request id's hash, or the next free one after it. It
-// holds no strings (ids are compared in the records themselves) and costs
-// 4 to 12 bytes a decision where a map[string]uint32 costs about 40 and
-// keeps each id string alive. Ids with equal hashes simply probe further.
+// The decision store's index is an open-addressing hash table with linear
+// probing: d.table holds slot numbers plus one (0 is empty) at the position
+// of the hash of their key (org and request id), or the next free one after
+// it. It holds no strings (keys are compared in the records themselves) and
+// costs 4 to 12 bytes a decision where a map keyed by strings costs about 40
+// and keeps each key's strings alive. Keys with equal hashes simply probe
+// further.
 // It is kept at most two thirds full, so probes are short and always end.
 // These methods are called with d.mu held.
 
-// lookup returns the table position of id's slot, or, when id is not
-// stored, false.
-func (d *decisionStore) lookup(id string, h uint32) (int, bool) {
+// lookup returns the table position of the slot of org's request id, whose
+// key hashes to h, or, when it is not stored, false.
+func (d *decisionStore) lookup(org, id string, h uint32) (int, bool) {
 	if len(d.table) == 0 {
 		return 0, false
 	}
@@ -21,13 +22,13 @@ func (d *decisionStore) lookup(id string, h uint32) (int, bool) {
 		if v == 0 {
 			return 0, false
 		}
-		if i := int(v - 1); d.slots[i].hash == h && d.idIs(i, id) {
+		if i := int(v - 1); d.slots[i].hash == h && d.keyIs(i, org, id) {
 			return p, true
 		}
 	}
 }
 
-// index adds slot i, whose id is not in the index yet. Every other slot
+// index adds slot i, whose key is not in the index yet. Every other slot
 // of the ring is, so the index will hold len(d.slots) entries.
 func (d *decisionStore) index(i int) {
 	if len(d.slots)*3 > len(d.table)*2 {

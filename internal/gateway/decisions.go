@@ -8,23 +8,27 @@ import (
 	"github.com/octomesh/octomesh"
 )
 
-// decisionStore keeps the most recent routing decisions in memory, by request
-// id, evicting the oldest past its capacity. Decisions hold metadata only.
-// It is safe for concurrent use.
+// decisionStore keeps the most recent routing decisions in memory, by org
+// and request id, evicting the oldest past its capacity. Decisions hold
+// metadata only. It is safe for concurrent use.
+//
+// The key is the pair because request ids come from clients (X-Request-Id):
+// two orgs may send the same one, and neither may replace, or hide, the
+// other's decision.
 //
 // It holds each decision as a compact record (see decisioncodec.go) in an
 // arena of a few large buffers (decisionarena.go), found through an index
-// of slot numbers by a hash of the request id (decisionindex.go). None of
+// of slot numbers by a hash of the key (decisionindex.go). None of
 // them holds pointers: the garbage collector marks a few dozen objects
 // instead of several per decision, and a stored decision no longer keeps
 // alive the router's plan it was allocated with.
 type decisionStore struct {
 	mu    sync.Mutex
 	limit int
-	hash  func(id string) uint32
+	hash  func(org, id string) uint32
 	slots []slot   // ring of records, oldest at head once full
 	head  int      // the oldest slot once the ring is full
-	table []uint32 // the id index: slot+1 by hash, 0 for none
+	table []uint32 // the key index: slot+1 by hash, 0 for none
 	arena arena
 	syms  symbols
 	buf   []byte // scratch for the record being encoded
@@ -34,7 +38,7 @@ type decisionStore struct {
 
 // slot is one stored record.
 type slot struct {
-	hash uint32 // of its request id
+	hash uint32 // of its key: org and request id
 	span
 }
 
@@ -46,21 +50,25 @@ func newDecisionStore(capacity int) *decisionStore {
 	if capacity <= 0 {
 		capacity = 20_000
 	}
-	seed := maphash.MakeSeed()
+	// Two seeds, so that swapping org and id changes the hash.
+	orgSeed, idSeed := maphash.MakeSeed(), maphash.MakeSeed()
 	return &decisionStore{
 		limit: capacity,
-		hash:  func(id string) uint32 { return uint32(maphash.String(seed, id)) },
+		hash: func(org, id string) uint32 {
+			return uint32(maphash.String(orgSeed, org) ^ maphash.String(idSeed, id))
+		},
 	}
 }
 
-// put stores dec, replacing any decision with the same request id (which
-// keeps its place in the eviction order). It copies what it keeps: later
-// changes to dec are not seen. A decision without a request id is dropped.
+// put stores dec, replacing any decision with the same org and request id
+// (which keeps its place in the eviction order). It copies what it keeps:
+// later changes to dec are not seen. A decision without a request id is
+// dropped.
 func (d *decisionStore) put(dec *octomesh.Decision) {
 	if dec.RequestID == "" {
 		return
 	}
-	h := d.hash(dec.RequestID)
+	h := d.hash(dec.OrgID, dec.RequestID)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.buf = encodeDecision(d.buf[:0], dec, &d.syms)
@@ -69,7 +77,7 @@ func (d *decisionStore) put(dec *octomesh.Decision) {
 			d.buf = nil
 		}
 	}()
-	if p, ok := d.lookup(dec.RequestID, h); ok {
+	if p, ok := d.lookup(dec.OrgID, dec.RequestID, h); ok {
 		i := d.table[p] - 1
 		d.arena.release(d.slots[i].span)
 		d.slots[i].span = d.arena.add(d.buf)
@@ -103,9 +111,9 @@ func (d *decisionStore) grow() {
 	d.slots = grown
 }
 
-// idIs reports whether slot i's record has request id id.
-func (d *decisionStore) idIs(i int, id string) bool {
-	return string(recordID(d.arena.bytes(d.slots[i].span))) == id
+// keyIs reports whether slot i's record is of org's request id.
+func (d *decisionStore) keyIs(i int, org, id string) bool {
+	return recordIs(d.arena.bytes(d.slots[i].span), d.syms.names, org, id)
 }
 
 // compactIfWasteful copies the live records, oldest first, into a new
@@ -124,19 +132,20 @@ func (d *decisionStore) compactIfWasteful() {
 	}
 }
 
-// get returns the decision for id if it belongs to org ("" matches only
-// decisions without an org). The decision is the caller's to change.
+// get returns org's decision for request id ("" finds only decisions
+// without an org). The decision is the caller's to change.
 func (d *decisionStore) get(id, org string) (*octomesh.Decision, bool) {
-	h := d.hash(id)
+	h := d.hash(org, id)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p, ok := d.lookup(id, h)
+	p, ok := d.lookup(org, id, h)
 	if !ok {
 		return nil, false
 	}
 	i := d.table[p] - 1
 	// A record that does not decode would be a bug here; the request
-	// then simply has no decision to show.
+	// then simply has no decision to show. The org check repeats the
+	// key's, as a guard: another org's decision is never returned.
 	dec, err := decodeDecision(d.arena.bytes(d.slots[i].span), d.syms.names)
 	if err != nil || dec.OrgID != org {
 		return nil, false

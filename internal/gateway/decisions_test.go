@@ -20,7 +20,7 @@ func dec(id, org string) *octomesh.Decision {
 }
 
 // wantStored fails unless the store holds exactly the decisions in want
-// (by id, each for its org) and none of the ids in gone.
+// (by id, each for its org) and none of the ids in gone, for any org.
 func wantStored(t *testing.T, s *decisionStore, want []*octomesh.Decision, gone ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -34,8 +34,10 @@ func wantStored(t *testing.T, s *decisionStore, want []*octomesh.Decision, gone 
 		}
 	}
 	for _, id := range gone {
-		if got, ok := s.get(id, ""); ok {
-			t.Errorf("get(%q) = %+v, want evicted", id, got)
+		for i := range s.slots { // every slot holds a live record
+			if got, _ := decodeDecision(s.arena.bytes(s.slots[i].span), s.syms.names); got != nil && got.RequestID == id {
+				t.Errorf("the store holds %+v, want %q evicted", got, id)
+			}
 		}
 	}
 }
@@ -89,6 +91,32 @@ func TestDecisionStoreScopesByOrg(t *testing.T) {
 	}
 }
 
+// TestDecisionStoreKeysByOrgAndID: request ids come from clients
+// (X-Request-Id), so two orgs may use the same one; each org's decision is
+// kept apart, neither replaces the other, and each org reads only its own.
+func TestDecisionStoreKeysByOrgAndID(t *testing.T) {
+	s := newDecisionStore(10)
+	a, b := dec("same", "org_a"), dec("same", "org_b")
+	b.Outcome, b.Plan = "upstream_error", []string{"p/dear"}
+	s.put(a)
+	s.put(b)
+	wantStored(t, s, []*octomesh.Decision{a, b})
+	if got, ok := s.get("same", "org_c"); ok {
+		t.Errorf("get(%q, org_c) = %+v, want nothing", "same", got)
+	}
+	if got, ok := s.get("same", ""); ok {
+		t.Errorf("get(%q, \"\") = %+v, want nothing", "same", got)
+	}
+	// A replacement replaces the org's own decision only.
+	a2 := dec("same", "org_a")
+	a2.Outcome = "cancelled"
+	s.put(a2)
+	wantStored(t, s, []*octomesh.Decision{a2, b})
+	if n := len(s.slots); n != 2 {
+		t.Errorf("the store has %d slots, want 2", n)
+	}
+}
+
 func TestDecisionStoreDropsDecisionsWithoutID(t *testing.T) {
 	s := newDecisionStore(10)
 	s.put(dec("", "o"))
@@ -119,10 +147,10 @@ func TestDecisionStoreCopies(t *testing.T) {
 // share a home position, are told apart, also across evictions that shift
 // entries in the index.
 func TestDecisionStoreSurvivesHashCollisions(t *testing.T) {
-	for name, hash := range map[string]func(string) uint32{
-		"all equal":   func(string) uint32 { return 7 },
-		"by length":   func(id string) uint32 { return uint32(len(id)) },
-		"wrap around": func(id string) uint32 { return ^uint32(0) - uint32(id[len(id)-1]%3) },
+	for name, hash := range map[string]func(string, string) uint32{
+		"all equal":   func(string, string) uint32 { return 7 },
+		"by length":   func(_, id string) uint32 { return uint32(len(id)) },
+		"wrap around": func(_, id string) uint32 { return ^uint32(0) - uint32(id[len(id)-1]%3) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newDecisionStore(20)
@@ -247,12 +275,16 @@ func TestDecisionStoreRetainsLittle(t *testing.T) {
 	}
 }
 
-// refStore is the decision store as it was, pointers and all: the model
-// FuzzDecisionStore checks the compact store against.
+// refKey is refStore's key.
+type refKey struct{ org, id string }
+
+// refStore is the decision store as it was, pointers and all (keyed by org
+// and request id): the model FuzzDecisionStore checks the compact store
+// against.
 type refStore struct {
 	cap   int
-	byID  map[string]*octomesh.Decision
-	order []string
+	byKey map[refKey]*octomesh.Decision
+	order []refKey
 	head  int
 }
 
@@ -260,24 +292,25 @@ func (d *refStore) put(dec *octomesh.Decision) {
 	if dec.RequestID == "" {
 		return
 	}
-	if _, ok := d.byID[dec.RequestID]; ok {
-		d.byID[dec.RequestID] = dec
+	k := refKey{dec.OrgID, dec.RequestID}
+	if _, ok := d.byKey[k]; ok {
+		d.byKey[k] = dec
 		return
 	}
 	if len(d.order) < d.cap {
-		d.order = append(d.order, dec.RequestID)
+		d.order = append(d.order, k)
 	} else {
-		delete(d.byID, d.order[d.head])
-		d.order[d.head] = dec.RequestID
+		delete(d.byKey, d.order[d.head])
+		d.order[d.head] = k
 		d.head = (d.head + 1) % d.cap
 	}
-	d.byID[dec.RequestID] = dec
+	d.byKey[k] = dec
 }
 
-// FuzzDecisionStore runs puts (new ids, replacements, big records) and gets
-// from the input on the store, with small chunks and a weak hash so that
-// chunk reuse, compaction and index collisions all happen, and checks it
-// against refStore after every step.
+// FuzzDecisionStore runs puts (new ids, replacements, big records, one id
+// for several orgs) and gets from the input on the store, with small chunks
+// and a weak hash so that chunk reuse, compaction and index collisions all
+// happen, and checks it against refStore after every step.
 func FuzzDecisionStore(f *testing.F) {
 	f.Add([]byte{3, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0})
@@ -289,8 +322,8 @@ func FuzzDecisionStore(f *testing.F) {
 		capacity := 1 + int(data[0]%8)
 		s := newDecisionStore(capacity)
 		s.arena.chunkSize = 96
-		s.hash = func(id string) uint32 { return uint32(id[len(id)-1] % 5) }
-		ref := &refStore{cap: capacity, byID: map[string]*octomesh.Decision{}}
+		s.hash = func(_, id string) uint32 { return uint32(id[len(id)-1] % 5) }
+		ref := &refStore{cap: capacity, byKey: map[refKey]*octomesh.Decision{}}
 		ids := make([]string, 24)
 		for i := range ids {
 			ids[i] = fmt.Sprint("r", i)
@@ -309,17 +342,15 @@ func FuzzDecisionStore(f *testing.F) {
 			s.put(d)
 			ref.put(d)
 			for _, id := range ids {
-				w, stored := ref.byID[id]
-				org := ""
-				if stored {
-					org = w.OrgID
-				}
-				got, ok := s.get(id, org)
-				if ok != stored {
-					t.Fatalf("step %d: get(%q) found %v, want %v", step, id, ok, stored)
-				}
-				if stored && !reflect.DeepEqual(got, normalised(w)) {
-					t.Fatalf("step %d: get(%q) (-want +got):\n%s", step, id, cmp.Diff(normalised(w), got))
+				for _, org := range []string{"o0", "o1", ""} {
+					w, stored := ref.byKey[refKey{org, id}]
+					got, ok := s.get(id, org)
+					if ok != stored {
+						t.Fatalf("step %d: get(%q, %q) found %v, want %v", step, id, org, ok, stored)
+					}
+					if stored && !reflect.DeepEqual(got, normalised(w)) {
+						t.Fatalf("step %d: get(%q, %q) (-want +got):\n%s", step, id, org, cmp.Diff(normalised(w), got))
+					}
 				}
 			}
 			if a := &s.arena; a.wasteful() {
@@ -327,4 +358,30 @@ func FuzzDecisionStore(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecisionsOfTwoOrgsWithOneRequestID: two orgs send the same
+// X-Request-Id; each reads its own request's decision through the service,
+// and a third org reads neither.
+func TestDecisionsOfTwoOrgsWithOneRequestID(t *testing.T) {
+	p := &scripted{id: "p", resp: okResp()}
+	svc := newService(t, p)
+	for org, model := range map[string]string{"org_a": "p/big", "org_b": "p/small"} {
+		if _, _, err := svc.Chat(orgCtx(org, "req-same"), userReq(model)); err != nil {
+			t.Fatalf("%s: %v", org, err)
+		}
+	}
+	for org, want := range map[string]string{"org_a": "p/big", "org_b": "p/small"} {
+		dec, err := svc.Decision(orgCtx(org, ""), "req-same")
+		if err != nil {
+			t.Errorf("%s: Decision: %v", org, err)
+			continue
+		}
+		if dec.OrgID != org || dec.Requested != want {
+			t.Errorf("%s read the decision of org %q for %q, want its own for %q", org, dec.OrgID, dec.Requested, want)
+		}
+	}
+	if dec, err := svc.Decision(orgCtx("org_c", ""), "req-same"); octomesh.ErrorCodeOf(err) != octomesh.ENOTFOUND {
+		t.Errorf("org_c: Decision = %+v, %v; want ENOTFOUND", dec, err)
+	}
 }
