@@ -499,9 +499,12 @@ func (f *failoverStream) ttft() time.Duration {
 }
 
 // Buffered reports upstream bytes already received and not yet relayed.
+// After the final usage chunk it reports 1: the upstream has ended, so the
+// next Next only settles (microseconds) and cannot wait on the network,
+// and the relay need not flush before the end of the body.
 func (f *failoverStream) Buffered() int {
-	if f.pending || (f.held != nil && f.sent) {
-		return 1 // a chunk is ready now
+	if f.pending || (f.held != nil && f.sent) || (f.usageDone && f.cur == nil) {
+		return 1 // a chunk, or the end, is ready now
 	}
 	if f.cur != nil {
 		if b, ok := f.cur.s.(octomesh.BufferedStream); ok {
