@@ -41,29 +41,6 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// appendRecord appends e's spool line to buf.
-func appendRecord(buf []byte, e *octomesh.LedgerEntry) ([]byte, error) {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return buf, fmt.Errorf("encode spool record: %w", err)
-	}
-	buf = fmt.Appendf(buf, `{"v":%d,"crc":"%08x","entry":`, recordVersion, crc32.Checksum(body, castagnoli))
-	buf = append(buf, body...)
-	return append(buf, "}\n"...), nil
-}
-
-// encodeRecords returns the spool lines of entries.
-func encodeRecords(entries []octomesh.LedgerEntry) ([]byte, error) {
-	buf := make([]byte, 0, 512*len(entries))
-	for i := range entries {
-		var err error
-		if buf, err = appendRecord(buf, &entries[i]); err != nil {
-			return nil, err
-		}
-	}
-	return buf, nil
-}
-
 // decodeRecord parses one spool line (without its newline) and checks its
 // checksum.
 func decodeRecord(line []byte) (octomesh.LedgerEntry, error) {

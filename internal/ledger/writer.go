@@ -145,6 +145,11 @@ type Writer struct {
 	log   *slog.Logger
 	spool *spool // nil without SpoolDir
 
+	// gate and closing order direct journal appends (journalDirect, under
+	// gate's read lock) before Close (which sets closing under its lock).
+	gate    sync.RWMutex
+	closing bool
+
 	mu     sync.Mutex
 	queue  []*request
 	queued int // entries in queue
@@ -222,6 +227,9 @@ func (w *Writer) Write(ctx context.Context, entries ...octomesh.LedgerEntry) err
 			return err
 		}
 	}
+	if w.o.WriteBehind > 0 && w.journalDirect(entries) {
+		return nil
+	}
 	r := &request{entries: append([]octomesh.LedgerEntry(nil), entries...), done: make(chan error, 1)}
 	w.mu.Lock()
 	if w.closed {
@@ -239,6 +247,42 @@ func (w *Writer) Write(ctx context.Context, entries ...octomesh.LedgerEntry) err
 		return ctx.Err()
 	}
 }
+
+// journalDirect appends entries to the write-behind journal in the
+// caller's goroutine and reports whether it did. A journal append is one
+// write to the page cache; handing it to the committer cost two goroutine
+// switches per request. On false (the Writer is closing, or the journal
+// refused the append) the caller takes the committer's path, which falls
+// back to the store.
+func (w *Writer) journalDirect(entries []octomesh.LedgerEntry) bool {
+	bp := recordBufs.Get().(*[]byte)
+	buf, err := appendRecords((*bp)[:0], entries)
+	defer func() {
+		if cap(buf) <= 64<<10 { // a rare huge batch does not stay pinned
+			*bp = buf[:0]
+			recordBufs.Put(bp)
+		}
+	}()
+	if err != nil {
+		return false
+	}
+	// The gate keeps Close from finishing while an append is under way.
+	w.gate.RLock()
+	defer w.gate.RUnlock()
+	if w.closing {
+		return false
+	}
+	if err := w.spool.appendJournal(buf, entries); err != nil {
+		return false
+	}
+	w.journaled.Add(int64(len(entries)))
+	signal(w.drainKick)
+	return true
+}
+
+// recordBufs holds journal encoding buffers: the journal copies the bytes
+// into the page cache, so a buffer is free again once the append returns.
+var recordBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func signal(c chan struct{}) {
 	select {
@@ -461,6 +505,9 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 	w.closed = true
 	w.mu.Unlock()
+	w.gate.Lock()
+	w.closing = true
+	w.gate.Unlock()
 	signal(w.wake)
 
 	select {
