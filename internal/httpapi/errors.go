@@ -129,6 +129,23 @@ const (
 	formatAnthropic
 )
 
+// writeMethodNotAllowed answers a request for a known path with a method
+// none of its routes takes: 405 with the Allow header and the route's
+// error body, code "method_not_allowed" in OpenAI's shape. It is the
+// transport's routing answer, like ServeMux's own, not a service error, so
+// it has no error code of its own in the status table.
+func (s *Server) writeMethodNotAllowed(w http.ResponseWriter, r *http.Request, f errorFormat, allow string) {
+	w.Header().Set("Allow", allow)
+	err := octomesh.Errorf(octomesh.EINVALID, "method %s is not allowed for %s; allowed: %s", clip(r.Method, 20), clip(r.URL.Path, 100), allow)
+	if f == formatAnthropic {
+		writeJSON(w, http.StatusMethodNotAllowed, newAnthropicError(err))
+		return
+	}
+	body := newOpenAIError(err)
+	body.Error.Code = "method_not_allowed"
+	writeJSON(w, http.StatusMethodNotAllowed, body)
+}
+
 // writeError writes err with the right status, headers and body shape.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f errorFormat, err error) {
 	status := StatusOf(err)

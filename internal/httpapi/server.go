@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -66,6 +67,7 @@ type Server struct {
 	maxBody int64
 	forward []string
 	mux     *http.ServeMux
+	methods []string // the route table's methods, HEAD with GET, sorted
 	store   octomesh.AccountStore
 	mint    func(*octomesh.APIKey) (octomesh.Secret, error)
 	now     octomesh.Clock
@@ -140,14 +142,48 @@ func (s *Server) routes() {
 			h = s.authenticate(rt.format, s.authorize(rt, h))
 		}
 		s.mux.HandleFunc(rt.Pattern, h)
-	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		f := formatOpenAI
-		if r.URL.Path == "/v1/messages" {
-			f = formatAnthropic
+		if m, _, ok := strings.Cut(rt.Pattern, " "); ok && !slices.Contains(s.methods, m) {
+			s.methods = append(s.methods, m)
+			if m == http.MethodGet && !slices.Contains(s.methods, http.MethodHead) {
+				s.methods = append(s.methods, http.MethodHead) // GET patterns match HEAD
+			}
 		}
-		s.writeError(w, r, f, octomesh.Errorf(octomesh.ENOTFOUND, "unknown route %s %s", r.Method, clip(r.URL.Path, 100)))
-	})
+	}
+	slices.Sort(s.methods)
+	// The catch-all answers what no route matches, in our error format.
+	// It also shadows ServeMux's own 405 (a pattern without a method
+	// matches every method), so noRoute works that out itself.
+	s.mux.HandleFunc("/", s.noRoute)
+}
+
+// noRoute answers a request no route matched: 405 Method Not Allowed, with
+// an Allow header, when routes have its path with other methods; else 404.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	f := formatOpenAI
+	if r.URL.Path == "/v1/messages" {
+		f = formatAnthropic
+	}
+	if allow := s.allowed(r); len(allow) > 0 {
+		s.writeMethodNotAllowed(w, r, f, strings.Join(allow, ", "))
+		return
+	}
+	s.writeError(w, r, f, octomesh.Errorf(octomesh.ENOTFOUND, "unknown route %s %s", clip(r.Method, 20), clip(r.URL.Path, 100)))
+}
+
+// allowed returns the methods of the routes matching r's path, asking the
+// mux for each method of the route table, so that its matching rules (path
+// wildcards, HEAD for GET) decide as for the request itself. Only requests
+// no route matched come here.
+func (s *Server) allowed(r *http.Request) []string {
+	var allow []string
+	probe := *r
+	for _, m := range s.methods {
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // ServeHTTP assigns the request id, recovers panics, and dispatches.
