@@ -422,6 +422,39 @@ func TestResilienceAllProvidersDown(t *testing.T) {
 	})
 }
 
+// TestResilienceLoneDeploymentStaysInService: a burst of failures opens
+// the circuit of a model's only deployment, but the panic floor keeps it in
+// service: the next request is sent to it (and answered) instead of
+// failing fast with 503 for the whole ejection, and the decision record and
+// explain show it kept by the panic floor.
+func TestResilienceLoneDeploymentStaysInService(t *testing.T) {
+	t.Parallel()
+	rs := startRS(t, poolFleet()[:1], rsRouting{consecutive: 3, maxAttempts: 1, baseEjection: "5s"})
+	a := rs.fake("pool/a")
+	for i := range 3 {
+		a.FailNext(http.StatusServiceUnavailable, "", nil)
+		r := rs.chat(t, chatBody("pool/a", question, false))
+		if r.status != http.StatusServiceUnavailable {
+			t.Errorf("failure %d: status %d, want the provider's 503", i+1, r.status)
+		}
+		rs.wantRoute(t, r, "pool/a:overloaded", "overloaded")
+	}
+	// The third consecutive failure opened the circuit (for 5s).
+	r := rs.chat(t, chatBody("pool/a", question, false))
+	if got, want := answerText(t, r), a.ReplyText(question); got != want {
+		t.Errorf("with the circuit open: answer %q, want %q", got, want)
+	}
+	d := rs.wantRoute(t, r, "pool/a:ok", "ok")
+	if len(d.Candidates) != 1 || !d.Candidates[0].PanicFloor || d.Candidates[0].Probe || len(d.Excluded) != 0 {
+		t.Errorf("candidates %+v, exclusions %v; want pool/a kept by the panic floor, nothing excluded", d.Candidates, exclusions(d))
+	}
+	ex := rs.explain(t, chatBody("pool/a", question, false))
+	if len(ex.Candidates) != 1 || ex.Candidates[0].Deployment != "pool/a" || !ex.Candidates[0].PanicFloor || len(ex.Excluded) != 0 {
+		t.Errorf("explain: candidates %+v, exclusions %v; want pool/a kept by the panic floor", ex.Candidates, exclusions(ex))
+	}
+	rs.wantCounts(t, "with the circuit open", map[string]int{"pool/a": 4})
+}
+
 // TestResilienceAccountingAfterFailover: the cost is the successful
 // attempt's reported usage at its own price; failed attempts cost nothing.
 func TestResilienceAccountingAfterFailover(t *testing.T) {

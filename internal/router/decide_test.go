@@ -23,6 +23,7 @@ func TestExclusions(t *testing.T) {
 		opts       octomesh.RouteOptions
 		key        KeyScope
 		setup      func(r *Router, clk *fakeClock)
+		health     HealthConfig
 		constraint string
 		reason     string
 		code       octomesh.ErrorCode
@@ -156,8 +157,11 @@ func TestExclusions(t *testing.T) {
 			message: `no deployment of model "bad" can take requests now (cooling_down); retry after 5s`,
 		},
 		{
+			// Alone, an open circuit is kept by the panic floor
+			// (TestPanicFloor); with the floor off it is excluded.
 			name:       "circuit open",
 			setup:      func(r *Router, clk *fakeClock) { fail(r, "bad", 5) },
+			health:     HealthConfig{MaxEjectedFraction: 1},
 			constraint: "circuit_open", reason: "its circuit is open after failures until 2025-01-01T12:00:10Z",
 			code: octomesh.EUNAVAILABLE, param: "", retryAfter: 10 * time.Second,
 			message: `no deployment of model "bad" can take requests now (circuit_open); retry after 10s`,
@@ -169,7 +173,7 @@ func TestExclusions(t *testing.T) {
 			if tt.bad != nil {
 				tt.bad(&bad)
 			}
-			r, clk := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("ok", groups("g")), bad}})
+			r, clk := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("ok", groups("g")), bad}, Health: tt.health})
 			if tt.setup != nil {
 				tt.setup(r, clk)
 			}

@@ -175,12 +175,18 @@ func (r *Router) expectedLatency(d *deployment, out int, samples int64) float64 
 // panicFloor keeps open-circuit candidates eligible where the circuits
 // would exclude too much of a candidate set (each requested name and each
 // fallback is one set): of the n members that pass every other check, at
-// most max(1, ⌊MaxEjectedFraction·n⌋) may be excluded for open circuits.
-// The least-bad ones (lowest ejection level, then soonest to recover) are
-// kept and marked panic. A lone deployment may still be excluded, so a
-// request for it fails fast with 503 and Retry-After.
+// most ⌊MaxEjectedFraction·n⌋ may be excluded for open circuits, and never
+// all n while MaxEjectedFraction < 1. The least-bad ones (lowest ejection
+// level, then soonest to recover) are kept and marked panic. So a lone
+// deployment is never ejected: with its circuit open it stays eligible,
+// marked panic, and a half-open probe still decides when the circuit
+// closes. Only MaxEjectedFraction = 1 (the floor off) lets every member be
+// excluded, and then a request fails fast with 503 and Retry-After.
+// Retry-After cool-downs are not open circuits: the floor never overrides
+// them, and members cooling down do not count in n.
 func (r *Router) panicFloor(sc *scratch) {
 	frac := r.cfg.Health.MaxEjectedFraction
+	off := frac >= 1
 	for seg := range sc.targets {
 		set, healthy := 0, 0
 		open := sc.tmp[:0]
@@ -198,7 +204,13 @@ func (r *Router) panicFloor(sc *scratch) {
 				open = append(open, i)
 			}
 		}
-		maxEjected := max(1, int(math.Floor(frac*float64(set)+1e-9)))
+		if len(open) == 0 {
+			continue
+		}
+		maxEjected := int(math.Floor(frac*float64(set) + 1e-9))
+		if !off {
+			maxEjected = min(maxEjected, set-1)
+		}
 		keep := len(open) - maxEjected
 		if keep <= 0 {
 			continue

@@ -92,8 +92,11 @@ func TestCircuitOpensOnErrorRate(t *testing.T) {
 	}
 }
 
+// TestHalfOpenProbe runs with the panic floor off, so that the circuit
+// alone decides; with it on, a lone deployment is never ejected (see
+// TestPanicFloor "keeps a lone deployment").
 func TestHalfOpenProbe(t *testing.T) {
-	r, clk := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a")}})
+	r, clk := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a")}, Health: HealthConfig{MaxEjectedFraction: 1}})
 	fail(r, "a", 5)
 	if _, err := r.Decide(chat("a"), octomesh.RouteOptions{}, KeyScope{}); octomesh.ErrorCodeOf(err) != octomesh.EUNAVAILABLE {
 		t.Fatalf("Decide while open: %v, want unavailable", err)
@@ -199,6 +202,60 @@ func TestOutcomesWhileOpenDoNotMoveCircuit(t *testing.T) {
 }
 
 func TestPanicFloor(t *testing.T) {
+	t.Run("keeps a lone deployment", func(t *testing.T) {
+		r, clk := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a")}})
+		fail(r, "a", 5)
+		if got := circuit(r, "a"); got != CircuitOpen {
+			t.Fatalf("after 5 failures: circuit %s, want open", got)
+		}
+		// ⌊0.5·1⌋ = 0 may be ejected: the circuit is open, but the only
+		// deployment stays in service, marked panic, and nothing is excluded.
+		p, err := r.Decide(chat("a"), octomesh.RouteOptions{}, KeyScope{})
+		if err != nil {
+			t.Fatalf("Decide with the lone circuit open: %v; want a plan", err)
+		}
+		if got := planNames(p); !cmp.Equal(got, []string{"a"}) || !p.Attempts[0].Panic || p.Attempts[0].Probe {
+			t.Fatalf("plan = %v attempt %+v, want [a] kept by the panic floor, not a probe", got, p.Attempts[0])
+		}
+		if c := p.Decision.Candidates; len(c) != 1 || !c[0].PanicFloor || c[0].Probe || len(p.Decision.Excluded) != 0 {
+			t.Fatalf("decision candidates %+v excluded %+v, want a marked panic_floor and nothing excluded", c, p.Decision.Excluded)
+		}
+		in, err := r.Acquire(p.Attempts[0])
+		if err != nil || in.Probe() {
+			t.Fatalf("Acquire of the panic-floor attempt = %v, %v; want a normal attempt", in, err)
+		}
+		// Its failure while open neither extends nor closes the ejection.
+		in.End(Outcome{Err: octomesh.Errorf(octomesh.EOVERLOADED, "still down")})
+		if s := r.Stats("a"); s.Circuit != CircuitOpen || !s.OpenUntil.Equal(clk.Now().Add(10*time.Second)) {
+			t.Fatalf("after a panic-floor failure: %+v, want still open for 10s", s)
+		}
+
+		// After the ejection the half-open probe still works: the first
+		// request is the probe, the next (probe in flight) is kept by the
+		// floor, and the probe's failure doubles the ejection.
+		clk.Advance(10 * time.Second)
+		p, err = r.Decide(chat("a"), octomesh.RouteOptions{}, KeyScope{})
+		if err != nil || !p.Attempts[0].Probe || p.Attempts[0].Panic {
+			t.Fatalf("Decide while half-open: %v, want a probe", err)
+		}
+		probe, err := r.Acquire(p.Attempts[0])
+		if err != nil || !probe.Probe() {
+			t.Fatalf("Acquire probe = %v, %v; want the probe", probe, err)
+		}
+		p, err = r.Decide(chat("a"), octomesh.RouteOptions{}, KeyScope{})
+		if err != nil || !p.Attempts[0].Panic || p.Attempts[0].Probe {
+			t.Fatalf("Decide with the probe in flight: %v, want a kept by the panic floor", err)
+		}
+		in, err = r.Acquire(p.Attempts[0])
+		if err != nil || in.Probe() {
+			t.Fatalf("Acquire with the probe in flight = %v, %v; want a normal attempt", in, err)
+		}
+		in.End(Outcome{Canceled: true})
+		probe.End(Outcome{Err: octomesh.Errorf(octomesh.EOVERLOADED, "still down")})
+		if s := r.Stats("a"); s.Circuit != CircuitOpen || !s.OpenUntil.Equal(clk.Now().Add(20*time.Second)) || s.Ejections != 2 {
+			t.Fatalf("after a failed probe: %+v, want open for 20s, 2 ejections", s)
+		}
+	})
 	t.Run("keeps the least bad of two", func(t *testing.T) {
 		r, clk := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a", groups("g")), dep("b", groups("g"))}})
 		fail(r, "a", 5)
