@@ -64,7 +64,7 @@ type Health struct {
 	BaseEjection        time.Duration `yaml:"base_ejection"`        // default 10s
 	MaxEjection         time.Duration `yaml:"max_ejection"`         // default 5m
 	HalfOpenProbes      int           `yaml:"half_open_probes"`     // default 1
-	MaxEjectedFraction  float64       `yaml:"max_ejected_fraction"` // default 0.5 (the panic floor: never all of a set; 1: off)
+	MaxEjectedFraction  float64       `yaml:"max_ejected_fraction"` // default 0.5 (the panic floor: never every deployment a request could use; 1: off)
 }
 
 // Timeouts bound each upstream attempt.

@@ -111,11 +111,12 @@ type HealthConfig struct {
 	// at once. Default 1.
 	HalfOpenProbes int
 	// MaxEjectedFraction is the panic floor: of a candidate set of n
-	// deployments, at most ⌊fraction·n⌋ may be excluded for open circuits,
-	// and never all n; the least-bad others stay eligible (marked panic).
-	// With the default 0.5 a lone deployment is never ejected and a set of
-	// 2 or 3 can lose one. Set 1 to disable the floor: every member may be
-	// ejected, and requests then fail fast with 503 and Retry-After.
+	// deployments, at most max(1, ⌊fraction·n⌋) may be excluded for open
+	// circuits, and when that leaves the plan no candidate at all the
+	// least-bad one is kept (marked panic): a lone deployment without
+	// fallbacks is never ejected. Default 0.5. Set 1 to disable the floor:
+	// every member may be ejected, and requests then fail fast with 503
+	// and Retry-After.
 	MaxEjectedFraction float64
 }
 

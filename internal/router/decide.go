@@ -216,6 +216,9 @@ func (r *Router) Decide(req *octomesh.ChatRequest, opts octomesh.RouteOptions, k
 		}
 		p.Decision.Plan[k] = d.d.Name
 	}
+	if len(p.Attempts) == 1 && r.cfg.Health.MaxEjectedFraction < 1 {
+		p.Attempts[0].LastResort = true
+	}
 	p.Hedge = r.hedgeSpec(t, &opts, p, sc)
 	return p, nil
 }

@@ -173,22 +173,34 @@ func (r *Router) expectedLatency(d *deployment, out int, samples int64) float64 
 }
 
 // panicFloor keeps open-circuit candidates eligible where the circuits
-// would exclude too much of a candidate set (each requested name and each
-// fallback is one set): of the n members that pass every other check, at
-// most ⌊MaxEjectedFraction·n⌋ may be excluded for open circuits, and never
-// all n while MaxEjectedFraction < 1. The least-bad ones (lowest ejection
-// level, then soonest to recover) are kept and marked panic. So a lone
-// deployment is never ejected: with its circuit open it stays eligible,
-// marked panic, and a half-open probe still decides when the circuit
-// closes. Only MaxEjectedFraction = 1 (the floor off) lets every member be
-// excluded, and then a request fails fast with 503 and Retry-After.
-// Retry-After cool-downs are not open circuits: the floor never overrides
-// them, and members cooling down do not count in n.
+// would exclude too much (issue 3: "never eject every deployment"):
+//
+//   - In each candidate set (each requested name and each fallback is one),
+//     of the n members that pass every other check at most
+//     max(1, ⌊MaxEjectedFraction·n⌋) may be excluded for open circuits; the
+//     least-bad others (lowest ejection level, then soonest to recover) are
+//     kept and marked panic.
+//   - Across the plan, if open circuits would leave no candidate at all
+//     (a lone deployment, or every set ejected), the least-bad one is kept.
+//     A lone deployment with healthy fallbacks is still ejected: the
+//     fallbacks take its traffic. Without them it stays in service, as
+//     Envoy's panic threshold and LiteLLM (#5673) keep a lone host: its
+//     circuit still opens, and its half-open probe still decides when it
+//     closes, but a burst of timeouts from a local overload no longer turns
+//     into seconds of 503s.
+//
+// MaxEjectedFraction = 1 turns the floor off: every member may be excluded,
+// and then the request fails fast with 503 and Retry-After. Retry-After
+// cool-downs are not open circuits: the floor never overrides them, and
+// members cooling down do not count in n.
 func (r *Router) panicFloor(sc *scratch) {
 	frac := r.cfg.Health.MaxEjectedFraction
-	off := frac >= 1
+	if frac >= 1 {
+		return
+	}
+	anyOK := false
 	for seg := range sc.targets {
-		set, healthy := 0, 0
+		set := 0
 		open := sc.tmp[:0]
 		for i := range sc.cands {
 			c := &sc.cands[i]
@@ -198,32 +210,47 @@ func (r *Router) panicFloor(sc *scratch) {
 			switch c.rule {
 			case ruleOK:
 				set++
-				healthy++
+				anyOK = true
 			case ruleCircuitOpen:
 				set++
 				open = append(open, i)
 			}
 		}
-		if len(open) == 0 {
-			continue
-		}
-		maxEjected := int(math.Floor(frac*float64(set) + 1e-9))
-		if !off {
-			maxEjected = min(maxEjected, set-1)
-		}
+		maxEjected := max(1, int(math.Floor(frac*float64(set)+1e-9)))
 		keep := len(open) - maxEjected
 		if keep <= 0 {
 			continue
 		}
-		// Insertion sort: candidate sets are small.
-		for i := 1; i < len(open); i++ {
-			for j := i; j > 0 && r.lessBad(sc, open[j], open[j-1]); j-- {
-				open[j], open[j-1] = open[j-1], open[j]
-			}
-		}
+		r.sortLeastBad(sc, open)
 		for _, ci := range open[:keep] {
-			c := &sc.cands[ci]
-			c.rule, c.panic, c.retryAfter = ruleOK, true, 0
+			r.keep(&sc.cands[ci])
+			anyOK = true
+		}
+	}
+	if anyOK {
+		return
+	}
+	open := sc.tmp[:0]
+	for i := range sc.cands {
+		if sc.cands[i].rule == ruleCircuitOpen {
+			open = append(open, i)
+		}
+	}
+	if len(open) > 0 {
+		r.sortLeastBad(sc, open)
+		r.keep(&sc.cands[open[0]])
+	}
+}
+
+// keep marks an open-circuit candidate eligible by the panic floor.
+func (r *Router) keep(c *candidate) { c.rule, c.panic, c.retryAfter = ruleOK, true, 0 }
+
+// sortLeastBad orders candidate indexes by lessBad. Insertion sort:
+// candidate sets are small.
+func (r *Router) sortLeastBad(sc *scratch, idx []int) {
+	for i := 1; i < len(idx); i++ {
+		for j := i; j > 0 && r.lessBad(sc, idx[j], idx[j-1]); j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
 		}
 	}
 }

@@ -356,18 +356,25 @@ func TestCoolDown(t *testing.T) {
 	}
 }
 
+// TestAcquireRechecksCircuit: a plan with somewhere else to go does not
+// send an attempt to a circuit that opened after the plan was made. (The
+// plan's only deployment is let through: TestLastResortPassesACircuitThatChanged.)
 func TestAcquireRechecksCircuit(t *testing.T) {
-	r, _ := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a")}})
-	p, err := r.Decide(chat("a"), octomesh.RouteOptions{}, KeyScope{})
+	r, _ := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a", groups("g")), dep("b", groups("g"))}})
+	p, err := r.Decide(chat("g"), octomesh.RouteOptions{}, KeyScope{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fail(r, "a", 5)
+	if len(p.Attempts) != 2 || p.Attempts[0].LastResort || p.Attempts[1].LastResort {
+		t.Fatalf("plan %v, want two attempts, neither a last resort", planNames(p))
+	}
+	first := p.Attempts[0].Deployment.Name
+	fail(r, first, 5)
 	_, err = r.Acquire(p.Attempts[0])
 	if e := asError(t, err); e.Code != octomesh.EUNAVAILABLE || e.RetryAfter != 10*time.Second {
 		t.Fatalf("Acquire after the circuit opened: %v retry %v, want unavailable retry 10s", err, e.RetryAfter)
 	}
-	if got := r.Stats("a").Outstanding; got != 0 {
+	if got := r.Stats(first).Outstanding; got != 0 {
 		t.Fatalf("outstanding after a refused Acquire = %d, want 0", got)
 	}
 }

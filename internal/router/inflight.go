@@ -79,7 +79,7 @@ func (r *Router) Begin(name string) *Inflight {
 // Acquire starts the planned attempt if its deployment may be tried now:
 // not cooling down, and its circuit closed, half-open with a free probe slot
 // (the attempt becomes the probe), or open but kept eligible by the panic
-// floor (a.Panic). Otherwise it returns an EUNAVAILABLE *octomesh.Error with
+// floor (a.Panic), or the plan's last resort (a.LastResort). Otherwise it returns an EUNAVAILABLE *octomesh.Error with
 // RetryAfter, and the executor should move on to the next attempt. It
 // re-checks because state changes between Decide and a fallback's turn.
 func (r *Router) Acquire(a PlannedAttempt) (*Inflight, error) {
@@ -93,7 +93,7 @@ func (r *Router) Acquire(a PlannedAttempt) (*Inflight, error) {
 		e.RetryAfter = time.Duration(cu - now)
 		return nil, e
 	}
-	return r.acquire(d, now, a.Panic)
+	return r.acquire(d, now, a.Panic || a.LastResort)
 }
 
 // lookup finds a planned attempt's deployment state.

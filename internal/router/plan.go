@@ -40,6 +40,12 @@ type PlannedAttempt struct {
 	// Panic is set when the deployment's circuit is open but the panic floor
 	// kept it eligible; Acquire lets it through anyway.
 	Panic bool
+	// LastResort is set when the plan has no other deployment and the
+	// panic floor is on: Acquire lets it through whatever its circuit did
+	// since Decide (opened, or its probe slot was taken), so that a
+	// circuit changing state does not turn into a 503 for requests already
+	// planned. A Retry-After cool-down still refuses it.
+	LastResort bool
 	// Fallback is set for deployments that come from the explicit
 	// fallbacks rather than the requested name.
 	Fallback bool
