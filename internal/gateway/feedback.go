@@ -22,8 +22,8 @@ type learning struct {
 	l *online.Learner
 
 	mu      sync.Mutex // serialises feedback: retracting and observing go together
-	applied map[string]online.Observation
-	order   []string // ring of request ids, oldest at head
+	applied map[feedbackKey]online.Observation
+	order   []feedbackKey // ring of rated requests, oldest at head
 	head    int
 	cap     int
 }
@@ -38,12 +38,16 @@ func newLearning(l *online.Learner, capacity int) *learning {
 	if capacity <= 0 {
 		capacity = 20_000
 	}
-	return &learning{l: l, applied: map[string]online.Observation{}, cap: capacity}
+	return &learning{l: l, applied: map[feedbackKey]online.Observation{}, cap: capacity}
 }
 
-// remember records o as request id's feedback and returns the earlier one.
+// feedbackKey names a rated request: request ids are the clients' own
+// (X-Request-Id), so two organisations may use the same one.
+type feedbackKey struct{ org, id string }
+
+// remember records o as the request's feedback and returns the earlier one.
 // The caller holds mu.
-func (g *learning) remember(id string, o online.Observation) (prev online.Observation, had bool) {
+func (g *learning) remember(id feedbackKey, o online.Observation) (prev online.Observation, had bool) {
 	prev, had = g.applied[id]
 	if !had {
 		if len(g.order) < g.cap {
@@ -175,7 +179,7 @@ func (s *Service) Feedback(ctx context.Context, fb *octomesh.Feedback) (*octomes
 	if err != nil {
 		return nil, err
 	}
-	prev, replaced := g.remember(fb.RequestID, o)
+	prev, replaced := g.remember(feedbackKey{dec.OrgID, fb.RequestID}, o)
 	if replaced {
 		g.l.Retract(prev)
 	}

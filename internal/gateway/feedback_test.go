@@ -299,7 +299,7 @@ func TestLearningKeepsNoPromptText(t *testing.T) {
 		t.Errorf("%d feedbacks remembered, want 20", len(b.svc.learning.applied))
 	}
 	for id, o := range b.svc.learning.applied {
-		if strings.Contains(id, canary) || strings.Contains(fmt.Sprintf("%+v", o), canary) {
+		if strings.Contains(id.org+id.id, canary) || strings.Contains(fmt.Sprintf("%+v", o), canary) {
 			t.Errorf("applied feedback holds the canary")
 		}
 	}
