@@ -39,7 +39,8 @@ func buildOctomesh(t *testing.T) string {
 // TestSmoke runs the real harness for a fraction of a second per target:
 // the mock, the Go proxy and `octomesh serve` as child processes (nginx
 // too when it is installed; the smoke test never installs it), one
-// non-streaming, one streaming and one translating scenario.
+// non-streaming, two streaming (closed and open loop) and one translating
+// scenario.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs octomesh; skipped with -short")
@@ -48,14 +49,14 @@ func TestSmoke(t *testing.T) {
 	var log bytes.Buffer
 	rep, err := Run(context.Background(), Options{
 		Binary: bin, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
-		Scenarios: []string{"nonstream", "stream", "pair-anthropic-openai"},
+		Scenarios: []string{"nonstream", "stream", TTFBScenario, "pair-anthropic-openai"},
 		Mode:      "smoke", Command: "go test", Log: &log, WorkDir: t.TempDir(),
 	})
 	t.Logf("harness output:\n%s", log.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(rep.Scenarios), 3; got != want {
+	if got, want := len(rep.Scenarios), 4; got != want {
 		t.Fatalf("%d scenarios, want %d", got, want)
 	}
 	for _, s := range rep.Scenarios {
@@ -163,6 +164,151 @@ func TestChecks(t *testing.T) {
 		if c.Known != tt.known || c.Pass != tt.pass || c.Got != tt.value {
 			t.Errorf("%s: known %v pass %v got %q; want %v %v %q", tt.name, c.Known, c.Pass, c.Got, tt.known, tt.pass, tt.value)
 		}
+	}
+}
+
+// The first-token target is read from the ttfb scenario (below
+// saturation), never from the saturation scenarios, whose first-byte
+// figures are shown for reference only.
+func TestFirstTokenCheckUsesTTFBScenario(t *testing.T) {
+	streamRes := func(target string, ttfbP99 float64) TargetResult {
+		return TargetResult{Target: target, Throughput: 500, TTFB: &Percentiles{P99: ttfbP99}}
+	}
+	scenario := func(name string, direct, octomesh float64) ScenarioResult {
+		return ScenarioResult{Scenario: Scenario{Name: name, Stream: true},
+			Targets: []TargetResult{streamRes(TargetDirect, direct), streamRes(TargetOctoMesh, octomesh)}}
+	}
+	const target = "Time to first token added at p99 (ttfb: open loop, below saturation)"
+	const stream = "Time to first byte added at p99 under saturation (stream; includes queueing)"
+	const streams2000 = "Time to first byte added at p99 under saturation (streams2000; includes queueing)"
+	type want struct {
+		known, pass, reference bool
+		got                    string
+	}
+	tests := []struct {
+		name      string
+		scenarios []ScenarioResult
+		want      map[string]want
+	}{
+		{"below saturation met, saturated not", []ScenarioResult{
+			scenario("stream", 10, 22), scenario(TTFBScenario, 21.2, 21.8), scenario("streams2000", 1000, 2000)},
+			map[string]want{
+				target:      {true, true, false, "+0.60 ms"},
+				stream:      {true, false, true, "+12.00 ms"},
+				streams2000: {true, false, true, "+1000.00 ms"},
+			}},
+		{"below saturation not met, saturated met", []ScenarioResult{
+			scenario("stream", 10, 10.5), scenario(TTFBScenario, 21, 23.5), scenario("streams2000", 100, 100.2)},
+			map[string]want{
+				target:      {true, false, false, "+2.50 ms"},
+				stream:      {true, false, true, "+0.50 ms"},
+				streams2000: {true, false, true, "+0.20 ms"},
+			}},
+		{"no ttfb scenario: the target is not measured", []ScenarioResult{scenario("stream", 10, 10.5)},
+			map[string]want{
+				target:      {false, false, false, ""},
+				stream:      {true, false, true, "+0.50 ms"},
+				streams2000: {false, false, true, ""},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := &Report{Scenarios: tt.scenarios}
+			got := map[string]want{}
+			for _, c := range rep.Checks() {
+				got[c.Name] = want{c.Known, c.Pass, c.Reference, c.Got}
+			}
+			for name, w := range tt.want {
+				g, ok := got[name]
+				if !ok {
+					t.Errorf("no check %q", name)
+					continue
+				}
+				if g != w {
+					t.Errorf("%s: got %+v, want %+v", name, g, w)
+				}
+			}
+			// The table marks the target met or not, and the
+			// saturation rows as references, never as targets.
+			var b bytes.Buffer
+			rep.checksTable(&b)
+			md := b.String()
+			for name, w := range tt.want {
+				mark := "not measured"
+				switch {
+				case w.known && w.reference:
+					mark = "for reference"
+				case w.known && w.pass:
+					mark = "✅ met"
+				case w.known:
+					mark = "❌ not met"
+				}
+				if !strings.Contains(md, "| "+name+" | ") || !strings.Contains(md, " | "+mark+" |\n") {
+					t.Errorf("table lacks %q marked %q:\n%s", name, mark, md)
+				}
+				for _, line := range strings.Split(md, "\n") {
+					if strings.HasPrefix(line, "| "+name+" | ") && !strings.HasSuffix(line, " | "+mark+" |") {
+						t.Errorf("row %q, want it marked %q", line, mark)
+					}
+				}
+			}
+			if !strings.Contains(md, "queueing dominates the tail") {
+				t.Errorf("the table does not say why the target is measured below saturation:\n%s", md)
+			}
+		})
+	}
+}
+
+// The ttfb scenario runs by default in the main group against every
+// target, as an open loop with room for every stream in flight.
+func TestTTFBScenario(t *testing.T) {
+	main, err := selectScenarios([]string{"main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc *Scenario
+	for i := range main {
+		if main[i].Name == TTFBScenario {
+			sc = &main[i]
+		}
+	}
+	if sc == nil {
+		t.Fatalf("the main group lacks %s", TTFBScenario)
+	}
+	if !sc.Stream || sc.Rate <= 0 || sc.Soak || sc.Memory || sc.Mock.TTFT <= 0 || sc.Mock.TokensPerSec <= 0 {
+		t.Errorf("ttfb: want an open-loop stream with a paced upstream, got %+v", sc)
+	}
+	// Each stream lasts the TTFT plus its paced tokens; the pool must
+	// hold twice the streams in flight, so no arrival is dropped.
+	life := sc.Mock.TTFT.Seconds() + float64(sc.Mock.Tokens-1)/sc.Mock.TokensPerSec
+	if inFlight := sc.Rate * life; float64(sc.Connections) < 2*inFlight {
+		t.Errorf("ttfb: %d connections for about %.0f streams in flight", sc.Connections, inFlight)
+	}
+	// The pool opens one connection per arrival until all are open: they
+	// must all open in the warm-up (0.5 s in quick runs), not the window.
+	if opened := sc.Rate * 0.5; float64(sc.Connections) > opened {
+		t.Errorf("ttfb: %d connections open over %.1f s at %.0f/s, longer than a quick run's warm-up", sc.Connections, float64(sc.Connections)/sc.Rate, sc.Rate)
+	}
+	if _, d := sc.window(10*time.Second, 2*time.Second); d != 10*time.Second {
+		t.Errorf("ttfb: window %v for a 10s run, want the run's duration", d)
+	}
+	def, _ := selectScenarios(nil)
+	found := false
+	for _, s := range def {
+		found = found || s.Name == TTFBScenario
+	}
+	if !found {
+		t.Error("the default run lacks ttfb")
+	}
+	var b bytes.Buffer
+	(&ScenarioResult{Scenario: *sc}).table(&b)
+	if !strings.Contains(b.String(), "not saturated") {
+		t.Errorf("ttfb section does not say why it is below saturation:\n%s", b.String())
+	}
+	b.Reset()
+	(&ScenarioResult{Scenario: Scenario{Name: "stream", Stream: true}}).table(&b)
+	if !strings.Contains(b.String(), "queueing for CPU dominates the tail") {
+		t.Errorf("stream section does not say its first byte is queueing:\n%s", b.String())
 	}
 }
 

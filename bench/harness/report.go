@@ -162,9 +162,15 @@ type Check struct {
 	Got    string `json:"got"`    // what was measured
 	Pass   bool   `json:"pass"`
 	Known  bool   `json:"known"` // false when the run lacks the figures
+	// Reference marks a figure shown beside the targets but not one of
+	// them (Pass is then meaningless): the first byte under saturation.
+	Reference bool `json:"reference,omitempty"`
 }
 
 // Checks evaluates OctoMesh against the performance targets of issue 6.
+// The first-token target is read from the ttfb scenario (below
+// saturation); the saturation scenarios' first-byte figures follow it as
+// Reference rows, since queueing for CPU dominates their tail.
 func (r *Report) Checks() []Check {
 	var out []Check
 	get := func(scenario, target string) *TargetResult {
@@ -194,12 +200,28 @@ func (r *Report) Checks() []Check {
 		out = append(out, c)
 	}
 	ratio("Streaming saturation", "stream", TargetNginx, 0.60)
-	for _, sc := range []string{"stream", "streams2000"} {
-		c := Check{Name: "Time to first byte added at p99 (" + sc + ")", Target: "≤ 1 ms over direct"}
+	// p99 first byte over direct's in the same scenario, when both ran.
+	ttfbAdded := func(sc string) (float64, bool) {
 		o, d := get(sc, TargetOctoMesh), get(sc, TargetDirect)
-		if o != nil && d != nil && o.TTFB != nil && d.TTFB != nil {
-			add := o.TTFB.P99 - d.TTFB.P99
+		if o == nil || d == nil || o.TTFB == nil || d.TTFB == nil {
+			return 0, false
+		}
+		return o.TTFB.P99 - d.TTFB.P99, true
+	}
+	{
+		// The target is measured below saturation (TTFBScenario): under a
+		// saturating load the first byte's tail is queueing for CPU.
+		c := Check{Name: "Time to first token added at p99 (" + TTFBScenario + ": open loop, below saturation)", Target: "≤ 1 ms over direct"}
+		if add, ok := ttfbAdded(TTFBScenario); ok {
 			c.Got, c.Pass, c.Known = fmt.Sprintf("%+.2f ms", add), add <= 1, true
+		}
+		out = append(out, c)
+	}
+	for _, sc := range []string{"stream", "streams2000"} {
+		c := Check{Name: "Time to first byte added at p99 under saturation (" + sc + "; includes queueing)",
+			Target: "none: for reference", Reference: true}
+		if add, ok := ttfbAdded(sc); ok {
+			c.Got, c.Known = fmt.Sprintf("%+.2f ms", add), true
 		}
 		out = append(out, c)
 	}
