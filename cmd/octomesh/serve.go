@@ -153,8 +153,14 @@ func sqlitePath(dsn string) string {
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	if lb, ok := w.(*logbuf.Writer); ok {
+		// Request lines are formatted at the batch's flush, off the
+		// request's goroutine (see logbuf.Writer.Handler).
+		h = lb.Handler(h)
+	}
+	return slog.New(h)
 }

@@ -33,6 +33,11 @@ type Writer struct {
 	timer  *time.Timer // runs flushTimer; created on first use
 	closed bool
 	err    error // the first error from w, reported by Flush and Close
+
+	// Records a Handler deferred, and the slice the last formatting left
+	// for reuse; fmtMu serialises formatting (handler.go).
+	pending, spare []deferred
+	fmtMu          sync.Mutex
 }
 
 // New returns a Writer that writes to w at most interval after a line
@@ -58,6 +63,12 @@ func (b *Writer) Write(p []byte) (int, error) {
 		b.flushLocked()
 		return len(p), nil
 	}
+	b.armLocked()
+	return len(p), nil
+}
+
+// armLocked schedules a flush unless one is scheduled. The caller holds mu.
+func (b *Writer) armLocked() {
 	if !b.armed {
 		b.armed = true
 		if b.timer == nil {
@@ -66,14 +77,17 @@ func (b *Writer) Write(p []byte) (int, error) {
 			b.timer.Reset(b.interval)
 		}
 	}
-	return len(p), nil
 }
 
 // flushTimer is the scheduled flush.
 func (b *Writer) flushTimer() {
+	b.formatPending()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.flushLocked()
+	if len(b.pending) > 0 {
+		b.armLocked() // deferred while this flush ran, when it was still armed
+	}
 }
 
 // flushLocked writes the batch and keeps its buffer for the next one
@@ -95,6 +109,7 @@ func (b *Writer) flushLocked() {
 
 // Flush writes what is queued and returns the first error w reported.
 func (b *Writer) Flush() error {
+	b.formatPending()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.flushLocked()
@@ -105,11 +120,14 @@ func (b *Writer) Flush() error {
 // during shutdown after Close is still written). It does not close w.
 func (b *Writer) Close() error {
 	b.mu.Lock()
+	b.closed = true // from here records are formatted, and lines written, at once
+	b.mu.Unlock()
+	b.formatPending()
+	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.flushLocked()
 	if b.timer != nil {
 		b.timer.Stop()
 	}
-	b.closed = true
 	return b.err
 }
