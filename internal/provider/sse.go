@@ -87,6 +87,18 @@ func (s *stickyReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// dataWaiter is a body that can wait for its next bytes without a buffer
+// (the h1 transport's bodies).
+type dataWaiter interface{ WaitData() }
+
+// waitData blocks, holding no read buffer, until r has bytes to read (see
+// h1's body.WaitData), when r can.
+func (s *stickyReader) waitData() {
+	if w, ok := s.r.(dataWaiter); ok && s.err == nil {
+		w.WaitData()
+	}
+}
+
 // park gives the read buffer back while it holds nothing unparsed; the
 // next read takes one again.
 func (s *SSEReader) park() {
@@ -126,6 +138,7 @@ func (s *SSEReader) Next() (Event, error) {
 		return Event{}, errReleased
 	}
 	if s.r == nil {
+		s.src.waitData()
 		s.r = readerPool.Get().(*bufio.Reader)
 		s.r.Reset(&s.src)
 	}

@@ -71,3 +71,44 @@ func TestSSEReaderKeepsAnErrorThatCameWithAnEventAcrossParking(t *testing.T) {
 		t.Fatalf("after the event: %v, want %v", err, boom)
 	}
 }
+
+// waitingPipe is a body that can wait for data without a buffer, as the
+// h1 transport's bodies do; it records whether the reader held its read
+// buffer while it waited.
+type waitingPipe struct {
+	*io.PipeReader
+	s          *SSEReader
+	waits      int
+	heldBuffer bool
+	ready      chan struct{}
+}
+
+func (w *waitingPipe) WaitData() {
+	w.waits++
+	w.heldBuffer = w.heldBuffer || w.s.r != nil
+	<-w.ready
+}
+
+// A reader whose body can wait for data waits without its read buffer:
+// it takes the buffer only once the next event's bytes are there.
+func TestSSEReaderWaitsWithoutItsBuffer(t *testing.T) {
+	pr, pw := io.Pipe()
+	src := &waitingPipe{PipeReader: pr, ready: make(chan struct{}, 1)}
+	s := NewSSEReader(src, 0)
+	src.s = s
+	defer s.Release()
+	go io.WriteString(pw, "data: 1\n\n")
+	if ev, err := s.Next(); err != nil || string(ev.Data) != "1" {
+		t.Fatalf("first event %q, %v", ev.Data, err)
+	}
+	go func() {
+		src.ready <- struct{}{}
+		io.WriteString(pw, "data: 2\n\n")
+	}()
+	if ev, err := s.Next(); err != nil || string(ev.Data) != "2" {
+		t.Fatalf("second event %q, %v", ev.Data, err)
+	}
+	if src.waits != 1 || src.heldBuffer {
+		t.Fatalf("waits %d, buffer held while waiting %v; want one wait with the buffer parked", src.waits, src.heldBuffer)
+	}
+}

@@ -91,6 +91,29 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WaitData blocks until the connection holds bytes for this body, or its
+// read fails, without a caller's buffer: an SSE reader parks its read
+// buffer between events and takes it back only once the next event's
+// bytes are here, so 2,000 streams waiting for their next token hold no
+// read buffers but the connections' own. A failure is left for the next
+// Read to report, as the connection's reader keeps it.
+func (b *body) WaitData() {
+	b.mu.Lock()
+	if b.closed || b.eof || b.err != nil || b.finished || b.pc.br.Buffered() > 0 {
+		b.mu.Unlock()
+		return
+	}
+	b.reading = true // Close interrupts the wait as it does a read
+	b.mu.Unlock()
+	b.pc.br.Peek(1)
+	b.mu.Lock()
+	b.reading = false
+	if b.closed {
+		b.releaseLocked(false) // Close came during the wait: the connection is done
+	}
+	b.mu.Unlock()
+}
+
 // Close ends the body. A body not read to its end is drained briefly in the
 // background when its connection could carry another request (the common
 // case: a stream's reader stops at its last event, just before the
