@@ -95,8 +95,10 @@ type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error; default info
 	Format string `yaml:"format"` // text | json; default text
 	// FlushInterval batches log lines: they reach the log at most this long
-	// after they are logged, many per write (default 100ms; 0 writes each
-	// line at once, which costs one system call per request).
+	// after they are logged, many per write, and request lines are
+	// formatted then rather than on the request's goroutine (default
+	// 100ms; 0 formats and writes each line at once, which costs one
+	// system call per request).
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
