@@ -61,7 +61,14 @@ func (b *body) Read(p []byte) (int, error) {
 	b.mu.Unlock()
 
 	n, err := b.read(p)
+	return n, b.endRead(err)
+}
 
+// endRead settles a read (or a wait) that returned err: io.EOF ends the
+// body and gives the connection back; another error, or a Close that came
+// meanwhile, closes the connection. An error other than io.EOF becomes the
+// body's, which every later Read returns; endRead returns it.
+func (b *body) endRead(err error) error {
 	b.mu.Lock()
 	b.reading = false
 	closed := b.closed
@@ -88,15 +95,17 @@ func (b *body) Read(p []byte) (int, error) {
 		}
 		b.mu.Unlock()
 	}
-	return n, err
+	return err
 }
 
 // WaitData blocks until the connection holds bytes for this body, or its
 // read fails, without a caller's buffer: an SSE reader parks its read
 // buffer between events and takes it back only once the next event's
 // bytes are here, so 2,000 streams waiting for their next token hold no
-// read buffers but the connections' own. A failure is left for the next
-// Read to report, as the connection's reader keeps it.
+// read buffers but the connections' own. A failure becomes the body's, for
+// the next Read to report: the connection's reader hands an error out only
+// once, and a socket reports a reset only once (its next read is a clean
+// EOF, which would end a body delimited by the connection's close).
 func (b *body) WaitData() {
 	b.mu.Lock()
 	if b.closed || b.eof || b.err != nil || b.finished || b.pc.br.Buffered() > 0 {
@@ -105,13 +114,11 @@ func (b *body) WaitData() {
 	}
 	b.reading = true // Close interrupts the wait as it does a read
 	b.mu.Unlock()
-	b.pc.br.Peek(1)
-	b.mu.Lock()
-	b.reading = false
-	if b.closed {
-		b.releaseLocked(false) // Close came during the wait: the connection is done
+	_, err := b.pc.br.Peek(1)
+	if err == io.EOF && b.framing != frameClose {
+		err = io.ErrUnexpectedEOF // the connection ended inside the body
 	}
-	b.mu.Unlock()
+	b.endRead(err) // also when Close came during the wait: the connection is done
 }
 
 // Close ends the body. A body not read to its end is drained briefly in the
