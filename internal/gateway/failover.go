@@ -175,9 +175,9 @@ type spent struct {
 
 // Next advances the stream, failing over as described on failoverStream.
 // When the stream ends, its usage is settled (and durable in the ledger)
-// before Next returns false, so the relay writes the final bytes only
-// after that; if it cannot be made durable, the stream ends with an error
-// instead of completing.
+// before Next returns the final usage chunk (or false), so the relay
+// writes the final bytes only after that; if it cannot be made durable,
+// the stream ends with an error instead of completing.
 func (f *failoverStream) Next() bool {
 	if f.next() {
 		return true
@@ -223,6 +223,15 @@ func (f *failoverStream) next() bool {
 		}
 		f.endAttempt(err)
 		if err == nil {
+			// Settle before the usage chunk: settling writes the ledger,
+			// which may wait on a database (PostgreSQL, or Redis counters),
+			// and after the usage chunk Buffered reports the end as ready.
+			// If the usage cannot be made durable, the stream ends with
+			// that error instead.
+			f.finalize()
+			if f.err != nil {
+				return false
+			}
 			return f.emitUsage()
 		}
 		if f.ctx.Err() != nil {
@@ -499,11 +508,12 @@ func (f *failoverStream) ttft() time.Duration {
 }
 
 // Buffered reports upstream bytes already received and not yet relayed.
-// After the final usage chunk it reports 1: the upstream has ended, so the
-// next Next only settles (microseconds) and cannot wait on the network,
-// and the relay need not flush before the end of the body.
+// After the final usage chunk it reports 1: the upstream has ended and
+// the usage is settled (next settles before it emits that chunk), so the
+// next Next only returns false and cannot wait on the network, and the
+// relay need not flush before the end of the body.
 func (f *failoverStream) Buffered() int {
-	if f.pending || (f.held != nil && f.sent) || (f.usageDone && f.cur == nil) {
+	if f.pending || (f.held != nil && f.sent) || (f.usageDone && f.settled) {
 		return 1 // a chunk, or the end, is ready now
 	}
 	if f.cur != nil {
