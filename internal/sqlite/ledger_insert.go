@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -23,8 +25,12 @@ import (
 //
 // Each statement has a fixed row count from insertSizes, the smallest that
 // holds the batch; the rows past the batch are NULL, and the statement's
-// WHERE skips them (no organisation has a NULL id).
-var insertSizes = [...]int{1, 2, 4, 8, 16, 32, 64, 128, 256, maxInsertRows}
+// WHERE skips them (no organisation has a NULL id). A NULL row costs about
+// a quarter of an entry (binding its 21 NULLs, mostly), so the sizes grow
+// by half, not double: at most a third of a statement's rows are padding,
+// not a half (130 entries: 192 rows, not 256). Each size prepared takes
+// about 2 KiB of SQLite's memory per row.
+var insertSizes = [...]int{1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, maxInsertRows}
 
 // maxInsertRows is the largest statement's row count: the ledger writer's
 // default batch size, so its batches are one statement.
@@ -34,16 +40,38 @@ const maxInsertRows = 512
 // per row of an insert.
 const ledgerColCount = 21
 
+// hasDefault marks the columns (ledgerCols order) with a default: the
+// statement's first parameters (one per such column, in order) hold the
+// first entry's values, and a row leaves NULL a value equal to its
+// column's default. A NULL binds without what a text costs besides (some
+// 550 instructions: the driver copies it into C memory, and afterwards
+// unbinds and frees it), and most of a batch's texts repeat. They are the
+// texts but org_id (NULL marks a padding row) and request_id (unique).
+var hasDefault = [ledgerColCount]bool{1: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 16: true, 17: true, 18: true}
+
+// defaultCount is the number of columns with a default (trues in
+// hasDefault).
+const defaultCount = 10
+
 // insertEntriesSQL is the INSERT of rows entries. It skips an entry already
 // stored, and one whose organisation does not exist (erasure wins over late
 // usage). Rows go in in order, so an entry repeated within a batch is
 // stored once (its first copy) and seq follows the batch's order. The
-// VALUES columns are ledgerCols in order, so column1 is org_id.
+// VALUES columns are ledgerCols in order, so column1 is org_id; their
+// parameters follow the defaults'.
 func insertEntriesSQL(rows int) string {
 	row := "(?" + strings.Repeat(", ?", ledgerColCount-1) + ")"
 	cols := make([]string, ledgerColCount)
 	for i := range cols {
 		cols[i] = fmt.Sprintf("column%d", i+1)
+		if hasDefault[i] {
+			// An anonymous parameter: SQLite numbers them in the order
+			// they appear, so the defaults' come first. A numbered one
+			// (?1) costs more: with one in the statement, SQLite looks
+			// up every parameter's name, which the driver asks for, in
+			// a list.
+			cols[i] = fmt.Sprintf("coalesce(column%d, ?)", i+1)
+		}
 	}
 	return `INSERT INTO ledger (` + ledgerCols + `)
 	SELECT ` + strings.Join(cols, ", ") + ` FROM (VALUES ` + row + strings.Repeat(", "+row, rows-1) + `)
@@ -51,37 +79,71 @@ func insertEntriesSQL(rows int) string {
 	ON CONFLICT (org_id, request_id, attempt, kind) DO NOTHING`
 }
 
-// ledgerInserts prepares the INSERT of each size in insertSizes on first
-// use and keeps it: database/sql prepares a statement on a pooled
-// connection the first time it runs there, and keeps it, so a ledger
-// commit parses no SQL. Only the sizes a database sees are prepared (the
-// largest takes milliseconds). It is safe for concurrent use.
+// ledgerInserts runs the INSERTs on a connection of its own, on the
+// driver's connection itself (sql.Conn.Raw): through database/sql, each
+// statement converted and checked every argument (thousands of them) and
+// copied them into a new slice, and that bookkeeping cost as much CPU as
+// binding them. Here the arguments are written straight into one
+// []driver.NamedValue that is kept from batch to batch.
+//
+// The statements of the sizes in insertSizes are prepared on first use and
+// kept (only the sizes a database sees: the largest takes milliseconds to
+// prepare). The connection is held from the first insert until close, or
+// until it goes bad (see insert); the pool has one connection less for
+// everything else meanwhile. It is safe for concurrent use: inserts take
+// turns (SQLite runs one writer at a time anyway).
 type ledgerInserts struct {
-	db    *sql.DB
-	mu    sync.Mutex
-	stmts [len(insertSizes)]*sql.Stmt
+	db *sql.DB
+
+	once sync.Once
+	turn chan struct{} // held by the insert running; a channel, so that waiting for it ends with the context
+
+	// Guarded by turn.
+	conn   *sql.Conn // nil before the first insert and after a bad connection
+	stmts  [len(insertSizes)]driver.Stmt
+	args   []driver.NamedValue // the largest statement's so far, Ordinals set, Values nil between inserts
+	closed bool
 }
 
-// stmt returns the INSERT of insertSizes[i] rows.
-func (s *ledgerInserts) stmt(ctx context.Context, i int) (*sql.Stmt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stmts[i] == nil {
-		stmt, err := s.db.PrepareContext(ctx, insertEntriesSQL(insertSizes[i]))
-		if err != nil {
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		s.stmts[i] = stmt
+// errClosed is the error of an insert after close.
+var errClosed = errors.New("the database is closed")
+
+// lock waits for the inserts' turn, or for ctx to end.
+func (s *ledgerInserts) lock(ctx context.Context) error {
+	s.once.Do(func() { s.turn = make(chan struct{}, 1) })
+	select {
+	case s.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return s.stmts[i], nil
 }
 
+func (s *ledgerInserts) unlock() { <-s.turn }
+
+// close finalizes the statements and hands the connection back to the
+// pool; later inserts fail.
 func (s *ledgerInserts) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, stmt := range s.stmts {
-		if stmt != nil {
-			stmt.Close()
+	s.lock(context.Background())
+	defer s.unlock()
+	s.closed = true
+	if s.conn != nil {
+		s.conn.Raw(func(any) error {
+			s.closeStmts()
+			return nil
+		})
+		s.conn.Close()
+		s.conn = nil
+	}
+}
+
+// closeStmts finalizes the statements (before their connection closes:
+// SQLite keeps a connection with statements left open until they are).
+func (s *ledgerInserts) closeStmts() {
+	for i, st := range s.stmts {
+		if st != nil {
+			st.Close()
+			s.stmts[i] = nil
 		}
 	}
 }
@@ -97,75 +159,128 @@ func sizeFor(n int) int {
 }
 
 // insert stores entries (already valid, at least one) and returns how many
-// were new.
+// were new. Its errors are the driver's, as database/sql would return them.
 func (s *ledgerInserts) insert(ctx context.Context, entries []octomesh.LedgerEntry) (int, error) {
-	if len(entries) > maxInsertRows {
-		return s.insertTx(ctx, entries)
-	}
-	i := sizeFor(len(entries))
-	stmt, err := s.stmt(ctx, i)
-	if err != nil {
+	if err := s.lock(ctx); err != nil {
 		return 0, err
 	}
-	return exec(ctx, stmt, insertSizes[i], make([]any, 0, insertSizes[i]*ledgerColCount), entries)
-}
-
-// insertTx stores more than maxInsertRows entries in one transaction,
-// maxInsertRows at a time.
-func (s *ledgerInserts) insertTx(ctx context.Context, entries []octomesh.LedgerEntry) (int, error) {
-	// Both statements are prepared before the transaction begins:
-	// preparing takes a connection of its own.
-	full, err := s.stmt(ctx, len(insertSizes)-1)
-	if err != nil {
-		return 0, err
+	defer s.unlock()
+	if s.closed {
+		return 0, errClosed
 	}
-	var rest *sql.Stmt // for the entries after the last full statement
-	restRows := 0
-	if r := len(entries) % maxInsertRows; r > 0 {
-		i := sizeFor(r)
-		if rest, err = s.stmt(ctx, i); err != nil {
+	if s.conn == nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
 			return 0, err
 		}
-		restRows = insertSizes[i]
+		s.conn = c
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	var n int
+	var err error
+	rawErr := s.conn.Raw(func(dc any) error {
+		n, err = s.insertOn(ctx, dc.(driver.Conn), entries)
+		if v, ok := dc.(driver.Validator); ok && err != nil && !v.IsValid() {
+			// As database/sql would, drop the connection: one whose
+			// statement the context's end interrupted, for one.
+			s.closeStmts()
+			return driver.ErrBadConn // Raw closes it
+		}
+		return nil
+	})
+	if rawErr != nil {
+		// Raw has closed the connection (on ErrBadConn, after the
+		// function finalized the statements, or else it was closed).
+		s.conn, s.stmts = nil, [len(insertSizes)]driver.Stmt{}
+		if err == nil {
+			err = rawErr
+		}
+	}
+	return n, err
+}
+
+// insertOn is insert on the driver's connection c.
+func (s *ledgerInserts) insertOn(ctx context.Context, c driver.Conn, entries []octomesh.LedgerEntry) (int, error) {
+	if len(entries) <= maxInsertRows {
+		return s.exec(ctx, c, sizeFor(len(entries)), entries)
+	}
+	// More than one statement: one transaction. database/sql's would
+	// roll back once ctx ends; this one is rolled back on any error.
+	tx, err := c.(driver.ConnBeginTx).BeginTx(ctx, driver.TxOptions{})
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
-	args := make([]any, 0, maxInsertRows*ledgerColCount)
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
 	n := 0
 	for len(entries) > 0 {
-		stmt, rows := full, maxInsertRows
-		if len(entries) < maxInsertRows {
-			stmt, rows = rest, restRows
-		}
-		batch := entries[:min(len(entries), rows)]
+		batch := entries[:min(len(entries), maxInsertRows)]
 		entries = entries[len(batch):]
-		k, err := exec(ctx, tx.StmtContext(ctx, stmt), rows, args, batch)
+		k, err := s.exec(ctx, c, sizeFor(len(batch)), batch)
 		if err != nil {
 			return 0, err
 		}
 		n += k
 	}
+	if err := ctx.Err(); err != nil { // database/sql's Commit refuses too
+		return 0, err
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
 	}
+	committed = true
 	return n, nil
 }
 
-// exec runs stmt, the INSERT of rows ≥ len(entries) rows, with entries and
-// NULL rows after them, in args' memory, and returns how many were new.
-func exec(ctx context.Context, stmt *sql.Stmt, rows int, args []any, entries []octomesh.LedgerEntry) (int, error) {
-	args = args[:0]
-	var prev *octomesh.LedgerEntry
-	for i := range entries {
-		args = appendEntryArgs(args, &entries[i], prev)
-		prev = &entries[i]
+// exec runs the INSERT of insertSizes[i] ≥ len(entries) rows on c, with
+// the first entry's defaults, the entries, and NULL rows after them, and
+// returns how many were new.
+func (s *ledgerInserts) exec(ctx context.Context, c driver.Conn, i int, entries []octomesh.LedgerEntry) (int, error) {
+	if s.stmts[i] == nil {
+		st, err := c.(driver.ConnPrepareContext).PrepareContext(ctx, insertEntriesSQL(insertSizes[i]))
+		if err != nil {
+			return 0, fmt.Errorf("prepare: %w", err)
+		}
+		s.stmts[i] = st
 	}
-	args = args[:rows*ledgerColCount]
-	clear(args[len(entries)*ledgerColCount:])
-	res, err := stmt.ExecContext(ctx, args...)
+	nargs := defaultCount + insertSizes[i]*ledgerColCount
+	if len(s.args) < nargs {
+		s.args = make([]driver.NamedValue, nargs)
+		for j := range s.args {
+			s.args[j].Ordinal = j + 1 // the driver binds by ordinal: a mismatch makes it search
+		}
+	}
+	args := s.args[:nargs]
+	// Only the defaults and the entries' rows are written: the rest stays
+	// nil, the padding. They are cleared again afterwards, not to keep the
+	// entries' strings.
+	used := args[:defaultCount+len(entries)*ledgerColCount]
+	defer func() {
+		for j := range used {
+			used[j].Value = nil
+		}
+	}()
+	def := &entries[0]
+	var defRow [ledgerColCount]driver.NamedValue
+	setEntryArgs(defRow[:], def, nil, nil, nil)
+	d := 0
+	for j, ok := range hasDefault {
+		if ok {
+			args[d].Value = defRow[j].Value
+			d++
+		}
+	}
+	var prev *octomesh.LedgerEntry
+	var last []driver.NamedValue // prev's values
+	for k := range entries {
+		row := used[defaultCount+k*ledgerColCount : defaultCount+(k+1)*ledgerColCount]
+		setEntryArgs(row, &entries[k], def, prev, last)
+		prev, last = &entries[k], row
+	}
+	res, err := s.stmts[i].(driver.StmtExecContext).ExecContext(ctx, args)
 	if err != nil {
 		return 0, err
 	}
@@ -173,29 +288,37 @@ func exec(ctx context.Context, stmt *sql.Stmt, rows int, args []any, entries []o
 	return int(n), err
 }
 
-// appendEntryArgs appends e's values in ledgerCols order. Integers go in as
-// int64, which the driver binds as they are (an int would be converted
-// through reflection). A text value equal to the previous row's, prev's
-// (nil for the first row), reuses its interface value: boxing a string
-// allocates, and a batch's entries mostly share their organisation, kind,
-// key, model, provider and outcome.
-func appendEntryArgs(args []any, e, prev *octomesh.LedgerEntry) []any {
-	first := prev == nil
-	var last []any // prev's values
+// setEntryArgs sets row's values to e's, in ledgerCols order, but leaves
+// NULL a value equal to its column's default, def's (none if def is nil).
+// Integers go in as int64 and the flag as bool, which the driver binds as
+// they are. Another text value equal to the previous row's (prev, nil for
+// the first row, and its values last) reuses its interface value: boxing a
+// string allocates.
+func setEntryArgs(row []driver.NamedValue, e, def, prev *octomesh.LedgerEntry, last []driver.NamedValue) {
+	first, defaults := prev == nil, def != nil
 	if first {
 		prev = e // text ignores it
-	} else {
-		last = args[len(args)-ledgerColCount:]
 	}
-	text := func(col int, s, was string) any {
-		if !first && s == was {
-			return last[col]
+	if !defaults {
+		def = e // text ignores it
+	}
+	text := func(col int, s, d, was string) any {
+		switch {
+		case defaults && hasDefault[col] && s == d:
+			return nil
+		case !first && s == was:
+			return last[col].Value
 		}
 		return s
 	}
-	return append(args, text(0, e.OrgID, prev.OrgID), text(1, string(e.Kind), string(prev.Kind)), e.RequestID,
-		int64(e.Attempt), text(4, e.KeyID, prev.KeyID), text(5, e.UserID, prev.UserID), text(6, e.Project, prev.Project),
-		text(7, e.Deployment, prev.Deployment), text(8, e.Provider, prev.Provider), text(9, e.PriceVersion, prev.PriceVersion),
+	vals := [ledgerColCount]any{text(0, e.OrgID, "", prev.OrgID), text(1, string(e.Kind), string(def.Kind), string(prev.Kind)),
+		e.RequestID, int64(e.Attempt), text(4, e.KeyID, def.KeyID, prev.KeyID), text(5, e.UserID, def.UserID, prev.UserID),
+		text(6, e.Project, def.Project, prev.Project), text(7, e.Deployment, def.Deployment, prev.Deployment),
+		text(8, e.Provider, def.Provider, prev.Provider), text(9, e.PriceVersion, def.PriceVersion, prev.PriceVersion),
 		e.PromptTokens, e.CompletionTokens, e.CachedTokens, e.CacheWriteTokens, e.Estimated, int64(e.Cost),
-		text(16, e.Outcome, prev.Outcome), e.Ref, e.Note, nanos(e.Start), nanos(e.End))
+		text(16, e.Outcome, def.Outcome, prev.Outcome), text(17, e.Ref, def.Ref, prev.Ref), text(18, e.Note, def.Note, prev.Note),
+		nanos(e.Start), nanos(e.End)}
+	for j, v := range vals {
+		row[j].Value = v
+	}
 }

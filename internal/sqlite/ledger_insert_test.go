@@ -2,9 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,7 +144,12 @@ func appendAndCheck(t *testing.T, db *DB, batch []octomesh.LedgerEntry) {
 }
 
 func TestAppendEntriesBatchSizes(t *testing.T) {
-	for _, size := range []int{1, 2, 3, 31, 32, 33, 63, 64, 65, 128, 200, 511, maxInsertRows, maxInsertRows + 1, 2*maxInsertRows + 77} {
+	sizes := []int{200, maxInsertRows + 1, 2*maxInsertRows + 77}
+	for _, n := range insertSizes {
+		sizes = append(sizes, n-1, n, n+1)
+	}
+	slices.Sort(sizes)
+	for _, size := range slices.Compact(sizes)[1:] { // not 0
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			db := ledgerDB(t)
 			batch := testEntries("o", "r", size)
@@ -221,33 +229,42 @@ func TestAppendEntriesInvalid(t *testing.T) {
 	}
 }
 
-// TestAppendEntriesRepeatedValues stores a batch whose text columns repeat
+// TestAppendEntriesRepeatedValues stores batches whose text columns repeat
 // from row to row, each changing on its own period (empty strings among
 // the values), since a value equal to the previous row's reuses its
-// argument.
+// argument, and one equal to the first entry's is left NULL for the
+// statement's default: once with an empty first entry, once (the batch
+// reversed) with texts in the first entry and empty ones after.
 func TestAppendEntriesRepeatedValues(t *testing.T) {
-	db := ledgerDB(t)
 	text := func(i, period int) string {
 		if v := i / period % 3; v > 0 {
 			return fmt.Sprint("t", v)
 		}
 		return ""
 	}
-	batch := testEntries("o", "r", 300)
-	for i := range batch {
-		e := &batch[i]
-		if i%7 == 3 {
-			e.OrgID = "p"
-		}
-		e.KeyID, e.UserID, e.Project, e.Deployment = text(i, 1), text(i, 2), text(i, 3), text(i, 4)
-		e.Provider, e.PriceVersion, e.Outcome, e.Ref, e.Note = text(i, 5), text(i, 6), text(i, 7), text(i, 8), text(i, 9)
+	for _, reversed := range []bool{false, true} {
+		t.Run(fmt.Sprint("reversed=", reversed), func(t *testing.T) {
+			db := ledgerDB(t)
+			batch := testEntries("o", "r", 300)
+			for i := range batch {
+				e := &batch[i]
+				if i%7 == 3 {
+					e.OrgID = "p"
+				}
+				e.KeyID, e.UserID, e.Project, e.Deployment = text(i, 1), text(i, 2), text(i, 3), text(i, 4)
+				e.Provider, e.PriceVersion, e.Outcome, e.Ref, e.Note = text(i, 5), text(i, 6), text(i, 7), text(i, 8), text(i, 9)
+			}
+			if reversed {
+				slices.Reverse(batch)
+			}
+			appendAndCheck(t, db, batch)
+		})
 	}
-	appendAndCheck(t, db, batch)
 }
 
 // TestAppendEntriesOneConnection appends a batch of several statements,
-// none prepared yet, with a pool of one connection: the statements are
-// prepared before the transaction takes it.
+// none prepared yet, with a pool of one connection: they are prepared, and
+// the transaction runs, on the inserts' own connection.
 func TestAppendEntriesOneConnection(t *testing.T) {
 	db := ledgerDB(t)
 	db.db.SetMaxOpenConns(1)
@@ -255,5 +272,87 @@ func TestAppendEntriesOneConnection(t *testing.T) {
 	defer cancel()
 	if n, err := db.AppendEntries(ctx, testEntries("o", "r", maxInsertRows+3)); err != nil || n != maxInsertRows+3 {
 		t.Fatalf("AppendEntries = %d, %v; want %d new", n, err, maxInsertRows+3)
+	}
+}
+
+// TestAppendEntriesInterrupted ends a batch's context while its statement
+// runs (a trigger keeps it busy), so that the driver interrupts it: nothing
+// of the batch is stored, the context's error is returned, and the next
+// batch goes in (on another connection: database/sql drops an interrupted
+// one, and so does AppendEntries).
+func TestAppendEntriesInterrupted(t *testing.T) {
+	db := ledgerDB(t)
+	if _, err := db.db.Exec(`CREATE TRIGGER ledger_slow BEFORE INSERT ON ledger WHEN NEW.request_id = 'slow'
+		BEGIN SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c); END`); err != nil {
+		t.Fatal(err)
+	}
+	batch := testEntries("o", "r", 100)
+	batch[50].RequestID = "slow"
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if n, err := db.AppendEntries(ctx, batch); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("AppendEntries with a statement outliving its context = %d, %v; want the context's error", n, err)
+	}
+	if got := len(storedEntries(t, db)); got != 0 {
+		t.Errorf("%d rows after an interrupted batch, want 0", got)
+	}
+	if db.ledgerInserts.conn != nil {
+		t.Error("the interrupted connection is kept")
+	}
+	if _, err := db.db.Exec(`DROP TRIGGER ledger_slow`); err != nil {
+		t.Fatal(err)
+	}
+	appendAndCheck(t, db, batch)
+}
+
+// TestAppendEntriesWaitsWithContext checks a batch waiting for another's
+// turn gives up when its context ends.
+func TestAppendEntriesWaitsWithContext(t *testing.T) {
+	db := ledgerDB(t)
+	if err := db.ledgerInserts.lock(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if n, err := db.AppendEntries(ctx, testEntries("o", "r", 3)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("AppendEntries while another batch runs = %d, %v; want the context's error", n, err)
+	}
+	db.ledgerInserts.unlock()
+	appendAndCheck(t, db, testEntries("o", "r", 3))
+}
+
+// TestAppendEntriesConcurrent appends batches of several sizes from several
+// goroutines at once (run it with -race).
+func TestAppendEntriesConcurrent(t *testing.T) {
+	db := ledgerDB(t)
+	var wg sync.WaitGroup
+	want := 0
+	for g := range 6 {
+		size := []int{1, 7, 100, 130, 600, 3}[g]
+		want += 5 * size
+		wg.Go(func() {
+			for b := range 5 {
+				batch := testEntries("o", fmt.Sprintf("g%d_b%d", g, b), size)
+				if n, err := db.AppendEntries(context.Background(), batch); err != nil || n != size {
+					t.Errorf("AppendEntries(%d entries) = %d, %v; want %d new", size, n, err, size)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := len(storedEntries(t, db)); got != want {
+		t.Errorf("%d rows after concurrent batches, want %d", got, want)
+	}
+}
+
+// TestAppendEntriesAfterClose checks a batch fails once the inserts are
+// closed, before the pool is (DB.Close closes both, in this order): it must
+// not take a connection that the pool's Close would leave open.
+func TestAppendEntriesAfterClose(t *testing.T) {
+	db := ledgerDB(t)
+	appendAndCheck(t, db, testEntries("o", "r", 3))
+	db.ledgerInserts.close()
+	if n, err := db.AppendEntries(context.Background(), testEntries("o", "s", 3)); err == nil {
+		t.Errorf("AppendEntries after close = %d, nil; want an error", n)
 	}
 }
