@@ -176,6 +176,13 @@ func (in *Inflight) End(o Outcome) {
 	if changed {
 		d.publishLatency(r.quantile)
 	}
+	if kind == outcomeFailure && !in.probe && d.h.closedAt > in.start {
+		// Begun before the circuit last closed (in flight through the
+		// ejection, or let through by the panic floor while it was open),
+		// the attempt reports on the outage the probe already ended: it
+		// must not count against the circuit that probe closed.
+		kind = outcomeNeutral
+	}
 	r.recordHealth(d, in.probe, kind, now)
 	d.mu.Unlock()
 }

@@ -88,3 +88,40 @@ func TestLastResortPassesACircuitThatChanged(t *testing.T) {
 		t.Fatalf("floor off, Acquire after the circuit opened: %v; want unavailable", err)
 	}
 }
+
+// An attempt let through while the circuit was open that fails after a
+// probe closed it reports on the outage the probe ended: it does not count
+// towards re-opening the new circuit.
+func TestAttemptsFromBeforeTheCloseDoNotCount(t *testing.T) {
+	r, clk := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a")}})
+	fail(r, "a", 5)
+	p, err := r.Decide(chat("a"), octomesh.RouteOptions{}, KeyScope{})
+	if err != nil || !p.Attempts[0].Panic {
+		t.Fatalf("Decide with the lone circuit open: %v; want a panic-floor attempt", err)
+	}
+	old, err := r.Acquire(p.Attempts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(10 * time.Second)
+	p, _ = r.Decide(chat("a"), octomesh.RouteOptions{}, KeyScope{})
+	probe, err := r.Acquire(p.Attempts[0])
+	if err != nil || !probe.Probe() {
+		t.Fatalf("Acquire = %v, %v; want the probe", probe, err)
+	}
+	clk.Advance(time.Millisecond)
+	probe.End(Outcome{TTFB: time.Millisecond})
+	if got := circuit(r, "a"); got != CircuitClosed {
+		t.Fatalf("after the probe: %s, want closed", got)
+	}
+	clk.Advance(time.Millisecond)
+	old.End(Outcome{Err: octomesh.Errorf(octomesh.EUPSTREAM, "boom")})
+	fail(r, "a", 4) // four fresh failures: one short of the five that open it
+	if got := circuit(r, "a"); got != CircuitClosed {
+		t.Fatalf("after the old attempt's failure and 4 new ones: %s, want closed (the old one must not count)", got)
+	}
+	fail(r, "a", 1)
+	if got := circuit(r, "a"); got != CircuitOpen {
+		t.Fatalf("after 5 new failures: %s, want open", got)
+	}
+}
