@@ -200,12 +200,17 @@ func TestOpenLoopRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 200/s for 0.5s = 100 requests, scheduled exactly; all are fast.
-	if res.Requests < 98 || res.Requests > 101 || res.Errors != 0 || res.Dropped != 0 {
-		t.Errorf("requests %d errors %d dropped %d, want 100 (±2), 0, 0", res.Requests, res.Errors, res.Dropped)
+	// 200/s for 0.5s = 100 requests, scheduled exactly: the server sees
+	// them all. A request is measured only when it finishes inside the
+	// window, and on a loaded machine (CI runs packages in parallel) the
+	// last few can finish just after it: those are neither requests nor
+	// errors.
+	sent := cs.requests.Load()
+	if sent < 98 || sent > 101 || res.Errors != 0 || res.Dropped != 0 {
+		t.Errorf("server saw %d requests, errors %d dropped %d; want 100 (±2), 0, 0", sent, res.Errors, res.Dropped)
 	}
-	if got := cs.requests.Load(); got != int64(res.Requests) {
-		t.Errorf("server saw %d, measured %d", got, res.Requests)
+	if int64(res.Requests) > sent || int64(res.Requests) < sent-10 {
+		t.Errorf("measured %d of the %d sent, want all but the few that finish after the window", res.Requests, sent)
 	}
 }
 
