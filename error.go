@@ -30,6 +30,52 @@ const (
 	EINTERNAL      ErrorCode = "internal_error"          // 500: a bug or an unexpected failure
 )
 
+// httpStatus is the one table mapping error codes to HTTP statuses: the
+// HTTP layer answers with it, and the request metrics record it.
+var httpStatus = map[ErrorCode]int{
+	EINVALID:       400,
+	ECONTEXTLENGTH: 400,
+	ECONTENTFILTER: 400,
+	EUNAUTHORIZED:  401,
+	EBUDGET:        402,
+	EFORBIDDEN:     403,
+	ENOTFOUND:      404,
+	ETOOLARGE:      413,
+	ERATELIMITED:   429,
+	EINTERNAL:      500,
+	EUPSTREAM:      502,
+	EUPSTREAMAUTH:  502,
+	EOVERLOADED:    503,
+	EUNAVAILABLE:   503,
+	ETIMEOUT:       504,
+}
+
+// StatusClientClosed is the status recorded when the client went away
+// (nginx's 499).
+const StatusClientClosed = 499
+
+// HTTPStatus returns the HTTP status for err: its code's, 499 when the
+// client went away, 500 for an unclassified error.
+func HTTPStatus(err error) int {
+	if errors.Is(err, context.Canceled) {
+		return StatusClientClosed
+	}
+	if s, ok := httpStatus[ErrorCodeOf(err)]; ok {
+		return s
+	}
+	return 500
+}
+
+// HTTPStatuses returns a copy of the code → status table, for tests and
+// documentation.
+func HTTPStatuses() map[ErrorCode]int {
+	m := make(map[ErrorCode]int, len(httpStatus))
+	for k, v := range httpStatus {
+		m[k] = v
+	}
+	return m
+}
+
 // Error is OctoMesh's one error type. Message is safe to show a client: it
 // never contains prompt content, provider keys or upstream error text verbatim.
 // Err is the internal cause, for logs only.

@@ -160,12 +160,14 @@ func (s *Service) notFound(name string) error {
 func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh.ChatResponse, *octomesh.Served, error) {
 	start := s.now()
 	if err := req.Validate(); err != nil {
+		s.rejected(ctx, false, start, err)
 		return nil, nil, err
 	}
 	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx)}
 	prompt := req.EstimateTokens()
 	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)))
 	if err != nil {
+		s.rejected(ctx, false, start, err)
 		return nil, served, err
 	}
 	if s.router != nil {
@@ -174,9 +176,11 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	p, err := s.planner(ctx, req)
 	if err != nil {
 		mt.release(ctx)
+		s.rejected(ctx, false, start, err)
 		return nil, served, err
 	}
 	if err := mt.reserve(ctx, maxCost(p, req, prompt)); err != nil {
+		s.rejected(ctx, false, start, err)
 		return nil, served, err
 	}
 	e := s.newExecutor(p, start)
@@ -225,12 +229,14 @@ func okAttempt(dec *octomesh.Decision) int {
 func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (octomesh.ChatStream, *octomesh.Served, error) {
 	start := s.now()
 	if err := req.Validate(); err != nil {
+		s.rejected(ctx, true, start, err)
 		return nil, nil, err
 	}
 	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx)}
 	prompt := req.EstimateTokens()
 	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)))
 	if err != nil {
+		s.rejected(ctx, true, start, err)
 		return nil, served, err
 	}
 	if s.router != nil {
@@ -239,9 +245,11 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	p, err := s.planner(ctx, req)
 	if err != nil {
 		mt.release(ctx)
+		s.rejected(ctx, true, start, err)
 		return nil, served, err
 	}
 	if err := mt.reserve(ctx, maxCost(p, req, prompt)); err != nil {
+		s.rejected(ctx, true, start, err)
 		return nil, served, err
 	}
 	e := s.newExecutor(p, start)

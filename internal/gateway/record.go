@@ -27,6 +27,10 @@ type outcome struct {
 	cost     octomesh.Money
 	err      error
 	decision *octomesh.Decision // kept for the owning org, when routing made one
+	// rejected: refused before any upstream attempt. Its error's message
+	// echoes the client's request (a model name, a field), so only its
+	// code is logged.
+	rejected bool
 }
 
 // Log attribute keys.
@@ -98,34 +102,35 @@ func (s *Service) finish(ctx context.Context, o outcome) {
 	if o.err != nil {
 		// The cause is our own error text: adapters never put upstream bodies or
 		// content into it, only status codes and identifiers.
-		attrs = append(attrs, slog.String(attrCode, code), slog.String(attrCause, o.err.Error()))
+		attrs = append(attrs, slog.String(attrCode, code))
+		if !o.rejected {
+			attrs = append(attrs, slog.String(attrCause, o.err.Error()))
+		}
 		level = slog.LevelWarn
 	}
 	s.log.LogAttrs(ctx, level, "request", attrs...)
 }
 
-// statusOf is the HTTP status class recorded for an outcome. It mirrors the
-// transport's table for metrics only; the transport owns the real mapping.
+// rejected records a chat request refused before any upstream attempt
+// (invalid, rate-limited, over budget, no eligible model), in the requests
+// metric with its status and code and in the log, as finish records the
+// others. The model and provider stay empty: the requested name is the
+// client's string, and a metric label per arbitrary string would let
+// clients grow /metrics without bound.
+func (s *Service) rejected(ctx context.Context, stream bool, start time.Time, err error) {
+	s.finish(ctx, outcome{route: "chat", stream: stream, d: &noDeployment, start: start, err: err, rejected: true})
+}
+
+// noDeployment stands for "no deployment chosen" in a rejection's record.
+var noDeployment octomesh.Deployment
+
+// statusOf is the HTTP status recorded for an outcome: the transport's, from
+// the one table (octomesh.HTTPStatus).
 func statusOf(err error) int {
 	if err == nil {
 		return 200
 	}
-	if errors.Is(err, context.Canceled) {
-		return 499
-	}
-	switch octomesh.ErrorCodeOf(err) {
-	case octomesh.EINVALID, octomesh.ECONTEXTLENGTH, octomesh.ECONTENTFILTER:
-		return 400
-	case octomesh.ERATELIMITED:
-		return 429
-	case octomesh.ETIMEOUT:
-		return 504
-	case octomesh.EOVERLOADED, octomesh.EUNAVAILABLE:
-		return 503
-	case octomesh.EUPSTREAM, octomesh.EUPSTREAMAUTH:
-		return 502
-	}
-	return 500
+	return octomesh.HTTPStatus(err)
 }
 
 // usageOrEstimate returns the provider's usage, or an estimate when it

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -10,38 +9,12 @@ import (
 	"github.com/octomesh/octomesh/internal/anthropicwire"
 )
 
-// errorStatus is the one table mapping error codes to HTTP statuses.
-var errorStatus = map[octomesh.ErrorCode]int{
-	octomesh.EINVALID:       http.StatusBadRequest,
-	octomesh.ECONTEXTLENGTH: http.StatusBadRequest,
-	octomesh.ECONTENTFILTER: http.StatusBadRequest,
-	octomesh.EUNAUTHORIZED:  http.StatusUnauthorized,
-	octomesh.EBUDGET:        http.StatusPaymentRequired,
-	octomesh.EFORBIDDEN:     http.StatusForbidden,
-	octomesh.ENOTFOUND:      http.StatusNotFound,
-	octomesh.ETOOLARGE:      http.StatusRequestEntityTooLarge,
-	octomesh.ERATELIMITED:   http.StatusTooManyRequests,
-	octomesh.EINTERNAL:      http.StatusInternalServerError,
-	octomesh.EUPSTREAM:      http.StatusBadGateway,
-	octomesh.EUPSTREAMAUTH:  http.StatusBadGateway,
-	octomesh.EOVERLOADED:    http.StatusServiceUnavailable,
-	octomesh.EUNAVAILABLE:   http.StatusServiceUnavailable,
-	octomesh.ETIMEOUT:       http.StatusGatewayTimeout,
-}
-
 // statusClientClosed is nginx's convention for "the client went away".
-const statusClientClosed = 499
+const statusClientClosed = octomesh.StatusClientClosed
 
-// StatusOf returns the HTTP status for err.
-func StatusOf(err error) int {
-	if errors.Is(err, context.Canceled) {
-		return statusClientClosed
-	}
-	if s, ok := errorStatus[octomesh.ErrorCodeOf(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
+// StatusOf returns the HTTP status for err, from the one table in the
+// root package (octomesh.HTTPStatus), which the request metrics use too.
+func StatusOf(err error) int { return octomesh.HTTPStatus(err) }
 
 // openAIErrorType is the "type" OpenAI's error bodies carry for each code.
 var openAIErrorType = map[octomesh.ErrorCode]string{

@@ -115,7 +115,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestErrorStatusTable(t *testing.T) {
-	for code, want := range errorStatus {
+	for code, want := range octomesh.HTTPStatuses() {
 		svc := &fakeService{chat: func(*octomesh.ChatRequest) (*octomesh.ChatResponse, error) {
 			return nil, &octomesh.Error{Code: code, Message: "m", Err: errSecret}
 		}}
