@@ -67,7 +67,7 @@ func (r *Report) checksTable(b *bytes.Buffer) {
 // scenario and not from the saturation scenarios.
 const firstByteNote = "The time to first token added is measured in `" + TTFBScenario + "`, an open loop below saturation. " +
 	"Under saturation (`stream`, `streams2000`) the load generator, the mock upstream and the target together keep every core busy, " +
-	"so a request's first byte waits for a CPU behind other requests' work and queueing dominates the tail (even nginx, the floor, adds a millisecond or more there); " +
+	"so a request's first byte waits for a CPU behind other requests' work and queueing dominates the tail (even nginx, the floor, adds to it there); " +
 	"those rows are shown for reference, not as the target."
 
 // scenarioNote explains what a scenario's figures mean, under its
@@ -93,7 +93,7 @@ func scenarioNote(name string) string {
 // the throughput does not count: a run that failed fast must not read as
 // a good one).
 func (r *Report) summaryTable(b *bytes.Buffer) {
-	b.WriteString("| scenario | direct req/s | nginx req/s | Go proxy req/s | OctoMesh req/s | OctoMesh ÷ nginx | OctoMesh ÷ Go proxy | p99 direct → OctoMesh | OctoMesh peak RSS | OctoMesh errors |\n")
+	b.WriteString("| scenario | direct req/s | nginx req/s | Go proxy req/s | OctoMesh req/s | OctoMesh ÷ nginx | OctoMesh ÷ Go proxy | p99 latency, direct → OctoMesh | OctoMesh peak RSS | OctoMesh errors |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
