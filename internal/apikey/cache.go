@@ -181,7 +181,7 @@ func (c *Cache) Run(ctx context.Context, interval time.Duration, log *slog.Logge
 // the slices it holds).
 func (c *Cache) Authenticate(_ context.Context, rawKey string) (*octomesh.Principal, error) {
 	if rawKey == "" {
-		return nil, octomesh.Errorf(octomesh.EUNAUTHORIZED, "missing API key: send it as \"Authorization: Bearer <key>\" (or x-api-key)")
+		return nil, octomesh.Errorf(octomesh.EUNAUTHORIZED, "missing API key: send it as \"Authorization: Bearer <key>\", x-api-key or x-goog-api-key (an Authorization header of another scheme, such as Basic, carries no key)")
 	}
 	h := hashKey(rawKey)
 	now := c.now()
