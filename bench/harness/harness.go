@@ -109,7 +109,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	h.rep = &Report{
 		Started: time.Now().UTC(), Mode: o.Mode, Command: o.Command,
 		Duration: o.Duration.String(), Warmup: o.Warmup.String(), Targets: o.Targets,
-		Machine: machine(),
+		Machine: machine(), Binary: binaryRevision(o.Binary),
 	}
 	if contains(o.Targets, TargetNginx) {
 		h.nginx, h.nginxErr = findNginx(ctx, o.InstallNginx, o.Log)

@@ -24,8 +24,12 @@ func (r *Report) header(b *bytes.Buffer) {
 	if mode == "" {
 		mode = "custom"
 	}
-	fmt.Fprintf(b, "Run %s in **%s** mode (each target measured for %s after a %s warm-up; pair scenarios for half as long), produced by `%s`.\n\n",
+	fmt.Fprintf(b, "Run %s in **%s** mode (each target measured for %s after a %s warm-up; pair scenarios for half as long), produced by `%s`",
 		r.Started.Format("2006-01-02 15:04 UTC"), mode, r.Duration, r.Warmup, r.Command)
+	if r.Binary != (Revision{}) {
+		fmt.Fprintf(b, "; the binary was built from %s", r.Binary)
+	}
+	b.WriteString(".\n\n")
 	m := r.Machine
 	fmt.Fprintf(b, "Machine: %d CPUs", m.CPUs)
 	if m.CPUModel != "" {

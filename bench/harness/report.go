@@ -18,6 +18,7 @@ type Report struct {
 	Finished  time.Time        `json:"finished"`
 	Mode      string           `json:"mode"`    // "full" or "quick"
 	Command   string           `json:"command"` // the command line that produced it
+	Binary    Revision         `json:"binary"`  // the source the measured binary was built from
 	Duration  string           `json:"duration"`
 	Warmup    string           `json:"warmup"`
 	Targets   []string         `json:"targets"`
