@@ -70,15 +70,7 @@ func TestCloseDuringASuccessfulRead(t *testing.T) {
 		_, err := b.Read(make([]byte, 64))
 		got <- err
 	}()
-	for { // wait until the Read is under way
-		b.mu.Lock()
-		reading := b.reading
-		b.mu.Unlock()
-		if reading {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntilReading(b)
 	b.Close()
 	close(more)
 	if err := <-got; err != nil {
@@ -89,6 +81,19 @@ func TestCloseDuringASuccessfulRead(t *testing.T) {
 	}
 	if _, err := b.Read(make([]byte, 1)); !errors.Is(err, http.ErrBodyReadAfterClose) {
 		t.Errorf("Read after Close: %v", err)
+	}
+}
+
+// waitUntilReading returns once a Read (or WaitData) on b is under way.
+func waitUntilReading(b *body) {
+	for {
+		b.mu.Lock()
+		reading := b.reading
+		b.mu.Unlock()
+		if reading {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

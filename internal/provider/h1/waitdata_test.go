@@ -72,15 +72,7 @@ func TestCloseDuringWaitData(t *testing.T) {
 	b, _, lc := chunkedPair(t)
 	done := make(chan struct{})
 	go func() { b.WaitData(); close(done) }()
-	for {
-		b.mu.Lock()
-		reading := b.reading
-		b.mu.Unlock()
-		if reading {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntilReading(b)
 	b.Close()
 	// lateConn ignores deadlines: closing it is what ends the pipe read.
 	deadline := time.After(5 * time.Second)
