@@ -52,9 +52,9 @@ func TestHangNext(t *testing.T) {
 	s := f.new(t)
 	p := f.adapter(t, s, s.Key())
 	s.HangNext()
+	start := time.Now() // before the deadline is set: it counts from here at the latest
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := p.Chat(ctx, chatRequest(f.model, false))
 	if err == nil {
 		t.Fatal("a hung request succeeded")

@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // maxDiscard is how much of a body the handler left unread the server
@@ -90,6 +91,11 @@ type body struct {
 	remaining int64     // with Content-Length: bytes left
 	chunked   io.Reader // with chunked framing
 
+	// abandoned is set, before the connection closes, when the handler
+	// panicked: a read that starts after it fails at once, without waiting
+	// for mu (a read in progress holds mu until the close ends it).
+	abandoned atomic.Bool
+
 	mu             sync.Mutex
 	sawEOF         bool
 	closed         bool  // the handler returned: reads fail
@@ -105,9 +111,12 @@ type body struct {
 }
 
 func (b *body) Read(p []byte) (int, error) {
+	if b.abandoned.Load() {
+		return 0, http.ErrBodyReadAfterClose
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closed || b.abandoned.Load() {
 		return 0, http.ErrBodyReadAfterClose
 	}
 	return b.readLocked(p)

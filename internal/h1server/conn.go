@@ -74,7 +74,12 @@ func (c *conn) serve() {
 			// The handler panicked. A goroutine it started may still read
 			// the body (a Transport sending it upstream does): close the
 			// body before c.close recycles the reader under it, as net/http
-			// does. Closing the connection first ends a read in progress.
+			// does. Closing the connection first ends a read in progress;
+			// marking the body abandoned before it fails any read that
+			// starts once the client has seen the connection close.
+			if w.body != nil {
+				w.body.abandoned.Store(true)
+			}
 			c.rwc.Close()
 			if w.body != nil {
 				w.body.abandon()
