@@ -160,17 +160,10 @@ type failoverStream struct {
 	created   int64
 	attBytes  int             // content bytes relayed by the current attempt
 	attUsage  *octomesh.Usage // usage the current attempt reported
-	spent     []spent         // attempts that produced content, for billing
+	spent     []billed        // attempts that produced content, for billing
 	usageDone bool
 	err       error
 	closed    bool
-}
-
-// spent is what one attempt consumed.
-type spent struct {
-	d       *octomesh.Deployment
-	usage   metered
-	attempt int // index of the attempt in the decision
 }
 
 // Next advances the stream, failing over as described on failoverStream.
@@ -261,7 +254,7 @@ func (f *failoverStream) endAttempt(err error) {
 			// No usage report (the stream was cut): bill what was relayed.
 			m = estimate(f.req, f.attBytes)
 		}
-		f.spent = append(f.spent, spent{d: la.a.d, usage: m, attempt: len(f.e.plan.decision.Attempts) - 1})
+		f.spent = append(f.spent, billed{d: la.a.d, usage: m, attempt: len(f.e.plan.decision.Attempts) - 1})
 	}
 	f.attBytes, f.attUsage = 0, nil
 }
@@ -485,11 +478,7 @@ func (f *failoverStream) settle(start time.Time, err error) error {
 	if err == nil && !f.finished {
 		err = context.Canceled
 	}
-	bill := make(map[int]billed, len(f.spent))
-	for _, sp := range f.spent {
-		bill[sp.attempt] = billed{d: sp.d, usage: sp.usage}
-	}
-	serr := f.mt.settle(f.ctx, f.e.plan.decision, bill)
+	serr := f.mt.settle(f.ctx, f.e.plan.decision, f.spent)
 	if serr != nil && err == nil {
 		err = serr
 	}

@@ -203,7 +203,7 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	served.Cost = mt.costOf(d, u.Usage)
 	// The usage is durable before the answer leaves: a response the
 	// client receives always has its ledger entry.
-	if err := mt.settle(ctx, p.decision, map[int]billed{okAttempt(p.decision): {d: d, usage: u}}); err != nil {
+	if err := mt.settle(ctx, p.decision, []billed{{attempt: okAttempt(p.decision), d: d, usage: u}}); err != nil {
 		s.finish(ctx, outcome{route: "chat", d: d, start: start, err: err, decision: p.decision})
 		return nil, served, err
 	}
@@ -374,7 +374,7 @@ func (s *Service) Embed(ctx context.Context, req *octomesh.EmbeddingRequest) (*o
 		resp.Usage = u.Usage
 	}
 	served.Cost = mt.costOf(d, resp.Usage)
-	if err := mt.settle(ctx, dec, map[int]billed{0: {d: d, usage: u}}); err != nil {
+	if err := mt.settle(ctx, dec, []billed{{attempt: 0, d: d, usage: u}}); err != nil {
 		s.finish(ctx, outcome{route: "embeddings", d: d, start: start, err: err})
 		return nil, served, err
 	}

@@ -72,15 +72,16 @@ func (mt *metering) release(ctx context.Context) {
 
 // billed is what one attempt is charged.
 type billed struct {
-	d     *octomesh.Deployment
-	usage metered
+	d       *octomesh.Deployment
+	usage   metered
+	attempt int // index of the attempt in the decision
 }
 
 // settle writes one ledger entry per upstream attempt of the decision
 // (failed ones at zero cost, the ones in bill with their usage at the
 // price in effect when the request arrived) and settles the reservation.
 // An error means the usage could not be made durable.
-func (mt *metering) settle(ctx context.Context, dec *octomesh.Decision, bill map[int]billed) error {
+func (mt *metering) settle(ctx context.Context, dec *octomesh.Decision, bill []billed) error {
 	if mt == nil {
 		return nil
 	}
@@ -95,7 +96,7 @@ func (mt *metering) settle(ctx context.Context, dec *octomesh.Decision, bill map
 			Deployment: a.Deployment, Provider: a.Provider, Outcome: a.Outcome,
 			Start: mt.wall.Add(a.Start), End: mt.wall.Add(a.Start + a.Duration),
 		}
-		if b, ok := bill[i]; ok {
+		if b := billFor(bill, i); b != nil {
 			price, version := b.d.PriceAt(mt.wall)
 			u := b.usage
 			e.PriceVersion = version
@@ -107,6 +108,18 @@ func (mt *metering) settle(ctx context.Context, dec *octomesh.Decision, bill map
 		entries = append(entries, e)
 	}
 	return mt.res.Settle(ctx, entries)
+}
+
+// billFor returns attempt i's usage in bill, or nil. bill is a slice, not
+// a map: it has one or two entries, and a map sized on the stack made the
+// settling frame of a stream 1 KiB larger.
+func billFor(bill []billed, i int) *billed {
+	for j := range bill {
+		if bill[j].attempt == i {
+			return &bill[j]
+		}
+	}
+	return nil
 }
 
 // costOf prices usage on d at the request's arrival (the current price

@@ -78,7 +78,11 @@ func (b *Writer) deferRecord(h slog.Handler, r slog.Record) bool {
 		b.mu.Unlock()
 		return false
 	}
-	b.pending = append(b.pending, deferred{h: h, r: r.Clone()})
+	// Grown first and filled in place: a deferred{} literal costs a 300-byte
+	// temporary in the frame of every request's last log line.
+	b.pending = append(b.pending, deferred{})
+	d := &b.pending[len(b.pending)-1]
+	d.h, d.r = h, r.Clone()
 	full := len(b.pending) >= maxPending
 	if !full {
 		b.armLocked()

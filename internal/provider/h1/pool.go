@@ -60,7 +60,7 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 		}
 		return pc, true, nil
 	}
-	c, err := p.t.dial(ctx, p.key, p.addr, p.serverName)
+	c, err := p.t.dialAside(ctx, p.key, p.addr, p.serverName)
 	if err != nil {
 		return nil, false, err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // ErrMalformed wraps every response the parser refuses.
@@ -67,8 +68,9 @@ func readResponse(br *bufio.Reader, req *http.Request, maxHeader int) (*head, er
 // backing slice. A provider's answer carries 10 to 20 headers, which would
 // otherwise cost two or three allocations each.
 func readHead(br *bufio.Reader, budget *int) (*head, error) {
-	var stack [2048]byte
-	raw := stack[:0]
+	rawp := headBufs.Get().(*[]byte)
+	defer putHeadBuf(rawp)
+	raw := (*rawp)[:0]
 	lines := 0
 	for {
 		l, err := readLineBytes(br, budget)
@@ -99,6 +101,7 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 		lines++
 	}
 	text := string(raw)
+	*rawp = raw // keep what append grew, for putHeadBuf to judge
 	line, rest, _ := strings.Cut(text, "\n")
 	resp := &http.Response{}
 	// HTTP/1.x SP 3DIGIT [SP reason]
@@ -150,6 +153,19 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 		resp.Header[key] = vals[i-1 : i : i]
 	}
 	return &head{resp: resp}, nil
+}
+
+// headBufs lends readHead its scratch buffer. It used to be a 2 KiB array
+// on the stack, which took the stack of a goroutine starting a stream past
+// 8 KiB: each of 2,000 streams then held a 16 KiB stack until the next GC
+// shrank it.
+var headBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); return &b }}
+
+// putHeadBuf returns p to headBufs unless an unusually large head grew it.
+func putHeadBuf(p *[]byte) {
+	if cap(*p) <= 16<<10 {
+		headBufs.Put(p)
+	}
 }
 
 // canonicalizeName rewrites the name of the header line l (a valid token

@@ -181,6 +181,26 @@ func defInt(n, v int) int {
 	return n
 }
 
+// dialAside dials on a goroutine of its own. Dialling, and a TLS handshake
+// more so, goes deeper than anything else a request does: on the caller's
+// goroutine it grew the stack of a handler starting a stream from 8 to 16
+// KiB, which the handler then kept while it waited for the stream's tokens
+// (until a GC shrank it). A new connection costs a dial; one goroutine more
+// is noise beside it.
+func (t *Transport) dialAside(ctx context.Context, k poolKey, addr, serverName string) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := t.dial(ctx, k, addr, serverName)
+		done <- result{c, err}
+	}()
+	r := <-done // dial returns when ctx ends
+	return r.c, r.err
+}
+
 // dial opens a new connection to the pool's host, TLS included.
 func (t *Transport) dial(ctx context.Context, k poolKey, addr, serverName string) (net.Conn, error) {
 	d := net.Dialer{Timeout: t.dialTimeout(), KeepAlive: 30 * time.Second}
