@@ -9,7 +9,7 @@ import (
 // be readable on it (neither stray bytes nor the server's FIN). It peeks
 // without blocking; a connection that cannot be checked counts as alive.
 func (pc *persistConn) alive() bool {
-	if pc.br.Buffered() > 0 {
+	if pc.buffered() > 0 {
 		return false
 	}
 	raw := pc.conn

@@ -101,20 +101,21 @@ func (b *body) endRead(err error) error {
 // WaitData blocks until the connection holds bytes for this body, or its
 // read fails, without a caller's buffer: an SSE reader parks its read
 // buffer between events and takes it back only once the next event's
-// bytes are here, so 2,000 streams waiting for their next token hold no
-// read buffers but the connections' own. A failure becomes the body's, for
+// bytes are here, and on plain TCP the connection waits without its own
+// (lend.go), so 2,000 streams waiting for their next token hold no read
+// buffers at all. A failure becomes the body's, for
 // the next Read to report: the connection's reader hands an error out only
 // once, and a socket reports a reset only once (its next read is a clean
 // EOF, which would end a body delimited by the connection's close).
 func (b *body) WaitData() {
 	b.mu.Lock()
-	if b.closed || b.eof || b.err != nil || b.finished || b.pc.br.Buffered() > 0 {
+	if b.closed || b.eof || b.err != nil || b.finished || b.pc.buffered() > 0 {
 		b.mu.Unlock()
 		return
 	}
 	b.reading = true // Close interrupts the wait as it does a read
 	b.mu.Unlock()
-	_, err := b.pc.br.Peek(1)
+	err := b.pc.waitData()
 	if err == io.EOF && b.framing != frameClose {
 		err = io.ErrUnexpectedEOF // the connection ended inside the body
 	}
@@ -227,7 +228,7 @@ func (b *body) release(ok bool) {
 // read reads body bytes per the framing; io.EOF marks the body's end (and
 // may come with the last bytes).
 func (b *body) read(p []byte) (int, error) {
-	br := b.pc.br
+	br := b.pc.reader()
 	switch b.framing {
 	case frameLength:
 		if b.remaining == 0 {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -19,7 +20,11 @@ import (
 type persistConn struct {
 	pool      *hostPool
 	conn      net.Conn
-	br        *bufio.Reader
+	raw       syscall.RawConn // for waiting without a buffer; nil on TLS (lend.go)
+	br        *bufio.Reader   // lent while bytes are unread: use reader()
+	stash     *[]byte         // lent by a wait that read bytes (wait_unix.go)
+	stashed   []byte          // the stash's unread bytes
+	stashErr  error           // a wait's read error, for the next read
 	idleSince time.Time
 	written   int64 // bytes the kernel accepted for the current request
 	writeErr  error // the connection's write error for the current request
@@ -70,7 +75,7 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool) (*http.Response
 	if d := pc.pool.t.ResponseHeaderTimeout; d > 0 {
 		pc.conn.SetReadDeadline(time.Now().Add(d))
 	}
-	h, err := readResponse(pc.br, req, pc.pool.t.maxHeaderBytes())
+	h, err := readResponse(pc.reader(), req, pc.pool.t.maxHeaderBytes())
 	if err != nil {
 		w.stop()
 		pc.conn.Close()

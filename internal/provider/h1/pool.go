@@ -1,7 +1,6 @@
 package h1
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"net/url"
@@ -64,14 +63,9 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	// 4 KiB: response heads and SSE events are small, and a long body
-	// passes through the buffer, not into it.
-	pc := &persistConn{
-		pool: p,
-		conn: c,
-		br:   bufio.NewReaderSize(c, 4<<10),
-	}
-	return pc, false, nil
+	// The read buffer (4 KiB: response heads and SSE events are small, and
+	// a long body passes through it, not into it) is lent: see lend.go.
+	return &persistConn{pool: p, conn: c, raw: rawConnOf(c)}, false, nil
 }
 
 // put returns a connection whose response was read to its end. Bytes
@@ -79,10 +73,11 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 // 204) would be read as the next request's response: such a connection is
 // closed instead.
 func (p *hostPool) put(pc *persistConn) {
-	if pc.br.Buffered() > 0 {
+	if pc.buffered() > 0 || pc.stashErr != nil {
 		pc.conn.Close()
 		return
 	}
+	pc.parkReader()
 	pc.idleSince = time.Now()
 	p.mu.Lock()
 	if len(p.idle) >= p.t.maxIdlePerHost() {
