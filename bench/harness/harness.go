@@ -69,6 +69,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Binary == "" {
 		return nil, errors.New("harness: Options.Binary is required")
 	}
+	// The binary serves the mock upstream too: without it every scenario
+	// would fail to start, so say so once, before any work.
+	if fi, err := os.Stat(o.Binary); err != nil {
+		return nil, fmt.Errorf("harness: octomesh binary: %w", err)
+	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("harness: octomesh binary %s is not an executable file", o.Binary)
+	}
 	if o.Duration <= 0 {
 		o.Duration = 10 * time.Second
 	}
@@ -117,14 +124,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			h.rep.Machine.Nginx = nginxVersion(h.nginx)
 		}
 	}
+	var failed []error
 	for _, sc := range scenarios {
 		if err := ctx.Err(); err != nil {
 			return h.rep, err
 		}
-		h.rep.Scenarios = append(h.rep.Scenarios, h.scenario(ctx, sc))
+		res := h.scenario(ctx, sc)
+		if res.Err != "" {
+			failed = append(failed, fmt.Errorf("scenario %s: %s", sc.Name, res.Err))
+		}
+		h.rep.Scenarios = append(h.rep.Scenarios, res)
 	}
 	h.rep.Finished = time.Now().UTC()
-	return h.rep, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return h.rep, err
+	}
+	return h.rep, errors.Join(failed...) // the report is written either way
+
 }
 
 func selectScenarios(names []string) ([]Scenario, error) {
@@ -198,6 +214,7 @@ func (h *run) scenario(ctx context.Context, sc Scenario) ScenarioResult {
 	mock, err := startProc(ctx, "mock upstream", filepath.Join(dir, "mock.log"), argv, childEnv(), "", 30*time.Second)
 	if err != nil {
 		res.Err = err.Error()
+		fmt.Fprintf(h.o.Log, "   the scenario did not run: %s\n", res.Err)
 		return res
 	}
 	defer mock.stop()
