@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,33 @@ func TestAWaitEndsWithTheStreamsFailure(t *testing.T) {
 				t.Fatalf("Read after the wait = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// A wait that runs into its deadline reports it as net's Read does: one
+// "read tcp" error, a timeout, os.ErrDeadlineExceeded inside.
+func TestAWaitsTimeoutReadsLikeNets(t *testing.T) {
+	u := chunkServer(t, func(c net.Conn) {
+		fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
+		time.Sleep(2 * time.Second)
+	})
+	resp, err := post(t, &Transport{}, context.Background(), u, "{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b := resp.Body.(*body)
+	p := make([]byte, 64)
+	if n, err := io.ReadAtLeast(b, p, len("data: 1\n\n")); err != nil {
+		t.Fatalf("first event: %q, %v", p[:n], err)
+	}
+	b.pc.conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	err = b.pc.waitData()
+	var ne net.Error
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("wait error %v, want a timeout", err)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "read tcp ") || strings.Count(msg, "tcp") != 1 {
+		t.Errorf("wait error reads %q, want net's one \"read tcp a->b: ...\"", msg)
 	}
 }

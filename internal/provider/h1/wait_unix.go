@@ -68,17 +68,19 @@ func (pc *persistConn) waitData() error {
 			return true
 		}
 	})
-	if err == nil {
+	// Errors read as net's Read reports them ("read tcp a->b: ..."), with
+	// os.ErrDeadlineExceeded or net.ErrClosed still inside for errors.Is.
+	var oe *net.OpError
+	switch {
+	case err != nil && errors.As(err, &oe):
+		oe.Op = "read" // RawConn says "raw-read"
+	case err == nil && rerr != nil && rerr != io.EOF:
+		err = &net.OpError{Op: "read", Net: "tcp", Source: pc.conn.LocalAddr(), Addr: pc.conn.RemoteAddr(), Err: rerr}
+	case err == nil:
 		err = rerr
 	}
-	if err == nil {
-		return nil
+	if err != nil {
+		pc.stashErr = err
 	}
-	if !errors.Is(err, io.EOF) {
-		// As net's Read reports it: "read tcp a->b: ...", and errors.Is
-		// still finds os.ErrDeadlineExceeded or net.ErrClosed inside.
-		err = &net.OpError{Op: "read", Net: "tcp", Source: pc.conn.LocalAddr(), Addr: pc.conn.RemoteAddr(), Err: err}
-	}
-	pc.stashErr = err
 	return err
 }
