@@ -17,6 +17,7 @@ const (
 	EUNAUTHORIZED  ErrorCode = "unauthorized"            // 401: missing or bad API key
 	EFORBIDDEN     ErrorCode = "forbidden"               // 403: authenticated but not allowed
 	ENOTFOUND      ErrorCode = "not_found"               // 404: unknown model, object or route
+	EMETHOD        ErrorCode = "method_not_allowed"      // 405: a known route, another method
 	ETOOLARGE      ErrorCode = "too_large"               // 413: body over the configured limit
 	ERATELIMITED   ErrorCode = "rate_limited"            // 429: a limit (ours or the upstream's) was hit
 	EBUDGET        ErrorCode = "budget_exceeded"         // 402: a budget would be exceeded
@@ -40,6 +41,7 @@ var httpStatus = map[ErrorCode]int{
 	EBUDGET:        402,
 	EFORBIDDEN:     403,
 	ENOTFOUND:      404,
+	EMETHOD:        405,
 	ETOOLARGE:      413,
 	ERATELIMITED:   429,
 	EINTERNAL:      500,

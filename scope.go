@@ -1,6 +1,10 @@
 package octomesh
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
 
 // RequestScope is a request's identity, carried in one context value: its
 // id, ledger id, principal, audit actor and forwarded headers. The API
@@ -18,6 +22,14 @@ type RequestScope struct {
 	Actor     Actor
 	HasActor  bool
 	Forward   [][2]string
+
+	// Start is when the request arrived, for recording one the API layer
+	// refuses itself.
+	Start time.Time
+	// Recorded is set once the request has been counted and logged (by
+	// the gateway, or by the API layer for a request it refused), so that
+	// no request is counted twice.
+	Recorded atomic.Bool
 }
 
 type scopeKey struct{}

@@ -35,7 +35,7 @@ func ErrorBody(errType, message string) []byte {
 // fault) are api_error; capacity problems are overloaded_error.
 func ErrorType(code octomesh.ErrorCode) string {
 	switch code {
-	case octomesh.EINVALID, octomesh.ECONTEXTLENGTH, octomesh.ECONTENTFILTER:
+	case octomesh.EINVALID, octomesh.ECONTEXTLENGTH, octomesh.ECONTENTFILTER, octomesh.EMETHOD:
 		return ErrInvalidRequest
 	case octomesh.EUNAUTHORIZED:
 		return ErrAuthentication

@@ -51,6 +51,9 @@ const (
 )
 
 func (s *Service) finish(ctx context.Context, o outcome) {
+	if sc := octomesh.ScopeFrom(ctx); sc != nil {
+		sc.Recorded.Store(true) // the API layer must not count it again
+	}
 	latency := s.now().Sub(o.start)
 	if o.decision != nil {
 		o.decision.Outcome = outcomeOf(o.err)
@@ -119,6 +122,15 @@ func (s *Service) finish(ctx context.Context, o outcome) {
 // clients grow /metrics without bound.
 func (s *Service) rejected(ctx context.Context, stream bool, start time.Time, err error) {
 	s.finish(ctx, outcome{route: "chat", stream: stream, d: &noDeployment, start: start, err: err, rejected: true})
+}
+
+// Refused records a request the API layer answered with err before it
+// reached the service (no or a bad key, an unknown route or method, a body
+// too large or malformed), as rejected does: route is "chat",
+// "embeddings" or, for any other path, "other". The message is not
+// logged: it may echo the request (a path, a field).
+func (s *Service) Refused(ctx context.Context, route string, start time.Time, err error) {
+	s.finish(ctx, outcome{route: route, d: &noDeployment, start: start, err: err, rejected: true})
 }
 
 // noDeployment stands for "no deployment chosen" in a rejection's record.

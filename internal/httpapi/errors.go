@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/internal/anthropicwire"
@@ -23,6 +25,7 @@ var openAIErrorType = map[octomesh.ErrorCode]string{
 	octomesh.ECONTENTFILTER: "invalid_request_error",
 	octomesh.ETOOLARGE:      "invalid_request_error",
 	octomesh.ENOTFOUND:      "invalid_request_error",
+	octomesh.EMETHOD:        "invalid_request_error",
 	octomesh.EUNAUTHORIZED:  "authentication_error",
 	octomesh.EFORBIDDEN:     "permission_error",
 	octomesh.EBUDGET:        "insufficient_quota",
@@ -109,19 +112,13 @@ const (
 // it has no error code of its own in the status table.
 func (s *Server) writeMethodNotAllowed(w http.ResponseWriter, r *http.Request, f errorFormat, allow string) {
 	w.Header().Set("Allow", allow)
-	err := octomesh.Errorf(octomesh.EINVALID, "method %s is not allowed for %s; allowed: %s", clip(r.Method, 20), clip(r.URL.Path, 100), allow)
-	if f == formatAnthropic {
-		writeJSON(w, http.StatusMethodNotAllowed, newAnthropicError(err))
-		return
-	}
-	body := newOpenAIError(err)
-	body.Error.Code = "method_not_allowed"
-	writeJSON(w, http.StatusMethodNotAllowed, body)
+	s.writeError(w, r, f, octomesh.Errorf(octomesh.EMETHOD, "method %s is not allowed for %s; allowed: %s", clip(r.Method, 20), clip(r.URL.Path, 100), allow))
 }
 
 // writeError writes err with the right status, headers and body shape.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f errorFormat, err error) {
 	status := StatusOf(err)
+	s.recordRefusal(r, err)
 	if status == statusClientClosed {
 		return // nobody is listening
 	}
@@ -139,4 +136,37 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f errorForma
 		return
 	}
 	writeJSON(w, status, newOpenAIError(err))
+}
+
+// refusalRecorder is what a service that counts and logs requests offers
+// for the ones the API layer refuses before calling it (gateway.Service).
+type refusalRecorder interface {
+	Refused(ctx context.Context, route string, start time.Time, err error)
+}
+
+// recordRefusal has an error answer counted and logged once: the gateway
+// records what reaches it, and this records the rest (a missing or bad
+// key, an unknown route or method, a body too large or malformed), so
+// that they show in octomesh_requests_total and the log too.
+func (s *Server) recordRefusal(r *http.Request, err error) {
+	sc := octomesh.ScopeFrom(r.Context())
+	rec, ok := s.svc.(refusalRecorder)
+	if sc == nil || !ok || sc.Recorded.Load() {
+		return
+	}
+	rec.Refused(r.Context(), routeLabel(r.Pattern), sc.Start, err)
+}
+
+// routeLabel is the metrics route of a request matched to pattern: the AI
+// routes by their name, as the gateway labels them, and every other path
+// (the admin API, an unknown path) as "other", so that clients cannot add
+// label values.
+func routeLabel(pattern string) string {
+	switch pattern {
+	case "POST /v1/chat/completions", "POST /v1/messages":
+		return "chat"
+	case "POST /v1/embeddings":
+		return "embeddings"
+	}
+	return "other"
 }

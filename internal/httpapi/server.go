@@ -202,7 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	// One scope for the request's identity, filled in by authenticate and
 	// authorize: one context and one request copy instead of five.
-	ctx := octomesh.WithScope(r.Context(), &octomesh.RequestScope{ID: id, LedgerID: ledgerID})
+	ctx := octomesh.WithScope(r.Context(), &octomesh.RequestScope{ID: id, LedgerID: ledgerID, Start: time.Now()})
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
