@@ -10,7 +10,7 @@ import (
 
 // bufSize is how much body a response holds before it writes: a small
 // answer leaves in one write with its head and a Content-Length.
-const bufSize = 4 << 10
+const bufSize = 16 << 10
 
 // maxKeptBuffer bounds the buffers a connection keeps between requests.
 const maxKeptBuffer = 64 << 10

@@ -48,7 +48,33 @@ var ssePool = sync.Pool{New: func() any { return &sseBuffers{} }}
 // unparsed bytes or is reading: between events, which is most of a slow
 // stream's life, it parks it here, so that 2,000 streams waiting for their
 // next token do not hold 8 MB of empty buffers.
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, smallReader) }}
+
+// bigReaderPool holds 16 KiB read buffers, taken instead when the body
+// already holds more than a small one takes: a burst (a fast upstream's
+// whole answer, read at once) is then parsed in one go, and a relay that
+// asks Buffered between events sends it on in one write, not one per 4 KiB.
+var bigReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+const smallReader = 4 << 10
+
+// getReader lends a read buffer sized for what src holds.
+func getReader(src *stickyReader) *bufio.Reader {
+	if src.buffered() > smallReader {
+		return bigReaderPool.Get().(*bufio.Reader)
+	}
+	return readerPool.Get().(*bufio.Reader)
+}
+
+// putReader returns br to its pool.
+func putReader(br *bufio.Reader) {
+	br.Reset(nil) // do not pin the response body
+	if br.Size() > smallReader {
+		bigReaderPool.Put(br)
+		return
+	}
+	readerPool.Put(br)
+}
 
 // errReleased is returned by Next after Release.
 var errReleased = errors.New("sse: reader released")
@@ -61,9 +87,9 @@ func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
 		maxEvent = 8 << 20
 	}
 	b := ssePool.Get().(*sseBuffers)
-	br := readerPool.Get().(*bufio.Reader)
-	s := &SSEReader{buf: b, src: stickyReader{r: r}, r: br, max: maxEvent, data: b.data[:0]}
-	br.Reset(&s.src)
+	s := &SSEReader{buf: b, src: stickyReader{r: r}, max: maxEvent, data: b.data[:0]}
+	s.r = getReader(&s.src)
+	s.r.Reset(&s.src)
 	return s
 }
 
@@ -87,6 +113,15 @@ func (s *stickyReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// buffered is how many bytes r holds received and unread, when it can say
+// (the h1 transport's bodies); 0 otherwise.
+func (s *stickyReader) buffered() int {
+	if b, ok := s.r.(interface{ Buffered() int }); ok && s.err == nil {
+		return b.Buffered()
+	}
+	return 0
+}
+
 // dataWaiter is a body that can wait for its next bytes without a buffer
 // (the h1 transport's bodies).
 type dataWaiter interface{ WaitData() }
@@ -103,8 +138,7 @@ func (s *stickyReader) waitData() {
 // next read takes one again.
 func (s *SSEReader) park() {
 	if s.r != nil && s.r.Buffered() == 0 {
-		s.r.Reset(nil)
-		readerPool.Put(s.r)
+		putReader(s.r)
 		s.r = nil
 	}
 }
@@ -118,8 +152,7 @@ func (s *SSEReader) Release() {
 		return
 	}
 	if s.r != nil {
-		s.r.Reset(nil) // do not pin the response body
-		readerPool.Put(s.r)
+		putReader(s.r)
 	}
 	b.data = nil
 	if cap(s.data) <= maxPooledEvent {
@@ -139,7 +172,7 @@ func (s *SSEReader) Next() (Event, error) {
 	}
 	if s.r == nil {
 		s.src.waitData()
-		s.r = readerPool.Get().(*bufio.Reader)
+		s.r = getReader(&s.src)
 		s.r.Reset(&s.src)
 	}
 	s.name = s.name[:0]

@@ -98,6 +98,18 @@ func (b *body) endRead(err error) error {
 	return err
 }
 
+// Buffered is how many bytes of the connection are received and unread
+// (framing included), for a reader choosing its buffer's size. It is for
+// the goroutine that reads the body.
+func (b *body) Buffered() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished || b.closed || b.err != nil {
+		return 0 // the connection may already carry another request
+	}
+	return b.pc.buffered()
+}
+
 // WaitData blocks until the connection holds bytes for this body, or its
 // read fails, without a caller's buffer: an SSE reader parks its read
 // buffer between events and takes it back only once the next event's
@@ -263,7 +275,7 @@ const maxChunkLine = 4 << 10
 // sends them on in one write instead of one per upstream chunk.
 func (b *body) readChunked(br *bufio.Reader, p []byte) (int, error) {
 	n, err := b.readChunk(br, p)
-	for err == nil && n < len(p) && !b.inChunk && nextChunkBuffered(br) {
+	for err == nil && n < len(p) && !b.inChunk && b.pc.topUp() && nextChunkBuffered(br) {
 		var m int
 		m, err = b.readChunk(br, p[n:])
 		n += m

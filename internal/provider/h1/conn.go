@@ -75,6 +75,7 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool) (*http.Response
 	if d := pc.pool.t.ResponseHeaderTimeout; d > 0 {
 		pc.conn.SetReadDeadline(time.Now().Add(d))
 	}
+	pc.waitHead()
 	h, err := readResponse(pc.reader(), req, pc.pool.t.maxHeaderBytes())
 	if err != nil {
 		w.stop()

@@ -17,9 +17,37 @@ import (
 // readers lends connections' 4 KiB read buffers.
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
-// stashes lends the buffers a wait reads into: as large as a read buffer,
-// so that one whole stash fits into an empty one.
-var stashes = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
+// Stashes are lent to a wait for its read, and held only until the read
+// buffer has taken their bytes, so thousands of waiting streams hold none.
+// A wait for more of a body reads into a small one, as large as a read
+// buffer. A wait for a response's head reads into a large one, which the
+// read buffer takes in parts: a fast upstream's whole short answer (head
+// and every event) then comes in one read, and the relay, which sees the
+// stash as buffered bytes (topUp), sends it on in one write instead of one
+// per 4 KiB.
+var (
+	stashes    = sync.Pool{New: func() any { b := make([]byte, smallStash); return &b }}
+	bigStashes = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+)
+
+const smallStash = 4 << 10
+
+// getStash lends a stash for a wait for the head or for more of the body.
+func getStash(head bool) *[]byte {
+	if head {
+		return bigStashes.Get().(*[]byte)
+	}
+	return stashes.Get().(*[]byte)
+}
+
+// putStash returns p to its pool.
+func putStash(p *[]byte) {
+	if cap(*p) > smallStash {
+		bigStashes.Put(p)
+		return
+	}
+	stashes.Put(p)
+}
 
 // reader returns the connection's read buffer, taking one from the pool
 // if it gave its own back.
@@ -70,10 +98,21 @@ func (s connSource) Read(p []byte) (int, error) {
 	return pc.conn.Read(p)
 }
 
+// topUp moves stashed bytes into the read buffer, as far as it has room,
+// without blocking (the stash is read, not the socket), so that chunks a
+// wait took in one read are all seen as buffered. It returns true, for use
+// in a loop condition.
+func (pc *persistConn) topUp() bool {
+	if len(pc.stashed) > 0 && pc.br != nil {
+		pc.br.Peek(min(pc.br.Size(), pc.br.Buffered()+len(pc.stashed)))
+	}
+	return true
+}
+
 // dropStash returns the stash to its pool.
 func (pc *persistConn) dropStash() {
 	if pc.stash != nil {
-		stashes.Put(pc.stash)
+		putStash(pc.stash)
 		pc.stash, pc.stashed = nil, nil
 	}
 }

@@ -33,7 +33,7 @@ func TestAWaitingStreamHoldsNoBuffer(t *testing.T) {
 		io.WriteString(c, "0\r\n\r\n")
 	})
 	waits, bare := 0, 0
-	onWait = func(pc *persistConn) {
+	onWait = func(pc *persistConn, _ bool) {
 		waits++
 		if pc.br == nil && pc.stash == nil {
 			bare++
@@ -112,7 +112,10 @@ func TestAWaitEndsWithTheStreamsFailure(t *testing.T) {
 				<-done
 			})
 			defer close(done)
-			onWait = func(*persistConn) {
+			onWait = func(_ *persistConn, head bool) {
+				if head {
+					return
+				}
 				select {
 				case waiting <- struct{}{}:
 				default:
@@ -165,5 +168,48 @@ func TestAWaitsTimeoutReadsLikeNets(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.HasPrefix(msg, "read tcp ") || strings.Count(msg, "tcp") != 1 {
 		t.Errorf("wait error reads %q, want net's one \"read tcp a->b: ...\"", msg)
+	}
+}
+
+// A fast upstream's whole short answer, head and events sent together,
+// comes out of the body in one Read, though it is larger than a read
+// buffer: the wait for the head took it in one read into a large stash,
+// and the body reads on from the stash. A relay then sends it on in one
+// write.
+func TestABurstIsReadWhole(t *testing.T) {
+	var events strings.Builder
+	var wire strings.Builder
+	for i := range 40 {
+		e := fmt.Sprintf("data: {\"i\":%d,\"pad\":%q}\n\n", i, strings.Repeat("x", 120))
+		events.WriteString(e)
+		fmt.Fprintf(&wire, "%x\r\n%s\r\n", len(e), e)
+	}
+	if events.Len() <= 4<<10 || wire.Len() >= 15<<10 {
+		t.Fatalf("the burst is %d bytes (%d on the wire); want more than a read buffer, less than a large stash", events.Len(), wire.Len())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Read(make([]byte, 4096)) // the request (small)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"+wire.String()+"0\r\n\r\n")
+		time.Sleep(time.Second)
+	}()
+	resp, err := post(t, &Transport{}, context.Background(), "http://"+ln.Addr().String(), "{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := make([]byte, 32<<10)
+	n, err := resp.Body.Read(p)
+	if string(p[:n]) != events.String() || (err != nil && err != io.EOF) {
+		t.Fatalf("first Read = %d bytes, %v; want all %d bytes of events", n, err, events.Len())
 	}
 }

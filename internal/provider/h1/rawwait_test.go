@@ -18,7 +18,10 @@ import (
 func waitingHook(t *testing.T) <-chan struct{} {
 	t.Helper()
 	ch := make(chan struct{}, 1)
-	onWait = func(*persistConn) {
+	onWait = func(_ *persistConn, head bool) {
+		if head {
+			return // the wait for the response, not for more of its body
+		}
 		select {
 		case ch <- struct{}{}:
 		default:

@@ -24,8 +24,20 @@ func rawConnOf(c net.Conn) syscall.RawConn {
 	return rc
 }
 
-// onWait, when set (by tests), runs each time a wait is about to block.
-var onWait func(*persistConn)
+// onWait, when set (by tests), runs each time a wait is about to block;
+// head tells a wait for the response from one for more of its body.
+var onWait func(pc *persistConn, head bool)
+
+// waitHead waits for the response to a request just written, holding no
+// buffer, and takes what has arrived with one read into a stash, so that
+// a fast upstream's whole short answer comes in one read. A failure is
+// kept for readResponse to meet, and reported as a read there would
+// report it.
+func (pc *persistConn) waitHead() {
+	if pc.raw != nil {
+		pc.wait(true)
+	}
+}
 
 // waitData blocks until the connection holds bytes to read, or a read
 // fails; the failure is returned and also kept for the next read. On a
@@ -33,7 +45,9 @@ var onWait func(*persistConn)
 // buffer and reads, once the socket is readable, into a stash lent then.
 // The first attempt reads at once, as net's Read does, so bytes that
 // arrived before the wait are not missed.
-func (pc *persistConn) waitData() error {
+func (pc *persistConn) waitData() error { return pc.wait(false) }
+
+func (pc *persistConn) wait(head bool) error {
 	if pc.buffered() > 0 || pc.stashErr != nil {
 		return nil
 	}
@@ -44,23 +58,23 @@ func (pc *persistConn) waitData() error {
 	pc.parkReader()
 	var rerr error
 	err := pc.raw.Read(func(fd uintptr) bool {
-		p := stashes.Get().(*[]byte)
+		p := getStash(head)
 		for {
-			n, err := syscall.Read(int(fd), *p)
+			n, err := rawRead(fd, *p)
 			switch {
 			case err == syscall.EINTR:
 				continue
 			case err == syscall.EAGAIN:
-				stashes.Put(p)
+				putStash(p)
 				if onWait != nil {
-					onWait(pc)
+					onWait(pc, head)
 				}
 				return false // not readable yet: wait, holding nothing
 			case err != nil:
-				stashes.Put(p)
+				putStash(p)
 				rerr = os.NewSyscallError("read", err)
 			case n == 0:
-				stashes.Put(p)
+				putStash(p)
 				rerr = io.EOF
 			default:
 				pc.stash, pc.stashed = p, (*p)[:n]
