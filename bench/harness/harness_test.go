@@ -144,17 +144,40 @@ func TestChecks(t *testing.T) {
 	for _, c := range rep.Checks() {
 		got[c.Name] = c
 	}
-	tests := []struct {
-		name        string
-		known, pass bool
-		value       string
-	}{
+	tests := []checkWant{
 		{"Non-streaming saturation", true, true, "60%"},
 		{"50 ms upstream, 200 connections: throughput", true, false, "96%"},
 		{"50 ms upstream, 200 connections: p99", true, false, "+6.00 ms"},
 		{"Streaming saturation", false, false, ""},
 		{"Memory at 200 connections", true, true, "0.0 MB"},
 	}
+	check(t, got, tests)
+
+	// With the same request measured again in its pair scenario, the
+	// target is met only when both samples meet it.
+	for _, pair := range []struct {
+		octomesh float64
+		pass     bool
+		value    string
+	}{{550, true, "60% (55% in pair-openai-openai, the same request)"}, {330, false, "60% (33% in pair-openai-openai, the same request)"}} {
+		rep.Scenarios = append(rep.Scenarios[:2], ScenarioResult{Scenario: Scenario{Name: PairSameAsNonstream},
+			Targets: []TargetResult{res(TargetNginx, 1000, 1), res(TargetOctoMesh, pair.octomesh, 2)}})
+		got := map[string]Check{}
+		for _, c := range rep.Checks() {
+			got[c.Name] = c
+		}
+		check(t, got, []checkWant{{"Non-streaming saturation", true, pair.pass, pair.value}})
+	}
+}
+
+type checkWant struct {
+	name        string
+	known, pass bool
+	value       string
+}
+
+func check(t *testing.T, got map[string]Check, tests []checkWant) {
+	t.Helper()
 	for _, tt := range tests {
 		c, ok := got[tt.name]
 		if !ok {

@@ -172,6 +172,9 @@ type Check struct {
 // The first-token target is read from the ttfb scenario (below
 // saturation); the saturation scenarios' first-byte figures follow it as
 // Reference rows, since queueing for CPU dominates their tail.
+// PairSameAsNonstream is the pair scenario whose request is nonstream's.
+const PairSameAsNonstream = "pair-openai-openai"
+
 func (r *Report) Checks() []Check {
 	var out []Check
 	get := func(scenario, target string) *TargetResult {
@@ -190,6 +193,20 @@ func (r *Report) Checks() []Check {
 		out = append(out, c)
 	}
 	ratio("Non-streaming saturation", "nonstream", TargetNginx, 0.50)
+	{
+		// pair-openai-openai sends the same request through the same
+		// configuration: a second sample of the non-streaming ratio in the
+		// same run. On a shared machine the two have differed by more than
+		// twenty points, so the target counts as met only when both meet
+		// it, and the check shows both.
+		c := &out[len(out)-1]
+		o, f := get(PairSameAsNonstream, TargetOctoMesh), get(PairSameAsNonstream, TargetNginx)
+		if c.Known && o != nil && f != nil && f.Throughput > 0 {
+			v := o.Throughput / f.Throughput
+			c.Got += fmt.Sprintf(" (%.0f%% in %s, the same request)", v*100, PairSameAsNonstream)
+			c.Pass = c.Pass && v >= 0.50
+		}
+	}
 	ratio("50 ms upstream, 200 connections: throughput", "upstream50ms", TargetDirect, 0.97)
 	{
 		c := Check{Name: "50 ms upstream, 200 connections: p99", Target: "≤ direct p99 + 5 ms"}
