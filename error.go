@@ -18,6 +18,7 @@ const (
 	EFORBIDDEN     ErrorCode = "forbidden"               // 403: authenticated but not allowed
 	ENOTFOUND      ErrorCode = "not_found"               // 404: unknown model, object or route
 	EMETHOD        ErrorCode = "method_not_allowed"      // 405: a known route, another method
+	ESLOWREQUEST   ErrorCode = "request_timeout"         // 408: the request did not arrive within the read timeout
 	ETOOLARGE      ErrorCode = "too_large"               // 413: body over the configured limit
 	ERATELIMITED   ErrorCode = "rate_limited"            // 429: a limit (ours or the upstream's) was hit
 	EBUDGET        ErrorCode = "budget_exceeded"         // 402: a budget would be exceeded
@@ -42,6 +43,7 @@ var httpStatus = map[ErrorCode]int{
 	EFORBIDDEN:     403,
 	ENOTFOUND:      404,
 	EMETHOD:        405,
+	ESLOWREQUEST:   408,
 	ETOOLARGE:      413,
 	ERATELIMITED:   429,
 	EINTERNAL:      500,

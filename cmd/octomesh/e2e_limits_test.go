@@ -15,9 +15,9 @@ import (
 func TestSlowClientsCannotHoldTheServer(t *testing.T) {
 	ts := startServer(t, serverOptions{readTimeout: "300ms"})
 	addr := strings.TrimPrefix(ts.URL, "http://")
-	for _, tc := range []struct{ name, send string }{
-		{"headers never finish", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"},
-		{"body never arrives", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ts.AdminKey + "\r\nContent-Length: 1000\r\n\r\n{\"model\":"},
+	for _, tc := range []struct{ name, send, wantStatus string }{
+		{"headers never finish", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n", ""},
+		{"body never arrives", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ts.AdminKey + "\r\nContent-Length: 1000\r\n\r\n{\"model\":", "408"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conn, err := net.Dial("tcp", addr)
@@ -30,9 +30,16 @@ func TestSlowClientsCannotHoldTheServer(t *testing.T) {
 			}
 			start := time.Now()
 			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			io.Copy(io.Discard, conn) // returns when the server closes the connection
+			got, _ := io.ReadAll(conn) // returns when the server closes the connection
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("the server held a slow client for %v; want it cut off near 300ms", d)
+			}
+			// A body that stops arriving is the client's timeout: 408, in
+			// the API's error format (not 400, as if the JSON were bad).
+			if tc.wantStatus != "" {
+				if !strings.HasPrefix(string(got), "HTTP/1.1 "+tc.wantStatus) || !strings.Contains(string(got), `"code":"request_timeout"`) {
+					t.Errorf("answer to a slow body:\n%s\nwant %s with code request_timeout", got, tc.wantStatus)
+				}
 			}
 		})
 	}

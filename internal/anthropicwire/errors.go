@@ -35,7 +35,7 @@ func ErrorBody(errType, message string) []byte {
 // fault) are api_error; capacity problems are overloaded_error.
 func ErrorType(code octomesh.ErrorCode) string {
 	switch code {
-	case octomesh.EINVALID, octomesh.ECONTEXTLENGTH, octomesh.ECONTENTFILTER, octomesh.EMETHOD:
+	case octomesh.EINVALID, octomesh.ECONTEXTLENGTH, octomesh.ECONTENTFILTER, octomesh.EMETHOD, octomesh.ESLOWREQUEST:
 		return ErrInvalidRequest
 	case octomesh.EUNAUTHORIZED:
 		return ErrAuthentication

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +50,11 @@ func (s *Server) readBodyInto(w http.ResponseWriter, r *http.Request, buf []byte
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, tooLarge(s.maxBody)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The server's read timeout: the client, not its request, is at
+			// fault, and may retry (nginx answers 408 here too).
+			return nil, octomesh.Errorf(octomesh.ESLOWREQUEST, "the request body did not arrive within the server's read timeout").WithCause(err)
 		}
 		return nil, octomesh.Errorf(octomesh.EINVALID, "could not read the request body").WithCause(err)
 	}

@@ -26,6 +26,7 @@ var openAIErrorType = map[octomesh.ErrorCode]string{
 	octomesh.ETOOLARGE:      "invalid_request_error",
 	octomesh.ENOTFOUND:      "invalid_request_error",
 	octomesh.EMETHOD:        "invalid_request_error",
+	octomesh.ESLOWREQUEST:   "invalid_request_error",
 	octomesh.EUNAUTHORIZED:  "authentication_error",
 	octomesh.EFORBIDDEN:     "permission_error",
 	octomesh.EBUDGET:        "insufficient_quota",
