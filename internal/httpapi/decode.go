@@ -148,6 +148,9 @@ func jsonError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &syn) && strings.Contains(syn.Error(), "exceeded max depth"):
+		// encoding/json's nesting limit: well-formed, but too deep to decode.
+		return octomesh.Errorf(octomesh.EINVALID, "the request body's JSON is nested too deeply (more than 10,000 levels, at byte %d)", syn.Offset)
 	case errors.As(err, &syn):
 		return octomesh.Errorf(octomesh.EINVALID, "the request body is not valid JSON (syntax error at byte %d)", syn.Offset)
 	case errors.As(err, &typ):
