@@ -51,6 +51,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logw := logbuf.New(stderr, cfg.Log.FlushInterval)
 	defer logw.Close()
 	log := newLogger(cfg.Log, logw)
+	// The last line, once every later deferred close (the ledger's drain,
+	// the database) has run: a log that ends without it ended in a crash.
+	stopped := false
+	defer func() {
+		if stopped {
+			log.Info("stopped")
+		}
+	}()
 	stopProfiling, err := profiling.Start(*pprofAddr, log)
 	if err != nil {
 		return err
@@ -141,6 +149,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		srv.Close()
 	}
 	<-errc
+	stopped = true
 	return nil
 }
 
