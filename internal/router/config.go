@@ -130,6 +130,12 @@ type TimeoutConfig struct {
 	FirstByte       time.Duration
 	FirstByteFloor  time.Duration // default 2s
 	FirstByteFactor float64       // default 3
+	// PrefillPer1k is added to the tightened bound per 1,000 prompt
+	// tokens of the request (default 200ms: 5,000 tokens a second, slow
+	// for a large model). The deployment's TTFB reflects its usual
+	// prompts; a long one takes longer to prefill, and must not be cut at
+	// a bound learned from short ones.
+	PrefillPer1k time.Duration
 	// Idle bounds the gap between stream chunks. Default 30s.
 	Idle time.Duration
 	// Total bounds one attempt. Default 10m; a request's timeout_ms lowers it.
@@ -201,6 +207,7 @@ func (c *Config) setDefaults() {
 	def(&t.FirstByte, 30*time.Second)
 	def(&t.FirstByteFloor, 2*time.Second)
 	deff(&t.FirstByteFactor, 3)
+	def(&t.PrefillPer1k, 200*time.Millisecond)
 	def(&t.Idle, 30*time.Second)
 	def(&t.Total, 10*time.Minute)
 	s := &c.Stats
@@ -249,7 +256,7 @@ func (c *Config) validate() error {
 		return bad("health.max_ejected_fraction", "must be in [0,1]")
 	}
 	t := c.Timeouts
-	if t.Connect < 0 || t.FirstByte < 0 || t.FirstByteFloor < 0 || t.Idle < 0 || t.Total <= 0 || !(t.FirstByteFactor > 0) {
+	if t.Connect < 0 || t.FirstByte < 0 || t.FirstByteFloor < 0 || t.PrefillPer1k < 0 || t.Idle < 0 || t.Total <= 0 || !(t.FirstByteFactor > 0) {
 		return bad("timeouts", "must not be negative, total must be positive and first_byte_factor positive")
 	}
 	s := c.Stats

@@ -198,7 +198,7 @@ func (r *Router) Decide(req *octomesh.ChatRequest, opts octomesh.RouteOptions, k
 		d := r.deps[c.dep]
 		p.Attempts[k] = PlannedAttempt{
 			Deployment: &d.d,
-			Timeouts:   r.timeouts(d, c.samples, total),
+			Timeouts:   r.timeouts(d, c.samples, total, f.estimate),
 			Probe:      c.probe,
 			Panic:      c.panic,
 			Fallback:   c.seg > 0,
@@ -261,13 +261,15 @@ func (r *Router) newPlan(req *octomesh.ChatRequest, sc *scratch, f *facts, n int
 
 // timeouts returns the per-attempt timeouts for d: the configured ones,
 // with the first-byte bound tightened to FirstByteFactor × p99(TTFB) (no
-// lower than FirstByteFloor) once d has enough samples, all within total.
-func (r *Router) timeouts(d *deployment, samples int64, total time.Duration) Timeouts {
+// lower than FirstByteFloor), plus PrefillPer1k per 1,000 of the request's
+// promptTokens, once d has enough samples; all within total.
+func (r *Router) timeouts(d *deployment, samples int64, total time.Duration, promptTokens int) Timeouts {
 	tc := &r.cfg.Timeouts
 	fb := tc.FirstByte
 	if samples >= int64(r.cfg.Stats.MinSamples) {
 		p99 := d.quantiles[r.q99].Load()
 		adaptive := max(time.Duration(p99*tc.FirstByteFactor*float64(time.Millisecond)), tc.FirstByteFloor)
+		adaptive += tc.PrefillPer1k * time.Duration(max(promptTokens, 0)) / 1000
 		fb = min(fb, adaptive)
 	}
 	return Timeouts{

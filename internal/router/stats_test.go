@@ -144,6 +144,7 @@ func TestHedgeSpec(t *testing.T) {
 }
 
 func TestAttemptTimeouts(t *testing.T) {
+	prefill10 := 200 * time.Millisecond * time.Duration(chat("a").EstimateTokens()) / 1000
 	tests := []struct {
 		name string
 		ttfb int // ms, 25 samples; 0 for none
@@ -153,8 +154,9 @@ func TestAttemptTimeouts(t *testing.T) {
 	}{
 		{"no samples", 0, 0, octomesh.RouteOptions{}, Timeouts{Connect: 10 * time.Second, FirstByte: 30 * time.Second, Idle: 30 * time.Second, Total: 10 * time.Minute}},
 		{"too few samples", 1000, 19, octomesh.RouteOptions{}, Timeouts{Connect: 10 * time.Second, FirstByte: 30 * time.Second, Idle: 30 * time.Second, Total: 10 * time.Minute}},
-		{"3 × p99", 1000, 25, octomesh.RouteOptions{}, Timeouts{Connect: 10 * time.Second, FirstByte: 3 * time.Second, Idle: 30 * time.Second, Total: 10 * time.Minute}},
-		{"floor", 100, 25, octomesh.RouteOptions{}, Timeouts{Connect: 10 * time.Second, FirstByte: 2 * time.Second, Idle: 30 * time.Second, Total: 10 * time.Minute}},
+		// chat("a") is a prompt of about 10 tokens: 2 ms of prefill allowance.
+		{"3 × p99", 1000, 25, octomesh.RouteOptions{}, Timeouts{Connect: 10 * time.Second, FirstByte: 3*time.Second + prefill10, Idle: 30 * time.Second, Total: 10 * time.Minute}},
+		{"floor", 100, 25, octomesh.RouteOptions{}, Timeouts{Connect: 10 * time.Second, FirstByte: 2*time.Second + prefill10, Idle: 30 * time.Second, Total: 10 * time.Minute}},
 		{"cap", 20_000, 25, octomesh.RouteOptions{}, Timeouts{Connect: 10 * time.Second, FirstByte: 30 * time.Second, Idle: 30 * time.Second, Total: 10 * time.Minute}},
 		{"request budget", 0, 0, octomesh.RouteOptions{TimeoutMS: 5000}, Timeouts{Connect: 5 * time.Second, FirstByte: 5 * time.Second, Idle: 5 * time.Second, Total: 5 * time.Second}},
 	}
