@@ -111,16 +111,12 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomes
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	enc := chunkEncoder{includeUsage: req.WantsUsageInStream()}
-	buf := make([]byte, 0, 1024)
 	for st.Next() {
 		c := st.Chunk()
 		if len(c.Choices) == 0 && !enc.includeUsage {
 			continue // the usage chunk, which this caller did not ask for
 		}
-		buf = append(buf[:0], "data: "...)
-		buf = enc.append(buf, c)
-		buf = append(buf, "\n\n"...)
-		if _, err := w.Write(buf); err != nil {
+		if err := writeEvent(w, &enc, c); err != nil {
 			return // the client went away; Close cancels the upstream
 		}
 		if moreWaiting(st) {
@@ -134,10 +130,8 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomes
 		if r.Context().Err() != nil {
 			return
 		}
-		buf = append(buf[:0], "data: "...)
-		buf = appendJSONValue(buf, newOpenAIError(err))
-		buf = append(buf, "\n\n"...)
-		w.Write(buf)
+		buf := appendJSONValue([]byte("data: "), newOpenAIError(err))
+		w.Write(append(buf, "\n\n"...))
 		st.Close()
 		h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
 		return
@@ -147,6 +141,21 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomes
 	w.Write([]byte("data: [DONE]\n\n"))
 	st.Close()
 	h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
+}
+
+// writeEvent writes c as one SSE event. Its buffer is lent per event, not
+// held for the stream: a stream waiting for its next token holds none.
+func writeEvent(w http.ResponseWriter, enc *chunkEncoder, c *octomesh.Chunk) error {
+	bp := respBufPool.Get().(*[]byte)
+	buf := append((*bp)[:0], "data: "...)
+	buf = enc.append(buf, c)
+	buf = append(buf, "\n\n"...)
+	_, err := w.Write(buf)
+	if cap(buf) <= maxPooledBody {
+		*bp = buf[:0]
+		respBufPool.Put(bp)
+	}
+	return err
 }
 
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
