@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sync"
 
 	"github.com/octomesh/octomesh"
 )
@@ -44,8 +45,20 @@ type StreamWriter struct {
 	tools    map[int]int // canonical tool call index → block index
 	stop     string
 	usage    *octomesh.Usage
-	buf      bytes.Buffer
+	buf      *bytes.Buffer // lent from eventBufs while events are built; nil between writes
 	err      error
+}
+
+// eventBufs lends the buffer events are built in, from the first event to
+// the write: a stream waiting for its next token holds none.
+var eventBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// out returns the buffer to build events in, taking one if needed.
+func (s *StreamWriter) out() *bytes.Buffer {
+	if s.buf == nil {
+		s.buf = eventBufs.Get().(*bytes.Buffer)
+	}
+	return s.buf
 }
 
 // NewStreamWriter returns a writer of one message to w. id is the message id
@@ -156,9 +169,10 @@ func (s *StreamWriter) WriteError(errType, message string) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	s.buf.WriteString("event: " + EventError + "\ndata: ")
-	s.buf.Write(ErrorBody(errType, message))
-	s.buf.WriteString("\n\n")
+	b := s.out()
+	b.WriteString("event: " + EventError + "\ndata: ")
+	b.Write(ErrorBody(errType, message))
+	b.WriteString("\n\n")
 	s.finished = true
 	return s.emit()
 }
@@ -267,11 +281,12 @@ func (s *StreamWriter) event(name string, data any) {
 		s.err = err
 		return
 	}
-	s.buf.WriteString("event: ")
-	s.buf.WriteString(name)
-	s.buf.WriteString("\ndata: ")
-	s.buf.Write(b)
-	s.buf.WriteString("\n\n")
+	out := s.out()
+	out.WriteString("event: ")
+	out.WriteString(name)
+	out.WriteString("\ndata: ")
+	out.Write(b)
+	out.WriteString("\n\n")
 }
 
 // emit writes the buffered events and flushes.
@@ -279,9 +294,13 @@ func (s *StreamWriter) emit() error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.buf.Len() > 0 {
+	if s.buf != nil {
 		_, err := s.w.Write(s.buf.Bytes())
 		s.buf.Reset()
+		if s.buf.Cap() <= 64<<10 { // a rare huge event does not stay pinned
+			eventBufs.Put(s.buf)
+		}
+		s.buf = nil
 		if err != nil {
 			s.err = err
 			return err
