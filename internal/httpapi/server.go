@@ -203,16 +203,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// One scope for the request's identity, filled in by authenticate and
 	// authorize: one context and one request copy instead of five.
 	ctx := octomesh.WithScope(r.Context(), &octomesh.RequestScope{ID: id, LedgerID: ledgerID, Start: time.Now()})
+	// The recovery answers with this request, not r: its scope says
+	// whether the gateway recorded the request, and the mux sets its
+	// pattern, the metrics' route.
+	sr := r.WithContext(ctx)
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
 			s.log.LogAttrs(ctx, slog.LevelError, "panic", attrString(attrRequestID, id), attrString("stack", string(debug.Stack())))
-			s.writeError(w, r, formatOpenAI, octomesh.Errorf(octomesh.EINTERNAL, "internal error"))
+			s.writeError(w, sr, formatOpenAI, octomesh.Errorf(octomesh.EINTERNAL, "internal error"))
 		}
 	}()
-	s.mux.ServeHTTP(w, r.WithContext(ctx))
+	s.mux.ServeHTTP(w, sr)
 }
 
 // validRequestID accepts caller ids of 1-128 safe characters, so they cannot
