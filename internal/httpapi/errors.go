@@ -107,10 +107,9 @@ const (
 )
 
 // writeMethodNotAllowed answers a request for a known path with a method
-// none of its routes takes: 405 with the Allow header and the route's
-// error body, code "method_not_allowed" in OpenAI's shape. It is the
-// transport's routing answer, like ServeMux's own, not a service error, so
-// it has no error code of its own in the status table.
+// none of its routes takes: 405 (octomesh.EMETHOD) with the Allow header
+// and the route's error body, recorded like the API layer's other
+// refusals.
 func (s *Server) writeMethodNotAllowed(w http.ResponseWriter, r *http.Request, f errorFormat, allow string) {
 	w.Header().Set("Allow", allow)
 	s.writeError(w, r, f, octomesh.Errorf(octomesh.EMETHOD, "method %s is not allowed for %s; allowed: %s", clip(r.Method, 20), clip(r.URL.Path, 100), allow))
