@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // maxDiscard is how much of a body the handler left unread the server
@@ -211,6 +212,16 @@ func (b *body) abandon() {
 	b.mu.Unlock()
 }
 
+// discardWait bounds how long finish waits for body bytes still on their
+// way: long enough for the rest of a body already in flight on a LAN.
+const discardWait = 100 * time.Millisecond
+
+// bufferedToEnd reports whether the read buffer holds the rest of a body
+// of known length.
+func (b *body) bufferedToEnd() bool {
+	return b.chunked == nil && int64(b.c.reader().Buffered()) >= b.remaining
+}
+
 // finish ends the body when the handler returns, and reports whether the
 // connection can carry another request: what the handler left unread is
 // read past, up to maxDiscard.
@@ -226,6 +237,14 @@ func (b *body) finish() bool {
 	}
 	if b.chunked == nil && b.remaining > maxDiscard {
 		return false
+	}
+	// The answer waits for this, so wait only briefly for bytes not yet
+	// here: a client whose body has stopped coming (the handler refused
+	// it unread) gets its answer now, and the connection closes after it,
+	// instead of at the read timeout. The next request, or the linger,
+	// sets its own deadline.
+	if !b.bufferedToEnd() {
+		b.c.rwc.SetReadDeadline(time.Now().Add(discardWait))
 	}
 	var scratch [512]byte
 	budget := maxDiscard
