@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,10 +23,10 @@ func TestAWaitingStreamHoldsNoBuffer(t *testing.T) {
 	next := make(chan struct{}, 1)
 	events := []string{"data: 2\n\n", "data: " + strings.Repeat("x", 10<<10) + "\n\n", "data: [DONE]\n\n"}
 	u := chunkServer(t, func(c net.Conn) {
-		fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
+		writeChunk(c, "data: 1\n\n")
 		for _, e := range events {
 			<-next
-			fmt.Fprintf(c, "%x\r\n%s\r\n", len(e), e)
+			writeChunk(c, e)
 		}
 		<-next
 		io.WriteString(c, "0\r\n\r\n")
@@ -88,86 +87,22 @@ func idleConn(t *testing.T, tr *Transport, u string) *persistConn {
 	return p.idle[0]
 }
 
-// A wait ends with the stream's failures as a read would: the server
-// closing inside a chunked body is an unexpected EOF, and cancelling the
-// request's context is that context's error.
-func TestAWaitEndsWithTheStreamsFailure(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		end  func(c net.Conn, cancel context.CancelFunc)
-		want error
-	}{
-		{"server closes", func(c net.Conn, _ context.CancelFunc) { c.Close() }, io.ErrUnexpectedEOF},
-		{"request cancelled", func(_ net.Conn, cancel context.CancelFunc) { cancel() }, context.Canceled},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			waiting := make(chan struct{}, 1)
-			done := make(chan struct{})
-			u := chunkServer(t, func(c net.Conn) {
-				fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
-				<-waiting
-				tc.end(c, cancel)
-				<-done
-			})
-			defer close(done)
-			onWait = func(_ *persistConn, head bool) {
-				if head {
-					return
-				}
-				select {
-				case waiting <- struct{}{}:
-				default:
-				}
-			}
-			t.Cleanup(func() { onWait = nil })
-			resp, err := post(t, &Transport{}, ctx, u, "{}")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b := resp.Body.(*body)
-			p := make([]byte, 64)
-			if n, err := io.ReadAtLeast(b, p, len("data: 1\n\n")); err != nil {
-				t.Fatalf("first event: %q, %v", p[:n], err)
-			}
-			deadline := time.AfterFunc(10*time.Second, func() { b.Close() })
-			defer deadline.Stop()
-			b.WaitData()
-			_, err = b.Read(p)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("Read after the wait = %v, want %v", err, tc.want)
-			}
-		})
-	}
-}
-
-// A wait that runs into its deadline reports it as net's Read does: one
-// "read tcp" error, a timeout, os.ErrDeadlineExceeded inside.
-func TestAWaitsTimeoutReadsLikeNets(t *testing.T) {
+// A server that closes inside a chunked body during a wait is an
+// unexpected EOF for the next read, as for a read that met the close.
+// (Cancellation during a wait: TestCancelDuringARawWait.)
+func TestAServerCloseDuringAWaitIsUnexpectedEOF(t *testing.T) {
+	waiting := waitingHook(t)
 	u := chunkServer(t, func(c net.Conn) {
-		fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
-		time.Sleep(2 * time.Second)
+		writeChunk(c, "data: 1\n\n")
+		<-waiting
+		c.Close()
 	})
-	resp, err := post(t, &Transport{}, context.Background(), u, "{}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b := resp.Body.(*body)
-	p := make([]byte, 64)
-	if n, err := io.ReadAtLeast(b, p, len("data: 1\n\n")); err != nil {
-		t.Fatalf("first event: %q, %v", p[:n], err)
-	}
-	b.pc.conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	err = b.pc.waitData()
-	var ne net.Error
-	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("wait error %v, want a timeout", err)
-	}
-	if msg := err.Error(); !strings.HasPrefix(msg, "read tcp ") || strings.Count(msg, "tcp") != 1 {
-		t.Errorf("wait error reads %q, want net's one \"read tcp a->b: ...\"", msg)
+	b := firstEvent(t, &Transport{}, context.Background(), u)
+	deadline := time.AfterFunc(10*time.Second, func() { b.Close() })
+	defer deadline.Stop()
+	b.WaitData()
+	if _, err := b.Read(make([]byte, 64)); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("Read after the wait = %v, want %v", err, io.ErrUnexpectedEOF)
 	}
 }
 
@@ -182,7 +117,7 @@ func TestABurstIsReadWhole(t *testing.T) {
 	for i := range 40 {
 		e := fmt.Sprintf("data: {\"i\":%d,\"pad\":%q}\n\n", i, strings.Repeat("x", 120))
 		events.WriteString(e)
-		fmt.Fprintf(&wire, "%x\r\n%s\r\n", len(e), e)
+		writeChunk(&wire, e)
 	}
 	if events.Len() <= 4<<10 || wire.Len() >= 15<<10 {
 		t.Fatalf("the burst is %d bytes (%d on the wire); want more than a read buffer, less than a large stash", events.Len(), wire.Len())

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,6 +32,21 @@ func waitingHook(t *testing.T) <-chan struct{} {
 	return ch
 }
 
+// writeChunk writes s as one chunk of a chunked body.
+func writeChunk(w io.Writer, s string) { fmt.Fprintf(w, "%x\r\n%s\r\n", len(s), s) }
+
+// oneEventServer serves streams that send the event "data: 1" and then
+// hold their connection open until the test ends.
+func oneEventServer(t *testing.T) string {
+	t.Helper()
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	return chunkServer(t, func(c net.Conn) {
+		writeChunk(c, "data: 1\n\n")
+		<-hold
+	})
+}
+
 // firstEvent starts a chunked stream on u and reads its first event.
 func firstEvent(t *testing.T, tr *Transport, ctx context.Context, u string) *body {
 	t.Helper()
@@ -50,12 +66,7 @@ func firstEvent(t *testing.T, tr *Transport, ctx context.Context, u string) *bod
 // Close while a stream waits on the socket (not in a buffer) ends the wait
 // and closes the connection; nothing is pooled.
 func TestCloseDuringARawWait(t *testing.T) {
-	hold := make(chan struct{})
-	t.Cleanup(func() { close(hold) })
-	u := chunkServer(t, func(c net.Conn) {
-		fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
-		<-hold
-	})
+	u := oneEventServer(t)
 	waiting := waitingHook(t)
 	tr := &Transport{}
 	b := firstEvent(t, tr, context.Background(), u)
@@ -83,14 +94,10 @@ func TestCloseDuringARawWait(t *testing.T) {
 	}
 }
 
-// A deadline that ends a raw wait reads as net.Conn.Read's would.
+// A deadline that ends a raw wait reads as net.Conn.Read's would: one
+// "read tcp a->b: ..." error, a timeout, os.ErrDeadlineExceeded inside.
 func TestRawWaitDeadlineIsATimeout(t *testing.T) {
-	hold := make(chan struct{})
-	t.Cleanup(func() { close(hold) })
-	u := chunkServer(t, func(c net.Conn) {
-		fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
-		<-hold
-	})
+	u := oneEventServer(t)
 	b := firstEvent(t, &Transport{}, context.Background(), u)
 	if b.pc.raw == nil {
 		t.Fatal("plain TCP connection without a RawConn")
@@ -104,6 +111,9 @@ func TestRawWaitDeadlineIsATimeout(t *testing.T) {
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("waitData = %v, not a net.Error timeout", err)
 	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "read tcp ") || strings.Count(msg, "tcp") != 1 {
+		t.Errorf("wait error reads %q, want net's one \"read tcp a->b: ...\"", msg)
+	}
 	if _, rerr := (connSource{b.pc}).Read(make([]byte, 8)); rerr != err {
 		t.Fatalf("next read = %v, want the wait's %v", rerr, err)
 	}
@@ -111,12 +121,7 @@ func TestRawWaitDeadlineIsATimeout(t *testing.T) {
 
 // Cancelling the request during a raw wait surfaces as the context's error.
 func TestCancelDuringARawWait(t *testing.T) {
-	hold := make(chan struct{})
-	t.Cleanup(func() { close(hold) })
-	u := chunkServer(t, func(c net.Conn) {
-		fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
-		<-hold
-	})
+	u := oneEventServer(t)
 	waiting := waitingHook(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -132,7 +137,7 @@ func TestCancelDuringARawWait(t *testing.T) {
 // drains from the stash and pools its connection for the next request.
 func TestDrainTakesTheStash(t *testing.T) {
 	u := chunkServer(t, func(c net.Conn) {
-		fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
+		writeChunk(c, "data: 1\n\n")
 		time.Sleep(20 * time.Millisecond)
 		io.WriteString(c, "0\r\n\r\n")
 		io.Copy(io.Discard, c)
@@ -202,9 +207,9 @@ func TestCloseRacesARawWait(t *testing.T) {
 	hold := make(chan struct{})
 	t.Cleanup(func() { close(hold) })
 	u := chunkServer(t, func(c net.Conn) {
-		fmt.Fprintf(c, "%x\r\ndata: 1\n\n\r\n", len("data: 1\n\n"))
+		writeChunk(c, "data: 1\n\n")
 		time.Sleep(time.Duration(time.Now().UnixNano()%300) * time.Microsecond)
-		fmt.Fprintf(c, "%x\r\ndata: 2\n\n\r\n", len("data: 2\n\n"))
+		writeChunk(c, "data: 2\n\n")
 		<-hold
 	})
 	tr := &Transport{}
