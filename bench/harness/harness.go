@@ -230,8 +230,12 @@ func (h *run) scenario(ctx context.Context, sc Scenario) ScenarioResult {
 		if tr.Err != "" {
 			fmt.Fprintf(h.o.Log, "   %-9s %s\n", t, tr.Err)
 		} else {
-			fmt.Fprintf(h.o.Log, "   %-9s %9.0f req/s  p50 %7.2fms  p99 %7.2fms  errors %d  cpu %.2f cores  peak RSS %.1f MB\n",
-				t, tr.Throughput, tr.Latency.P50, tr.Latency.P99, tr.Errors, tr.CPUCores, tr.PeakRSSMB)
+			allocs := ""
+			if tr.AllocsPerReq > 0 {
+				allocs = fmt.Sprintf("  allocs/req %.0f (%.1f KB)", tr.AllocsPerReq, tr.AllocKBPerReq)
+			}
+			fmt.Fprintf(h.o.Log, "   %-9s %9.0f req/s  p50 %7.2fms  p99 %7.2fms  errors %d  cpu %.2f cores  peak RSS %.1f MB%s\n",
+				t, tr.Throughput, tr.Latency.P50, tr.Latency.P99, tr.Errors, tr.CPUCores, tr.PeakRSSMB, allocs)
 		}
 		time.Sleep(300 * time.Millisecond) // let closed connections drain
 	}
@@ -363,14 +367,23 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 		rss = sampleRSS(p.pid(), warmup, dur)
 	}
 	cpu := make(chan [2]time.Duration, 1)
+	allocs := make(chan [2]heapAllocs, 1)
 	go func() {
 		var s [2]time.Duration
+		var m [2]heapAllocs
 		time.Sleep(warmup)
 		a, _ := procstat.ReadTree(p.pid())
+		if target == TargetOctoMesh {
+			m[0] = scrapeAllocs(ctx, p.addr)
+		}
 		time.Sleep(dur)
 		b, _ := procstat.ReadTree(p.pid())
+		if target == TargetOctoMesh {
+			m[1] = scrapeAllocs(ctx, p.addr)
+		}
 		s[0], s[1] = a.CPU, b.CPU
 		cpu <- s
+		allocs <- m
 	}()
 	res, err := loadgen.Run(ctx, loadgen.Options{
 		Addr: p.addr, Request: req, Connections: sc.Connections, Rate: sc.Rate,
@@ -387,6 +400,10 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	}
 	c := <-cpu
 	tr.fill(res, c[1]-c[0], base, after, sc)
+	if m := <-allocs; m[0].ok && m[1].ok && res.Requests > 0 {
+		tr.AllocsPerReq = float64(m[1].objects-m[0].objects) / float64(res.Requests)
+		tr.AllocKBPerReq = float64(m[1].bytes-m[0].bytes) / 1024 / float64(res.Requests)
+	}
 	if rss != nil {
 		tr.Soak = rss.result()
 	}

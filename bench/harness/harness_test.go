@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -98,6 +99,12 @@ func TestSmoke(t *testing.T) {
 			}
 			if tr.PeakRSSMB <= 0 || tr.CPUSeconds < 0 {
 				t.Errorf("%s/%s: peak RSS %.1f MB, CPU %.2fs", s.Name, tr.Target, tr.PeakRSSMB, tr.CPUSeconds)
+			}
+			// OctoMesh's allocations come from its /metrics: a request
+			// allocates dozens of objects, not none and not thousands.
+			if hasAllocs := tr.AllocsPerReq > 0; hasAllocs != (tr.Target == TargetOctoMesh) ||
+				hasAllocs && (tr.AllocsPerReq < 10 || tr.AllocsPerReq > 2000 || tr.AllocKBPerReq <= 0) {
+				t.Errorf("%s/%s: %.1f allocs (%.1f KB) per request", s.Name, tr.Target, tr.AllocsPerReq, tr.AllocKBPerReq)
 			}
 		}
 	}
@@ -476,5 +483,23 @@ func TestSummaryShowsOctoMeshErrors(t *testing.T) {
 	rep.summaryTable(&b)
 	if !strings.Contains(b.String(), "| OctoMesh errors |") || !strings.Contains(b.String(), "| 174.7 MB | 52695 |") {
 		t.Fatalf("summary:\n%s", b.String())
+	}
+}
+
+func TestParseAllocs(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       heapAllocs
+	}{
+		{"both", "# HELP go_heap_allocs_objects_total x\n# TYPE go_heap_allocs_objects_total counter\ngo_heap_allocs_objects_total 1234\ngo_heap_allocs_bytes_total 98765\ngo_goroutines 7\n",
+			heapAllocs{objects: 1234, bytes: 98765, ok: true}},
+		{"one missing", "go_heap_allocs_objects_total 1234\n", heapAllocs{}},
+		{"not a number", "go_heap_allocs_objects_total 12x\ngo_heap_allocs_bytes_total 5\n", heapAllocs{}},
+		{"similar names ignored", "go_heap_allocs_objects_total_x 9\ngo_heap_allocs_objects_total 1\ngo_heap_allocs_bytes_total 2\n",
+			heapAllocs{objects: 1, bytes: 2, ok: true}},
+	} {
+		if got := parseAllocs(bufio.NewScanner(strings.NewReader(tc.text))); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }

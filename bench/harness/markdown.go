@@ -149,8 +149,8 @@ func (s *ScenarioResult) table(b *bytes.Buffer) {
 		b.WriteString(" first byte p50 ms | first byte p99 ms | p99 first byte vs direct |")
 		sep += "---:|---:|---:|"
 	}
-	b.WriteString(" errors | CPU cores | CPU µs/req | idle → peak RSS MB |")
-	sep += "---:|---:|---:|---:|"
+	b.WriteString(" errors | CPU cores | CPU µs/req | idle → peak RSS MB | allocs/req (KB) |")
+	sep += "---:|---:|---:|---:|---:|"
 	if s.Memory {
 		b.WriteString(" KB per stream |")
 		sep += "---:|"
@@ -190,6 +190,11 @@ func (s *ScenarioResult) table(b *bytes.Buffer) {
 			errs += fmt.Sprintf(", %d dropped", t.Dropped)
 		}
 		fmt.Fprintf(b, " %s | %.2f | %.0f | %.1f → %.1f |", errs, t.CPUCores, t.CPUPerReq, t.IdleRSSMB, t.PeakRSSMB)
+		if t.AllocsPerReq > 0 {
+			fmt.Fprintf(b, " %.0f (%.1f) |", t.AllocsPerReq, t.AllocKBPerReq)
+		} else {
+			b.WriteString(" – |")
+		}
 		if s.Memory {
 			fmt.Fprintf(b, " %.1f |", t.PerStreamKB)
 		}

@@ -79,11 +79,15 @@ type TargetResult struct {
 	CPUCores   float64 `json:"cpu_cores"`          // CPU seconds per second of window
 	CPUPerReq  float64 `json:"cpu_us_per_request"` // µs of CPU per measured request
 	// Memory of the target's process tree (sum of its processes).
-	IdleRSSMB   float64  `json:"idle_rss_mb"` // before the load
-	PeakRSSMB   float64  `json:"peak_rss_mb"` // VmHWM during the load
-	PerStreamKB float64  `json:"per_stream_kb,omitempty"`
-	Soak        *Soak    `json:"soak,omitempty"`
-	Notes       []string `json:"notes,omitempty"`
+	IdleRSSMB   float64 `json:"idle_rss_mb"` // before the load
+	PeakRSSMB   float64 `json:"peak_rss_mb"` // VmHWM during the load
+	PerStreamKB float64 `json:"per_stream_kb,omitempty"`
+	// Heap allocations per measured request, from OctoMesh's /metrics
+	// (go_heap_allocs_*) at the window's edges; 0 for other targets.
+	AllocsPerReq  float64  `json:"allocs_per_request,omitempty"`
+	AllocKBPerReq float64  `json:"alloc_kb_per_request,omitempty"`
+	Soak          *Soak    `json:"soak,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
 }
 
 // fill records a load result and the process readings around it.

@@ -506,7 +506,7 @@ func TestRuntimeGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, name := range []string{"go_goroutines", "go_heap_objects_bytes", "go_stacks_bytes", "go_memory_total_bytes", "go_gc_cycles_total"} {
+	for _, name := range []string{"go_goroutines", "go_heap_objects_bytes", "go_stacks_bytes", "go_memory_total_bytes", "go_gc_cycles_total", "go_heap_allocs_objects_total", "go_heap_allocs_bytes_total"} {
 		re := regexp.MustCompile(`(?m)^` + name + ` ([0-9]+)$`)
 		m := re.FindStringSubmatch(out)
 		if m == nil || m[1] == "0" && name != "go_gc_cycles_total" {

@@ -7,7 +7,9 @@ import (
 
 // runtimeSamples are the Go runtime's figures an operator sizing a gateway
 // watches: goroutines (one per connection), the heap, goroutine stacks (a
-// streaming request holds one for its whole life) and GC cycles.
+// streaming request holds one for its whole life), GC cycles, and the
+// allocations that drive them (over a request count: allocations per
+// request, which the benchmark harness reports).
 var runtimeSamples = []struct {
 	name, typ, help, metric string
 }{
@@ -16,6 +18,8 @@ var runtimeSamples = []struct {
 	{"go_stacks_bytes", "gauge", "Bytes of memory used for goroutine stacks.", "/memory/classes/heap/stacks:bytes"},
 	{"go_memory_total_bytes", "gauge", "All memory the Go runtime has mapped (an upper bound on its share of RSS).", "/memory/classes/total:bytes"},
 	{"go_gc_cycles_total", "counter", "Completed GC cycles.", "/gc/cycles/total:gc-cycles"},
+	{"go_heap_allocs_objects_total", "counter", "Heap objects allocated since the process started.", "/gc/heap/allocs:objects"},
+	{"go_heap_allocs_bytes_total", "counter", "Bytes of heap objects allocated since the process started.", "/gc/heap/allocs:bytes"},
 }
 
 // RegisterRuntime adds the Go runtime's gauges to m's exposition.
