@@ -120,10 +120,14 @@ type spool struct {
 	dir string
 	max int64
 
-	mu       sync.Mutex
-	active   *os.File // nil when no segment is open for appends
-	cur      segment  // the active segment
-	closed   []segment
+	mu     sync.Mutex
+	active *os.File // nil when no segment is open for appends
+	cur    segment  // the active segment
+	closed []segment
+	// memFree holds the entry slices of applied journal segments, for the
+	// next segments: a segment's entries otherwise cost a slice grown
+	// from nothing every drain cycle, twice the entries' size in garbage.
+	memFree  [][]octomesh.LedgerEntry
 	bytes    int64  // total size of every segment
 	seq      uint64 // the last segment number used
 	degraded bool   // batches go straight here: the store failed and has not been replayed into yet
@@ -254,6 +258,10 @@ func (s *spool) create(journal bool) error {
 			}
 		}
 		s.active, s.cur = f, segment{path: path, journal: journal}
+		if journal && len(s.memFree) > 0 {
+			s.cur.mem = s.memFree[len(s.memFree)-1]
+			s.memFree = s.memFree[:len(s.memFree)-1]
+		}
 		return nil
 	}
 }
@@ -333,10 +341,26 @@ func (s *spool) remove(seg segment) error {
 		if c.path == seg.path {
 			s.closed = append(s.closed[:i], s.closed[i+1:]...)
 			s.bytes -= c.size
+			s.recycle(c.mem)
 			break
 		}
 	}
 	return nil
+}
+
+// maxFreeMem bounds a recycled entry slice (entries): one that grew past
+// it, in a burst or while the store was down, is left to the collector.
+const maxFreeMem = 4096
+
+// recycle keeps an applied segment's entry slice for a later segment. The
+// segment is gone from closed, and the drain, its only other user, is
+// done with it. s.mu is held.
+func (s *spool) recycle(mem []octomesh.LedgerEntry) {
+	if cap(mem) == 0 || cap(mem) > maxFreeMem || len(s.memFree) >= 2 {
+		return
+	}
+	clear(mem) // no entry's strings stay reachable
+	s.memFree = append(s.memFree, mem[:0])
 }
 
 // pending reports whether anything waits to be replayed (or batches are
