@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/router"
 )
 
 // executor runs one request's plan: attempts in order within the attempt
@@ -19,6 +20,9 @@ type executor struct {
 	triedOn map[string]int // attempts per deployment
 	lastErr error
 	first   error // the first failure, reported when nothing succeeds
+	// inflight is the router's accounting of the current sequential
+	// (non-hedged, non-streaming) attempt: one ends before the next begins.
+	inflight router.Inflight
 }
 
 func (s *Service) newExecutor(p *plan, start time.Time) *executor {
@@ -89,12 +93,16 @@ func (e *executor) record(a *planned, rec octomesh.AttemptRecord, err error) {
 	if err != nil && errors.Is(err, context.Canceled) {
 		rec.Outcome = "cancelled"
 	}
-	var oe *octomesh.Error
-	if errors.As(err, &oe) {
-		rec.Status = oe.Status
-		if oe.RetryAfter > 0 {
-			// Retry-After cools the deployment down for every request.
-			e.svc.health.coolDown(a.d.Name, e.svc.now().Add(oe.RetryAfter))
+	if err != nil {
+		// Only here: As takes the address of oe, which then lives on the
+		// heap, and a successful attempt should not pay for that.
+		var oe *octomesh.Error
+		if errors.As(err, &oe) {
+			rec.Status = oe.Status
+			if oe.RetryAfter > 0 {
+				// Retry-After cools the deployment down for every request.
+				e.svc.health.coolDown(a.d.Name, e.svc.now().Add(oe.RetryAfter))
+			}
 		}
 	}
 	e.plan.decision.Attempts = append(e.plan.decision.Attempts, rec)
@@ -146,7 +154,7 @@ func (e *executor) attemptChat(ctx context.Context, req *octomesh.ChatRequest, a
 	at := e.svc.now()
 	actx, cancel := withTimeout(ctx, a.total)
 	defer cancel()
-	end, err := e.svc.health.begin(a)
+	b, err := e.svc.health.begin(a, &e.inflight)
 	if err != nil {
 		e.record(a, octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Start: at.Sub(e.start), Hedge: hedge}, err)
 		return nil, err
@@ -160,7 +168,7 @@ func (e *executor) attemptChat(ctx context.Context, req *octomesh.ChatRequest, a
 	if resp != nil && resp.Usage != nil {
 		res.completionTokens = resp.Usage.CompletionTokens
 	}
-	end(res)
+	b.end(res)
 	e.record(a, octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Start: at.Sub(e.start), Duration: dur, TTFB: dur, Hedge: hedge}, err)
 	return resp, err
 }
@@ -185,7 +193,7 @@ func (e *executor) hedged(ctx context.Context, req *octomesh.ChatRequest, i int)
 			at := e.svc.now()
 			actx, acancel := withTimeout(hctx, a.total)
 			defer acancel()
-			end, err := e.svc.health.begin(a)
+			b, err := e.svc.health.begin(a, new(router.Inflight))
 			if err != nil {
 				results <- result{nil, a, err}
 				return
@@ -195,7 +203,7 @@ func (e *executor) hedged(ctx context.Context, req *octomesh.ChatRequest, i int)
 				err = e.svc.attemptErr(hctx, a, err)
 			}
 			dur := e.svc.now().Sub(at)
-			end(attemptResult{err: err, ttfb: dur, duration: dur})
+			b.end(attemptResult{err: err, ttfb: dur, duration: dur})
 			results <- result{resp, a, err}
 		}()
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/router"
 )
 
 // errStalled and errNoFirstByte are the causes an attempt's context is
@@ -24,7 +25,8 @@ type liveAttempt struct {
 	cancel context.CancelCauseFunc
 	timer  *time.Timer // first-byte timer, then idle timer
 	idling bool        // timer is the idle timer (armIdle made it)
-	end    func(attemptResult)
+	begun  begun
+	in     router.Inflight // the router's accounting, which begun ends
 	rec    octomesh.AttemptRecord
 	at     time.Time
 	ttfb   time.Duration
@@ -47,13 +49,12 @@ func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *plann
 	if a.firstByte > 0 {
 		la.timer = time.AfterFunc(a.firstByte, func() { cancel(errNoFirstByte) })
 	}
-	end, err := e.svc.health.begin(a)
+	b, err := e.svc.health.begin(a, &la.in)
 	if err != nil {
-		la.end = func(attemptResult) {}
 		e.finishAttempt(la, err)
 		return nil, err
 	}
-	la.end = end
+	la.begun = b
 	s, err := a.p.ChatStream(actx, upstreamRequest(req, a.d))
 	if err != nil {
 		err = e.attemptStreamErr(ctx, la, err)
@@ -124,7 +125,7 @@ func (e *executor) finishAttempt(la *liveAttempt, err error) {
 	la.cancel(context.Canceled)
 	dur := e.svc.now().Sub(la.at)
 	la.rec.Duration, la.rec.TTFB = dur, la.ttfb
-	la.end(attemptResult{err: err, ttfb: la.ttfb, duration: dur})
+	la.begun.end(attemptResult{err: err, ttfb: la.ttfb, duration: dur})
 	e.record(la.a, la.rec, err)
 }
 

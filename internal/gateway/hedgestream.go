@@ -42,12 +42,12 @@ func (e *executor) race(ctx context.Context, req *octomesh.ChatRequest, idx int,
 	la := &liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Hedge: hedge}}
 	la.rec.Start = la.at.Sub(e.start)
-	end, err := e.svc.health.begin(a)
+	b, err := e.svc.health.begin(a, &la.in)
 	if err != nil {
 		cancel(err)
 		return nil, err
 	}
-	la.end = end
+	la.begun = b
 	if a.firstByte > 0 {
 		la.timer = time.AfterFunc(a.firstByte, func() { cancel(errNoFirstByte) })
 	}

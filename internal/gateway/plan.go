@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -45,12 +47,25 @@ type attemptResult struct {
 type health interface {
 	// begin starts an attempt, or refuses it (EUNAVAILABLE) when the
 	// deployment started cooling down or its circuit opened since the plan
-	// was made.
-	begin(a *planned) (end func(attemptResult), err error)
+	// was made. The router's accounting of the attempt lives in *slot,
+	// which the caller owns and must not reuse before the attempt ends.
+	begin(a *planned, slot *router.Inflight) (begun, error)
 	coolDown(deployment string, until time.Time)
 	coolingUntil(deployment string) time.Time
 	allowRetry() bool
 	allowHedge() bool
+}
+
+// begun is an attempt health is tracking; end it exactly once. The zero
+// value (health without live state) ends as a no-op.
+type begun struct{ in *router.Inflight }
+
+func (b begun) end(res attemptResult) {
+	if b.in == nil {
+		return
+	}
+	b.in.End(router.Outcome{Err: res.err, Canceled: errors.Is(res.err, context.Canceled),
+		TTFB: res.ttfb, Duration: res.duration, OutputTokens: res.completionTokens})
 }
 
 // backoff returns the wait before retrying the same deployment for the nth

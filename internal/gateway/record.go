@@ -79,9 +79,11 @@ func (s *Service) finish(ctx context.Context, o outcome) {
 		})
 		// Count only failures that came from a provider, not OctoMesh's own
 		// rejections (they are in the requests series with their code).
-		var e *octomesh.Error
-		if errors.As(o.err, &e) && e.Provider != "" {
-			s.metrics.ObserveUpstreamError(o.d.Provider, o.d.Name, code)
+		if o.err != nil { // As moves e to the heap: only for failures
+			var e *octomesh.Error
+			if errors.As(o.err, &e) && e.Provider != "" {
+				s.metrics.ObserveUpstreamError(o.d.Provider, o.d.Name, code)
+			}
 		}
 	}
 	attrs := []slog.Attr{

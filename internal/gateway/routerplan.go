@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -77,15 +76,11 @@ func (s *Service) routerPlan(ctx context.Context, req *octomesh.ChatRequest) (*p
 // routerHealth adapts the router's live state to the executor.
 type routerHealth struct{ r *router.Router }
 
-func (h routerHealth) begin(a *planned) (func(attemptResult), error) {
-	in, err := h.r.Acquire(a.ra)
-	if err != nil {
-		return nil, err
+func (h routerHealth) begin(a *planned, slot *router.Inflight) (begun, error) {
+	if err := h.r.AcquireInto(slot, a.ra); err != nil {
+		return begun{}, err
 	}
-	return func(res attemptResult) {
-		in.End(router.Outcome{Err: res.err, Canceled: errors.Is(res.err, context.Canceled),
-			TTFB: res.ttfb, Duration: res.duration, OutputTokens: res.completionTokens})
-	}, nil
+	return begun{slot}, nil
 }
 func (h routerHealth) coolDown(d string, until time.Time) { h.r.CoolDown(d, until) }
 func (h routerHealth) coolingUntil(d string) time.Time    { return h.r.CoolingUntil(d) }

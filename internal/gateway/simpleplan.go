@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/router"
 )
 
 // simplePlan is the built-in planner: the named deployment (or the cheapest
@@ -37,8 +38,8 @@ type localHealth struct {
 
 func newLocalHealth() *localHealth { return &localHealth{cooling: map[string]time.Time{}} }
 
-func (h *localHealth) begin(*planned) (func(attemptResult), error) {
-	return func(attemptResult) {}, nil
+func (h *localHealth) begin(*planned, *router.Inflight) (begun, error) {
+	return begun{}, nil
 }
 func (h *localHealth) coolDown(d string, until time.Time) {
 	h.mu.Lock()

@@ -14,6 +14,10 @@ type Admission struct {
 	p      *octomesh.Principal
 	checks []limit.RateCheck // the token checks, to correct once usage is known
 	tokens int64             // tokens taken per token check
+	// buf holds the checks: in the Admission rather than in Admit's
+	// frame, from which handing them to Counters would move them to the
+	// heap on every request.
+	buf [4]limit.RateCheck
 	// Requests and Tokens are the tightest limits, for the headers.
 	Requests, Tokens *octomesh.RateLimitState
 }
@@ -30,7 +34,10 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 	}
 	keyRPM, keyTPM := orDefault(p.Scopes.RPM, m.o.KeyRPM), orDefault(p.Scopes.TPM, m.o.KeyTPM)
 	orgRPM, orgTPM := orDefault(p.Org.RPM, m.o.OrgRPM), orDefault(p.Org.TPM, m.o.OrgTPM)
-	var checks [4]limit.RateCheck
+	if keyRPM <= 0 && keyTPM <= 0 && orgRPM <= 0 && orgTPM <= 0 {
+		return a, nil
+	}
+	checks := &a.buf
 	var kinds [4]limitKind
 	n := 0
 	// Keys are built only for limits that apply; descriptions only for a
@@ -89,8 +96,8 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 		e.RetryAfter = wait
 		return a, e
 	}
-	for i := firstTok; i < n; i++ {
-		a.checks = append(a.checks, checks[i])
+	if firstTok < n {
+		a.checks = checks[firstTok:n]
 	}
 	a.tokens = tokens
 	return a, nil

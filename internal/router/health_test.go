@@ -400,3 +400,40 @@ func TestBeginEndBookkeeping(t *testing.T) {
 		in.End(Outcome{})
 	}
 }
+
+// TestAcquireIntoReusesAnEndedSlot: an executor keeps one Inflight for its
+// sequential attempts. Each AcquireInto starts a fresh attempt in it (the
+// previous End does not make the next one a no-op), and a refused one
+// leaves the slot as it was.
+func TestAcquireIntoReusesAnEndedSlot(t *testing.T) {
+	r, _ := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a", groups("g")), dep("b", groups("g"))}})
+	p, err := r.Decide(chat("g"), octomesh.RouteOptions{}, KeyScope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slot Inflight
+	for i := range 5 {
+		if err := r.AcquireInto(&slot, p.Attempts[0]); err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		if got := r.Stats(slot.Deployment()).Outstanding; got != 1 {
+			t.Fatalf("attempt %d: outstanding %d, want 1", i, got)
+		}
+		slot.End(Outcome{Err: octomesh.Errorf(octomesh.EUPSTREAM, "x")})
+		if got := r.Stats(slot.Deployment()).Outstanding; got != 0 {
+			t.Fatalf("attempt %d ended: outstanding %d, want 0", i, got)
+		}
+	}
+	// Five failures, each counted: the circuit opened.
+	first := p.Attempts[0].Deployment.Name
+	if got := circuit(r, first); got != CircuitOpen {
+		t.Fatalf("after 5 failures through one slot: circuit %s, want open", got)
+	}
+	d, start := slot.d, slot.start
+	if err := r.AcquireInto(&slot, p.Attempts[0]); err == nil {
+		t.Fatal("AcquireInto on an open circuit succeeded")
+	}
+	if slot.d != d || slot.start != start || !slot.ended.Load() {
+		t.Error("a refused AcquireInto changed the slot")
+	}
+}

@@ -83,17 +83,34 @@ func (r *Router) Begin(name string) *Inflight {
 // RetryAfter, and the executor should move on to the next attempt. It
 // re-checks because state changes between Decide and a fallback's turn.
 func (r *Router) Acquire(a PlannedAttempt) (*Inflight, error) {
+	in := new(Inflight)
+	if err := r.AcquireInto(in, a); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// AcquireInto is Acquire starting the attempt in *in, which the caller
+// owns (an executor keeps it with the rest of the attempt's state, saving
+// an allocation per attempt). *in must not be in use: never acquired, or
+// ended. On an error *in is left as it was.
+func (r *Router) AcquireInto(in *Inflight, a PlannedAttempt) error {
 	d := r.lookup(a)
 	if d == nil {
-		return nil, octomesh.Errorf(octomesh.EUNAVAILABLE, "unknown deployment")
+		return octomesh.Errorf(octomesh.EUNAVAILABLE, "unknown deployment")
 	}
 	now := r.now().UnixNano()
 	if cu := d.coolUntil.Load(); now < cu {
 		e := octomesh.Errorf(octomesh.EUNAVAILABLE, "model %q is cooling down (Retry-After)", d.d.Name)
 		e.RetryAfter = time.Duration(cu - now)
-		return nil, e
+		return e
 	}
-	return r.acquire(d, now, a.Panic || a.LastResort)
+	probe, err := r.admitAttempt(d, now, a.Panic || a.LastResort)
+	if err != nil {
+		return err
+	}
+	*in = Inflight{r: r, d: d, start: now, probe: probe}
+	return nil
 }
 
 // lookup finds a planned attempt's deployment state.
@@ -108,10 +125,20 @@ func (r *Router) lookup(a PlannedAttempt) *deployment {
 }
 
 func (r *Router) acquire(d *deployment, now int64, force bool) (*Inflight, error) {
-	in := &Inflight{r: r, d: d, start: now}
+	probe, err := r.admitAttempt(d, now, force)
+	if err != nil {
+		return nil, err
+	}
+	return &Inflight{r: r, d: d, start: now, probe: probe}, nil
+}
+
+// admitAttempt counts an attempt to d as outstanding if its circuit lets
+// it through (force: whatever the circuit), reporting whether it is the
+// half-open circuit's probe.
+func (r *Router) admitAttempt(d *deployment, now int64, force bool) (probe bool, _ error) {
 	if d.openUntil.Load() == 0 {
 		d.outstanding.Add(1)
-		return in, nil
+		return false, nil
 	}
 	d.mu.Lock()
 	ou := d.openUntil.Load()
@@ -125,17 +152,17 @@ func (r *Router) acquire(d *deployment, now int64, force bool) (*Inflight, error
 		}
 	case int(d.probing.Load()) < r.cfg.Health.HalfOpenProbes:
 		d.probing.Add(1)
-		in.probe = true
+		probe = true
 	case !force:
 		err = octomesh.Errorf(octomesh.EUNAVAILABLE, "model %q is recovering; its probe is in flight", d.d.Name)
 		err.RetryAfter = time.Second
 	}
 	d.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	d.outstanding.Add(1)
-	return in, nil
+	return probe, nil
 }
 
 // End records the attempt's outcome: it stops counting as outstanding,
