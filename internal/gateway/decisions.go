@@ -173,7 +173,7 @@ func (s *Service) Explain(ctx context.Context, req *octomesh.ChatRequest) (*octo
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := s.planner(context.WithValue(ctx, explainKey{}, true), req)
+	p, err := s.makePlan(context.WithValue(ctx, explainKey{}, true), req, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -17,16 +17,45 @@ type executor struct {
 	plan    *plan
 	start   time.Time
 	tried   int
-	triedOn map[string]int // attempts per deployment
+	base    int // the decision's attempt records before this executor's
 	lastErr error
 	first   error // the first failure, reported when nothing succeeds
+	// spareReq, when set, is room for one upstream request (see
+	// upstreamRequest); it is used once.
+	spareReq *octomesh.ChatRequest
+	// spareAttempt, when set, is room for one streaming attempt (see
+	// newAttempt); it is used once.
+	spareAttempt *liveAttempt
 	// inflight is the router's accounting of the current sequential
 	// (non-hedged, non-streaming) attempt: one ends before the next begins.
 	inflight router.Inflight
 }
 
-func (s *Service) newExecutor(p *plan, start time.Time) *executor {
-	return &executor{svc: s, plan: p, start: start, triedOn: map[string]int{}}
+// triedOn counts the attempts this executor made on the named deployment:
+// its records in the decision (plans are a few candidates long, and a
+// count per name in a map cost two allocations per request).
+func (e *executor) triedOn(name string) int {
+	n := 0
+	for _, r := range e.plan.decision.Attempts[e.base:] {
+		if r.Deployment == name {
+			n++
+		}
+	}
+	return n
+}
+
+// upstreamRequest is the package's upstreamRequest, in the spare room
+// the first time. Only the executor's own goroutine may call it.
+func (e *executor) upstreamRequest(req *octomesh.ChatRequest, d *octomesh.Deployment) *octomesh.ChatRequest {
+	up := e.spareReq
+	if up == nil {
+		return upstreamRequest(req, d)
+	}
+	e.spareReq = nil
+	*up = *req
+	up.Model = d.UpstreamModel
+	up.Octomesh = nil
+	return up
 }
 
 // pickNext returns the index of the next candidate to try after candidate
@@ -57,7 +86,7 @@ func (e *executor) pickNextWhere(ctx context.Context, cur int, err error, ok fun
 	for pass := 0; pass < 2; pass++ {
 		for i := range atts {
 			a := &atts[i]
-			tried := e.triedOn[a.d.Name]
+			tried := e.triedOn(a.d.Name)
 			if (pass == 0) != (tried == 0) {
 				continue
 			}
@@ -88,7 +117,7 @@ func (e *executor) pickNextWhere(ctx context.Context, cur int, err error, ok fun
 // record notes an attempt's outcome in the decision and in health.
 func (e *executor) record(a *planned, rec octomesh.AttemptRecord, err error) {
 	e.tried++
-	e.triedOn[a.d.Name]++
+	rec.Deployment = a.d.Name // triedOn counts by it
 	rec.Outcome = outcomeOf(err)
 	if err != nil && errors.Is(err, context.Canceled) {
 		rec.Outcome = "cancelled"
@@ -159,7 +188,7 @@ func (e *executor) attemptChat(ctx context.Context, req *octomesh.ChatRequest, a
 		e.record(a, octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Start: at.Sub(e.start), Hedge: hedge}, err)
 		return nil, err
 	}
-	resp, err := a.p.Chat(actx, upstreamRequest(req, a.d))
+	resp, err := a.p.Chat(actx, e.upstreamRequest(req, a.d))
 	if err != nil {
 		err = e.svc.attemptErr(ctx, a, err)
 	}

@@ -43,7 +43,8 @@ func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *plann
 		old := cancel
 		cancel = func(cause error) { old(cause); c2() } // cause first, so the timeout child inherits it
 	}
-	la := &liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
+	la := e.newAttempt()
+	*la = liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Continued: continued}}
 	la.rec.Start = la.at.Sub(e.start)
 	if a.firstByte > 0 {
@@ -55,7 +56,7 @@ func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *plann
 		return nil, err
 	}
 	la.begun = b
-	s, err := a.p.ChatStream(actx, upstreamRequest(req, a.d))
+	s, err := a.p.ChatStream(actx, e.upstreamRequest(req, a.d))
 	if err != nil {
 		err = e.attemptStreamErr(ctx, la, err)
 		e.finishAttempt(la, err)
@@ -63,6 +64,15 @@ func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *plann
 	}
 	la.s = s
 	return la, nil
+}
+
+// newAttempt returns room for a live attempt: the spare the first time.
+func (e *executor) newAttempt() *liveAttempt {
+	if la := e.spareAttempt; la != nil {
+		e.spareAttempt = nil
+		return la
+	}
+	return new(liveAttempt)
 }
 
 // armIdle (re)starts the idle timer after a content chunk: from the first
@@ -145,9 +155,9 @@ type failoverStream struct {
 	cur      *liveAttempt
 	curIdx   int
 	served   *octomesh.Served
-	done     func(err error, relayed int, usage *octomesh.Usage, d *octomesh.Deployment) error
+	start    time.Time // when the request arrived
 	mt       *metering // nil: no metering
-	settled  bool      // done has run
+	settled  bool      // settle has run
 
 	held      *octomesh.Chunk // a role chunk held back until content arrives
 	chunk     *octomesh.Chunk
@@ -186,7 +196,7 @@ func (f *failoverStream) finalize() {
 		return
 	}
 	f.settled = true
-	if err := f.done(f.err, 0, nil, nil); err != nil && f.err == nil {
+	if err := f.settle(f.start, f.err); err != nil && f.err == nil {
 		f.err = err
 	}
 }

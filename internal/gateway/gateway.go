@@ -60,6 +60,8 @@ type Service struct {
 	timeout   time.Duration
 	health    health
 	rand      func() float64
+	// planner, when set (by tests), replaces the router's or the simple
+	// planner; see makePlan.
 	planner   func(ctx context.Context, req *octomesh.ChatRequest) (*plan, error)
 	decisions *decisionStore
 
@@ -93,11 +95,9 @@ func New(o Options) (*Service, error) {
 		s.timeout = 10 * time.Minute
 	}
 	s.health = newLocalHealth()
-	s.planner = s.simplePlan
 	if o.Router != nil {
 		s.router, s.routeDefaults = o.Router, o.RouteDefaults
 		s.health = routerHealth{o.Router}
-		s.planner = s.routerPlan
 	}
 	s.decisions = newDecisionStore(o.DecisionCapacity)
 	s.learning = newLearning(o.Online, o.DecisionCapacity)
@@ -163,9 +163,11 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 		s.rejected(ctx, false, start, err)
 		return nil, nil, err
 	}
-	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx)}
+	c := new(chatCall)
+	c.init(s, octomesh.RequestIDFrom(ctx))
+	served := &c.served
 	prompt := req.EstimateTokens()
-	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)))
+	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)), &c.mt)
 	if err != nil {
 		s.rejected(ctx, false, start, err)
 		return nil, served, err
@@ -173,7 +175,7 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	if s.router != nil {
 		s.router.Admit()
 	}
-	p, err := s.planner(ctx, req)
+	p, err := s.makePlan(ctx, req, &c.plan)
 	if err != nil {
 		mt.release(ctx)
 		s.rejected(ctx, false, start, err)
@@ -183,7 +185,7 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 		s.rejected(ctx, false, start, err)
 		return nil, served, err
 	}
-	e := s.newExecutor(p, start)
+	e := c.begin(p, start)
 	served.Model, served.Provider = p.attempts[0].d.Name, p.attempts[0].d.Provider
 	resp, won, err := e.chat(ctx, req)
 	served.Attempts = e.tried
@@ -199,7 +201,8 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	served.Model, served.Provider = d.Name, d.Provider
 	resp.Model = d.Name
 	u := usageOrEstimate(resp.Usage, req, responseText(resp))
-	resp.Usage = &u.Usage
+	c.usage = u.Usage
+	resp.Usage = &c.usage
 	served.Cost = mt.costOf(d, u.Usage)
 	// The usage is durable before the answer leaves: a response the
 	// client receives always has its ledger entry.
@@ -209,6 +212,18 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	}
 	s.finish(ctx, outcome{route: "chat", d: d, start: start, usage: u, cost: served.Cost, decision: p.decision})
 	return resp, served, nil
+}
+
+// makePlan plans req in *dst (nil: a new plan) with the router, or the
+// simple planner without one, unless a test set its own planner.
+func (s *Service) makePlan(ctx context.Context, req *octomesh.ChatRequest, dst *plan) (*plan, error) {
+	switch {
+	case s.planner != nil:
+		return s.planner(ctx, req)
+	case s.router != nil:
+		return s.routerPlan(ctx, req, dst)
+	}
+	return s.simplePlan(ctx, req, dst)
 }
 
 // okAttempt returns the index of the decision's successful attempt (the
@@ -232,9 +247,11 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 		s.rejected(ctx, true, start, err)
 		return nil, nil, err
 	}
-	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx)}
+	c := new(streamCall)
+	c.init(s, octomesh.RequestIDFrom(ctx))
+	served := &c.served
 	prompt := req.EstimateTokens()
-	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)))
+	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)), &c.mt)
 	if err != nil {
 		s.rejected(ctx, true, start, err)
 		return nil, served, err
@@ -242,7 +259,7 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	if s.router != nil {
 		s.router.Admit()
 	}
-	p, err := s.planner(ctx, req)
+	p, err := s.makePlan(ctx, req, &c.plan)
 	if err != nil {
 		mt.release(ctx)
 		s.rejected(ctx, true, start, err)
@@ -252,13 +269,12 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 		s.rejected(ctx, true, start, err)
 		return nil, served, err
 	}
-	e := s.newExecutor(p, start)
+	e := c.begin(p, start)
+	e.spareAttempt = &c.first
 	first := p.attempts[0].d
 	served.Model, served.Provider = first.Name, first.Provider
-	f := &failoverStream{e: e, ctx: ctx, req: req, orig: req, served: served, curIdx: -1, mt: mt}
-	f.done = func(err error, _ int, _ *octomesh.Usage, _ *octomesh.Deployment) error {
-		return f.settle(start, err)
-	}
+	f := &c.stream
+	*f = failoverStream{e: e, ctx: ctx, req: req, orig: req, served: served, curIdx: -1, mt: mt, start: start}
 	// fail ends a stream that never reached the client: its failed
 	// attempts are recorded (at zero cost) before the error is returned.
 	fail := func(err error) (octomesh.ChatStream, *octomesh.Served, error) {
@@ -342,7 +358,7 @@ func (s *Service) Embed(ctx context.Context, req *octomesh.EmbeddingRequest) (*o
 	}
 	served := &octomesh.Served{RequestID: octomesh.RequestIDFrom(ctx), Model: d.Name, Provider: d.Provider, Attempts: 1}
 	prompt := req.EstimateTokens()
-	mt, err := s.admit(ctx, served, int64(prompt))
+	mt, err := s.admit(ctx, served, int64(prompt), nil)
 	if err != nil {
 		return nil, served, err
 	}

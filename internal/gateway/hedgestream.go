@@ -39,7 +39,8 @@ func (e *executor) race(ctx context.Context, req *octomesh.ChatRequest, idx int,
 		old := cancel
 		cancel = func(cause error) { old(cause); c2() }
 	}
-	la := &liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
+	la := e.newAttempt()
+	*la = liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Hedge: hedge}}
 	la.rec.Start = la.at.Sub(e.start)
 	b, err := e.svc.health.begin(a, &la.in)
@@ -51,7 +52,7 @@ func (e *executor) race(ctx context.Context, req *octomesh.ChatRequest, idx int,
 	if a.firstByte > 0 {
 		la.timer = time.AfterFunc(a.firstByte, func() { cancel(errNoFirstByte) })
 	}
-	up := upstreamRequest(req, a.d)
+	up := e.upstreamRequest(req, a.d)
 	go func() {
 		s, err := a.p.ChatStream(actx, up)
 		if err != nil {

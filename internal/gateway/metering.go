@@ -20,15 +20,22 @@ type metering struct {
 	wall     time.Time // when the request arrived, for the ledger and prices
 	adm      *meter.Admission
 	res      *meter.Reservation
+	// entries is room for the ledger entries of a request that made one
+	// attempt (Settle's writers copy what they keep).
+	entries [1]octomesh.LedgerEntry
 }
 
 // admit applies rate limits, naming the caller's limits in served for the
-// x-ratelimit-* headers (on a refusal too).
-func (s *Service) admit(ctx context.Context, served *octomesh.Served, tokens int64) (*metering, error) {
+// x-ratelimit-* headers (on a refusal too). It fills in *mt (nil: a new
+// one) and returns it, or nil when there is no meter.
+func (s *Service) admit(ctx context.Context, served *octomesh.Served, tokens int64, mt *metering) (*metering, error) {
 	if s.meter == nil {
 		return nil, nil
 	}
-	mt := &metering{m: s.meter, ledgerID: octomesh.LedgerRequestIDFrom(ctx), wall: time.Now()}
+	if mt == nil {
+		mt = new(metering)
+	}
+	mt.m, mt.ledgerID, mt.wall = s.meter, octomesh.LedgerRequestIDFrom(ctx), time.Now()
 	if mt.ledgerID == "" {
 		mt.ledgerID = octomesh.NewID("req")
 	}
@@ -89,7 +96,10 @@ func (mt *metering) settle(ctx context.Context, dec *octomesh.Decision, bill []b
 		mt.release(ctx)
 		return nil
 	}
-	entries := make([]octomesh.LedgerEntry, 0, len(dec.Attempts))
+	entries := mt.entries[:0]
+	if len(dec.Attempts) > len(mt.entries) {
+		entries = make([]octomesh.LedgerEntry, 0, len(dec.Attempts))
+	}
 	for i, a := range dec.Attempts {
 		e := octomesh.LedgerEntry{
 			Kind: octomesh.EntryUsage, RequestID: mt.ledgerID, Attempt: i + 1,

@@ -10,8 +10,9 @@ import (
 
 // routerPlan asks the router for a plan: the request's own route options
 // (narrowed by the key's and the config's), the key's allow-list, the
-// candidates in order with their timeouts, and the hedging rule.
-func (s *Service) routerPlan(ctx context.Context, req *octomesh.ChatRequest) (*plan, error) {
+// candidates in order with their timeouts, and the hedging rule. It makes
+// it in *dst (nil: a new plan), appending to dst's attempts.
+func (s *Service) routerPlan(ctx context.Context, req *octomesh.ChatRequest, dst *plan) (*plan, error) {
 	var reqOpts, keyOpts octomesh.RouteOptions
 	if req.Octomesh != nil {
 		reqOpts = *req.Octomesh
@@ -48,7 +49,11 @@ func (s *Service) routerPlan(ctx context.Context, req *octomesh.ChatRequest) (*p
 		return nil, err
 	}
 	s.learn(ctx, req, &opts, rp)
-	p := &plan{maxAttempts: rp.MaxAttempts, decision: rp.Decision}
+	p := dst
+	if p == nil {
+		p = &plan{attempts: make([]planned, 0, len(rp.Attempts))}
+	}
+	p.maxAttempts, p.decision = rp.MaxAttempts, rp.Decision
 	if rp.Hedge.Enabled {
 		p.hedgeAfter = rp.Hedge.After
 	}

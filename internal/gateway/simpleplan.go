@@ -12,7 +12,9 @@ import (
 // simplePlan is the built-in planner: the named deployment (or the cheapest
 // eligible one for "auto"), retried within the attempt cap. The router
 // replaces it with multi-candidate plans.
-func (s *Service) simplePlan(ctx context.Context, req *octomesh.ChatRequest) (*plan, error) {
+//
+// It makes the plan in *dst (nil: a new plan), appending to dst's attempts.
+func (s *Service) simplePlan(ctx context.Context, req *octomesh.ChatRequest, dst *plan) (*plan, error) {
 	d, p, err := s.pick(req)
 	if err != nil {
 		return nil, err
@@ -26,7 +28,13 @@ func (s *Service) simplePlan(ctx context.Context, req *octomesh.ChatRequest) (*p
 	if pr := octomesh.PrincipalFrom(ctx); pr != nil {
 		dec.OrgID = pr.OrgID
 	}
-	return &plan{attempts: []planned{{d: d, p: p, timeouts: timeouts{total: s.timeout}}}, maxAttempts: 3, decision: dec}, nil
+	pl := dst
+	if pl == nil {
+		pl = new(plan)
+	}
+	pl.attempts = append(pl.attempts, planned{d: d, p: p, timeouts: timeouts{total: s.timeout}})
+	pl.maxAttempts, pl.decision = 3, dec
+	return pl, nil
 }
 
 // localHealth is the health state of the simple planner: cool-downs from

@@ -229,20 +229,44 @@ type planBox struct {
 	dec  octomesh.Decision
 }
 
+// smallPlan is the most attempts a smallPlanBox has room for: a request
+// naming one deployment, or a group or fallback list of two.
+const smallPlan = 2
+
+// smallPlanBox is a planBox with room for the plan's per-attempt slices,
+// so that a small plan is one allocation instead of four.
+type smallPlanBox struct {
+	planBox
+	attempts [smallPlan]PlannedAttempt
+	cands    [smallPlan]octomesh.CandidateScore
+	names    [smallPlan]string
+}
+
 // newPlan allocates the plan for n attempts and records the exclusions.
 func (r *Router) newPlan(req *octomesh.ChatRequest, sc *scratch, f *facts, n int) *Plan {
-	b := &planBox{}
+	var b *planBox
+	var attempts []PlannedAttempt
+	var cands []octomesh.CandidateScore
+	var names []string
+	if n <= smallPlan {
+		sb := &smallPlanBox{}
+		b = &sb.planBox
+		attempts, cands, names = sb.attempts[:n:n], sb.cands[:n:n], sb.names[:n:n]
+	} else {
+		b = &planBox{}
+		attempts, cands, names = make([]PlannedAttempt, n), make([]octomesh.CandidateScore, n), make([]string, n)
+	}
 	p := &b.plan
 	p.Decision = &b.dec
 	p.MaxAttempts = r.cfg.MaxAttempts
-	p.Attempts = make([]PlannedAttempt, n)
+	p.Attempts = attempts
 	b.dec = octomesh.Decision{
 		Time:          time.Unix(0, f.now),
 		Requested:     req.Model,
 		Objective:     f.objective,
 		PolicyVersion: r.version,
-		Candidates:    make([]octomesh.CandidateScore, n),
-		Plan:          make([]string, n),
+		Candidates:    cands,
+		Plan:          names,
 	}
 	excluded := len(sc.cands) - len(sc.elig)
 	b.dec.Excluded = make([]octomesh.Exclusion, 0, excluded)

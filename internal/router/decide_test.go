@@ -359,3 +359,33 @@ func TestDecisionRecord(t *testing.T) {
 		t.Errorf("attempt flags %+v; want none", a)
 	}
 }
+
+// A small plan's slices share one allocation with the plan: each is
+// exactly as long as its capacity, so that appending to one (an executor
+// recording more) cannot write into another, and plans never share them.
+func TestSmallPlanSlicesAreSeparate(t *testing.T) {
+	r, _ := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a", groups("g")), dep("b", groups("g")), dep("c")}})
+	for _, model := range []string{"a", "g"} {
+		p1, err := r.Decide(chat(model), octomesh.RouteOptions{}, KeyScope{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := r.Decide(chat(model), octomesh.RouteOptions{}, KeyScope{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(p1.Attempts)
+		d := p1.Decision
+		if cap(p1.Attempts) != n || len(d.Candidates) != n || cap(d.Candidates) != n || len(d.Plan) != n || cap(d.Plan) != n {
+			t.Fatalf("%s: attempts %d/%d, candidates %d/%d, plan %d/%d; want all %d/%d",
+				model, n, cap(p1.Attempts), len(d.Candidates), cap(d.Candidates), len(d.Plan), cap(d.Plan), n, n)
+		}
+		if &p1.Attempts[0] == &p2.Attempts[0] || &d.Plan[0] == &p2.Decision.Plan[0] || d == p2.Decision {
+			t.Fatalf("%s: two plans share memory", model)
+		}
+		d.Plan = append(d.Plan, "x")
+		if p2.Decision.Plan[0] == "x" || d.Candidates[0].Deployment == "x" {
+			t.Fatalf("%s: appending to one plan's names changed another slice", model)
+		}
+	}
+}
