@@ -69,3 +69,79 @@ func TestRequestsDoNotShareState(t *testing.T) {
 		t.Errorf("usages %+v and %+v; want 1 and 2 completion tokens", *resp1.Usage, *resp2.Usage)
 	}
 }
+
+// reusingStream decodes every chunk into the same Chunk and Choices, as
+// the real decoders do.
+type reusingStream struct {
+	chunks []octomesh.Chunk
+	i      int
+	cur    octomesh.Chunk
+	choice [1]octomesh.ChunkChoice
+}
+
+func (s *reusingStream) Next() bool {
+	if s.i >= len(s.chunks) {
+		return false
+	}
+	c := s.chunks[s.i]
+	s.i++
+	s.cur = c
+	s.cur.Choices = s.choice[:len(c.Choices)]
+	copy(s.cur.Choices, c.Choices)
+	return true
+}
+func (s *reusingStream) Chunk() *octomesh.Chunk { return &s.cur }
+func (s *reusingStream) Err() error             { return nil }
+func (s *reusingStream) Close() error           { return nil }
+
+type reusingProvider struct{ scripted }
+
+func (p *reusingProvider) ChatStream(context.Context, *octomesh.ChatRequest) (octomesh.ChatStream, error) {
+	return &reusingStream{chunks: p.chunks}, nil
+}
+
+// The role chunk held back until content arrives, and the first content
+// chunk sent after it, are the stream's own copies: the upstream decoding
+// the next chunks into the same memory changes neither.
+func TestHeldChunksAreCopies(t *testing.T) {
+	p := &reusingProvider{scripted{id: "p", chunks: []octomesh.Chunk{
+		{ID: "s", Choices: []octomesh.ChunkChoice{{Delta: octomesh.Delta{Role: "assistant"}}}},
+		{ID: "s", Choices: []octomesh.ChunkChoice{{Delta: octomesh.Delta{Content: "one"}}}},
+		{ID: "s", Choices: []octomesh.ChunkChoice{{Delta: octomesh.Delta{Content: "two"}}}},
+		{ID: "s", Choices: []octomesh.ChunkChoice{{FinishReason: "stop"}}},
+	}}}
+	cat, err := NewCatalog(testDeployments(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Options{Catalog: cat, Providers: map[string]octomesh.Provider{"p": p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // and the second request starts afresh
+		st, _, err := svc.ChatStream(context.Background(), streamReq("p/big"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for st.Next() {
+			c := st.Chunk()
+			if len(c.Choices) == 0 {
+				got = append(got, "usage")
+				continue
+			}
+			d := c.Choices[0]
+			got = append(got, string(d.Delta.Role)+"|"+d.Delta.Content+"|"+string(d.FinishReason))
+		}
+		st.Close()
+		want := []string{"assistant||", "|one|", "|two|", "||stop", "usage"}
+		if len(got) != len(want) {
+			t.Fatalf("chunks %q, want %q", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("chunks %q, want %q", got, want)
+			}
+		}
+	}
+}

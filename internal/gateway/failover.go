@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -18,13 +19,20 @@ var (
 )
 
 // liveAttempt is one open upstream stream with its timers.
+//
+// Its context is one context.WithTimeout (WithCancel without a total
+// bound) rather than a cancel-cause context with a timeout child: the
+// cause of our own cancellations is kept in why, which cause reads back
+// as context.Cause would have. One timer serves as the first-byte timer
+// and then the idle timer.
 type liveAttempt struct {
 	a      *planned
 	s      octomesh.ChatStream
 	ctx    context.Context
-	cancel context.CancelCauseFunc
-	timer  *time.Timer // first-byte timer, then idle timer
-	idling bool        // timer is the idle timer (armIdle made it)
+	stop   context.CancelFunc // ends ctx
+	why    atomic.Int32       // why we ended ctx, if we did first: a whyX
+	timer  *time.Timer        // first-byte timer, then idle timer (fire)
+	idling atomic.Bool        // timer is the idle timer
 	begun  begun
 	in     router.Inflight // the router's accounting, which begun ends
 	rec    octomesh.AttemptRecord
@@ -33,22 +41,68 @@ type liveAttempt struct {
 	gotAny bool // a content chunk arrived
 }
 
+// Why an attempt's context was ended by us.
+const (
+	whyNone        int32 = iota
+	whyCanceled          // the attempt was abandoned or is over: context.Canceled
+	whyNoFirstByte       // errNoFirstByte
+	whyStalled           // errStalled
+)
+
+// newAttemptContext derives the context of an attempt on a: bounded by
+// its total timeout, if it has one.
+func newAttemptContext(ctx context.Context, a *planned) (context.Context, context.CancelFunc) {
+	if a.total > 0 {
+		return context.WithTimeout(ctx, a.total)
+	}
+	return context.WithCancel(ctx)
+}
+
+// cancel ends the attempt's context for the reason why; the first reason
+// given is the one cause reports.
+func (la *liveAttempt) cancel(why int32) {
+	la.why.CompareAndSwap(whyNone, why)
+	la.stop()
+}
+
+// fire is the timer's function: the first-byte deadline or, once content
+// flows, the idle deadline has passed.
+func (la *liveAttempt) fire() {
+	if la.idling.Load() {
+		la.cancel(whyStalled)
+	} else {
+		la.cancel(whyNoFirstByte)
+	}
+}
+
+// cause is what context.Cause of the attempt's context would be had we
+// cancelled it with our reason as the cause: our reason when we ended
+// it, otherwise its own (the deadline's, or the parent's).
+func (la *liveAttempt) cause() error {
+	cause := context.Cause(la.ctx)
+	if cause == context.Canceled {
+		// Ended by stop (or by a parent cancelled without a cause, which
+		// attemptStreamErr has looked at already).
+		switch la.why.Load() {
+		case whyNoFirstByte:
+			return errNoFirstByte
+		case whyStalled:
+			return errStalled
+		}
+	}
+	return cause
+}
+
 // open starts a streaming attempt on a. The first-byte timer runs until the
 // first content chunk; after that the idle timer bounds every gap.
 func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *planned, continued bool) (*liveAttempt, error) {
-	actx, cancel := context.WithCancelCause(ctx)
-	if a.total > 0 {
-		var c2 context.CancelFunc
-		actx, c2 = context.WithTimeout(actx, a.total)
-		old := cancel
-		cancel = func(cause error) { old(cause); c2() } // cause first, so the timeout child inherits it
-	}
+	actx, stop := newAttemptContext(ctx, a)
 	la := e.newAttempt()
-	*la = liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
+	*la = liveAttempt{a: a, ctx: actx, stop: stop, at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Continued: continued}}
 	la.rec.Start = la.at.Sub(e.start)
 	if a.firstByte > 0 {
-		la.timer = time.AfterFunc(a.firstByte, func() { cancel(errNoFirstByte) })
+		la.timer = time.AfterFunc(a.firstByte, la.fire)
 	}
 	b, err := e.svc.health.begin(a, &la.in)
 	if err != nil {
@@ -76,23 +130,33 @@ func (e *executor) newAttempt() *liveAttempt {
 }
 
 // armIdle (re)starts the idle timer after a content chunk: from the first
-// content on, it bounds the gap between chunks. The first call replaces
-// the first-byte timer; later ones Reset the same timer rather than make
-// one per chunk. If it fired meanwhile, the attempt is cancelled already
-// and the rearmed timer's second cancel is a no-op.
+// content on, it bounds the gap between chunks. The first call turns the
+// first-byte timer into the idle timer; later ones Reset it rather than
+// make one per chunk. If the idle timer fired meanwhile, the attempt is
+// cancelled already and the rearmed timer's second cancel is a no-op.
 func (la *liveAttempt) armIdle() {
-	if la.idling {
+	if la.idling.Load() {
 		la.timer.Reset(la.a.idle)
 		return
 	}
 	if la.timer != nil {
-		la.timer.Stop()
-		la.timer = nil
+		if !la.timer.Stop() {
+			// The first-byte deadline passed (fire ran, or is running
+			// and reads idling false): the attempt is ending with that
+			// cause, and needs no idle timer.
+			return
+		}
+		if la.a.idle <= 0 {
+			la.timer = nil
+			return
+		}
+		la.idling.Store(true)
+		la.timer.Reset(la.a.idle)
+		return
 	}
 	if la.a.idle > 0 {
-		cancel := la.cancel
-		la.timer = time.AfterFunc(la.a.idle, func() { cancel(errStalled) })
-		la.idling = true
+		la.idling.Store(true)
+		la.timer = time.AfterFunc(la.a.idle, la.fire)
 	}
 }
 
@@ -102,7 +166,7 @@ func (e *executor) attemptStreamErr(parent context.Context, la *liveAttempt, err
 	if parent.Err() != nil {
 		return parent.Err() // the client went away
 	}
-	cause := context.Cause(la.ctx)
+	cause := la.cause()
 	timeout := func(msg string) error {
 		oe := octomesh.Errorf(octomesh.ETIMEOUT, "%s", msg)
 		oe.Provider = la.a.d.Provider
@@ -132,7 +196,7 @@ func (e *executor) finishAttempt(la *liveAttempt, err error) {
 	if la.s != nil {
 		la.s.Close()
 	}
-	la.cancel(context.Canceled)
+	la.cancel(whyCanceled)
 	dur := e.svc.now().Sub(la.at)
 	la.rec.Duration, la.rec.TTFB = dur, la.ttfb
 	la.begun.end(attemptResult{err: err, ttfb: la.ttfb, duration: dur})
@@ -161,11 +225,12 @@ type failoverStream struct {
 
 	held      *octomesh.Chunk // a role chunk held back until content arrives
 	chunk     *octomesh.Chunk
-	pending   bool // chunk was fetched by ChatStream and not yet returned
-	sent      bool // content reached the caller
-	cont      bool // the current attempt continues an earlier one: drop its role chunk
-	text      strings.Builder
-	toolCall  bool // a tool call was relayed: such answers cannot be continued
+	pending   bool            // chunk was fetched by ChatStream and not yet returned
+	sent      bool            // content reached the caller
+	cont      bool            // the current attempt continues an earlier one: drop its role chunk
+	text      strings.Builder // what was sent, if keepText
+	keepText  bool            // a candidate of the plan can continue an answer
+	toolCall  bool            // a tool call was relayed: such answers cannot be continued
 	finished  bool
 	id        string
 	created   int64
@@ -175,6 +240,16 @@ type failoverStream struct {
 	usageDone bool
 	err       error
 	closed    bool
+
+	// Room for what a stream needs once, so that it needs no allocation:
+	// each is used at most once per stream (see accept and emitUsage).
+	roleChunk  octomesh.Chunk // the held role chunk
+	roleChoice [1]octomesh.ChunkChoice
+	firstChunk octomesh.Chunk // the first content chunk, sent after the role chunk
+	usageChunk octomesh.Chunk // the final usage chunk
+	usage      octomesh.Usage // its usage
+	attUsageV  octomesh.Usage // what attUsage points to
+	spentBuf   [1]billed      // backs spent for one attempt with content
 }
 
 // Next advances the stream, failing over as described on failoverStream.
@@ -265,6 +340,9 @@ func (f *failoverStream) endAttempt(err error) {
 			// No usage report (the stream was cut): bill what was relayed.
 			m = estimate(f.req, f.attBytes)
 		}
+		if f.spent == nil {
+			f.spent = f.spentBuf[:0:len(f.spentBuf)]
+		}
 		f.spent = append(f.spent, billed{d: la.a.d, usage: m, attempt: len(f.e.plan.decision.Attempts) - 1})
 	}
 	f.attBytes, f.attUsage = 0, nil
@@ -298,8 +376,9 @@ func (f *failoverStream) emitUsage() bool {
 	}
 	f.usageDone = true
 	t, _ := f.total()
-	u := t.Usage
-	f.chunk = &octomesh.Chunk{ID: f.id, Object: octomesh.ObjectChatCompletionChunk, Created: f.created, Model: f.served.Model, Choices: []octomesh.ChunkChoice{}, Usage: &u}
+	f.usage = t.Usage
+	f.usageChunk = octomesh.Chunk{ID: f.id, Object: octomesh.ObjectChatCompletionChunk, Created: f.created, Model: f.served.Model, Choices: []octomesh.ChunkChoice{}, Usage: &f.usage}
+	f.chunk = &f.usageChunk
 	return true
 }
 
@@ -333,22 +412,28 @@ func (f *failoverStream) accept(la *liveAttempt, c *octomesh.Chunk) bool {
 	c.ID, c.Created = f.id, f.created // a continuation keeps the stream's id
 	c.Model = f.served.Model
 	if c.Usage != nil && len(c.Choices) == 0 {
-		u := *c.Usage
-		f.attUsage = &u
+		f.attUsageV = *c.Usage
+		f.attUsage = &f.attUsageV
 		return false // the usage chunk is emitted once, at the end, with the totals
 	}
 	if !content {
 		if f.cont || f.sent || f.held != nil {
 			return false // a continuation's (or repeated) role chunk
 		}
-		cp := *c
-		cp.Choices = append([]octomesh.ChunkChoice(nil), c.Choices...) // the stream may reuse its chunk
-		f.held = &cp
+		// Once per stream: f.held was nil and is never set to a role chunk again.
+		f.roleChunk = *c
+		f.roleChunk.Choices = nil
+		if len(c.Choices) > 0 { // the stream may reuse its chunk
+			f.roleChunk.Choices = append(f.roleChoice[:0:len(f.roleChoice)], c.Choices...)
+		}
+		f.held = &f.roleChunk
 		return false
 	}
 	for i := range c.Choices {
 		ch := &c.Choices[i]
-		f.text.WriteString(ch.Delta.Content)
+		if f.keepText {
+			f.text.WriteString(ch.Delta.Content)
+		}
 		n := len(ch.Delta.Content) + len(ch.Delta.Refusal)
 		for _, tc := range ch.Delta.ToolCalls {
 			f.toolCall = true
@@ -362,8 +447,8 @@ func (f *failoverStream) accept(la *liveAttempt, c *octomesh.Chunk) bool {
 	if !f.sent && f.held != nil {
 		// Send the held role chunk first, then this one.
 		f.sent = true
-		cp := *c
-		f.chunk, f.held = f.held, &cp
+		f.firstChunk = *c // once per stream: the first content sent
+		f.chunk, f.held = f.held, &f.firstChunk
 		return true
 	}
 	f.sent = true

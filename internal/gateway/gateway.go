@@ -275,6 +275,9 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	served.Model, served.Provider = first.Name, first.Provider
 	f := &c.stream
 	*f = failoverStream{e: e, ctx: ctx, req: req, orig: req, served: served, curIdx: -1, mt: mt, start: start}
+	for i := range p.attempts {
+		f.keepText = f.keepText || p.attempts[i].d.Capabilities.Continuation
+	}
 	// fail ends a stream that never reached the client: its failed
 	// attempts are recorded (at zero cost) before the error is returned.
 	fail := func(err error) (octomesh.ChatStream, *octomesh.Served, error) {

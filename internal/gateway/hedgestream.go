@@ -32,25 +32,19 @@ func hasContent(c *octomesh.Chunk) bool {
 // timers are set up here, on the caller's goroutine.
 func (e *executor) race(ctx context.Context, req *octomesh.ChatRequest, idx int, hedge bool, out chan<- firstContent) (*liveAttempt, error) {
 	a := &e.plan.attempts[idx]
-	actx, cancel := context.WithCancelCause(ctx)
-	if a.total > 0 {
-		var c2 context.CancelFunc
-		actx, c2 = context.WithTimeout(actx, a.total)
-		old := cancel
-		cancel = func(cause error) { old(cause); c2() }
-	}
+	actx, stop := newAttemptContext(ctx, a)
 	la := e.newAttempt()
-	*la = liveAttempt{a: a, ctx: actx, cancel: cancel, at: e.svc.now(),
+	*la = liveAttempt{a: a, ctx: actx, stop: stop, at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Hedge: hedge}}
 	la.rec.Start = la.at.Sub(e.start)
 	b, err := e.svc.health.begin(a, &la.in)
 	if err != nil {
-		cancel(err)
+		stop()
 		return nil, err
 	}
 	la.begun = b
 	if a.firstByte > 0 {
-		la.timer = time.AfterFunc(a.firstByte, func() { cancel(errNoFirstByte) })
+		la.timer = time.AfterFunc(a.firstByte, la.fire)
 	}
 	up := e.upstreamRequest(req, a.d)
 	go func() {
@@ -128,7 +122,7 @@ func (f *failoverStream) hedgedStart(i int) bool {
 	// Cancel whatever is still racing and wait for it, so no goroutine
 	// outlives this call; a hedge that lost the race counts as cancelled.
 	for la := range racing {
-		la.cancel(context.Canceled)
+		la.cancel(whyCanceled)
 	}
 	for len(racing) > 0 {
 		r := <-results

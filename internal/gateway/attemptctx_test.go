@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// An attempt's context is one context; the reason we ended it is kept
+// beside it and read back as its cause, the first reason winning, as
+// context.Cause of a cancel-cause context would report it.
+func TestAttemptCause(t *testing.T) {
+	newLA := func(parent context.Context, tm timeouts) *liveAttempt {
+		a := &planned{timeouts: tm}
+		ctx, stop := newAttemptContext(parent, a)
+		t.Cleanup(stop)
+		return &liveAttempt{a: a, ctx: ctx, stop: stop}
+	}
+	t.Run("first reason wins", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{total: time.Hour})
+		if la.cause() != nil {
+			t.Fatalf("cause of a live attempt = %v, want nil", la.cause())
+		}
+		la.cancel(whyStalled)
+		la.cancel(whyNoFirstByte)
+		la.cancel(whyCanceled)
+		if got := la.cause(); got != errStalled {
+			t.Errorf("cause = %v, want %v", got, errStalled)
+		}
+		if la.ctx.Err() != context.Canceled {
+			t.Errorf("Err = %v, want context.Canceled", la.ctx.Err())
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{})
+		la.cancel(whyCanceled)
+		la.cancel(whyStalled)
+		if got := la.cause(); got != context.Canceled {
+			t.Errorf("cause = %v, want context.Canceled", got)
+		}
+	})
+	t.Run("deadline first", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{total: time.Millisecond})
+		<-la.ctx.Done()
+		la.cancel(whyStalled) // too late: the deadline ended it
+		if got := la.cause(); !errors.Is(got, context.DeadlineExceeded) {
+			t.Errorf("cause = %v, want the deadline", got)
+		}
+		if _, ok := la.ctx.Deadline(); !ok {
+			t.Error("the attempt's context has no deadline")
+		}
+	})
+	t.Run("parent first", func(t *testing.T) {
+		parent, cancel := context.WithCancelCause(context.Background())
+		la := newLA(parent, timeouts{total: time.Hour})
+		errGone := errors.New("client gone")
+		cancel(errGone)
+		<-la.ctx.Done()
+		la.cancel(whyStalled)
+		if got := la.cause(); got != errGone {
+			t.Errorf("cause = %v, want the parent's", got)
+		}
+	})
+	t.Run("first-byte timer then idle timer", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{firstByte: time.Hour, idle: 5 * time.Millisecond})
+		la.timer = time.AfterFunc(la.a.firstByte, la.fire)
+		la.armIdle() // content: the same timer now bounds the gap
+		if !la.idling.Load() {
+			t.Fatal("armIdle did not turn the first-byte timer into the idle timer")
+		}
+		<-la.ctx.Done()
+		if got := la.cause(); got != errStalled {
+			t.Errorf("cause = %v, want %v", got, errStalled)
+		}
+	})
+	t.Run("first byte passed before content", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{firstByte: time.Millisecond, idle: time.Hour})
+		la.timer = time.AfterFunc(la.a.firstByte, la.fire)
+		<-la.ctx.Done()
+		la.armIdle() // content arrived just after the deadline
+		if la.idling.Load() {
+			t.Error("armIdle armed the idle timer after the first-byte deadline ended the attempt")
+		}
+		if got := la.cause(); got != errNoFirstByte {
+			t.Errorf("cause = %v, want %v", got, errNoFirstByte)
+		}
+	})
+	t.Run("no idle bound", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{firstByte: time.Hour})
+		la.timer = time.AfterFunc(la.a.firstByte, la.fire)
+		la.armIdle()
+		la.armIdle()
+		if la.timer != nil || la.idling.Load() {
+			t.Error("without an idle bound, content left a timer running")
+		}
+		if la.ctx.Err() != nil {
+			t.Errorf("attempt ended: %v", la.ctx.Err())
+		}
+	})
+}
