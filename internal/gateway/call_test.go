@@ -145,3 +145,49 @@ func TestHeldChunksAreCopies(t *testing.T) {
 		}
 	}
 }
+
+// The route headers made once per deployment read as the ones built per
+// request.
+func TestRoutesMadeOnceMatch(t *testing.T) {
+	d := &octomesh.Deployment{Name: "p/a"}
+	r := newRoutes([]*octomesh.Deployment{d})
+	for _, atts := range [][]octomesh.AttemptRecord{
+		nil,
+		{{Deployment: "p/a", Outcome: "ok"}},
+		{{Deployment: "p/a", Outcome: "ok", Hedge: true}},
+		{{Deployment: "p/a", Outcome: "ok", Continued: true}},
+		{{Deployment: "p/a", Outcome: "upstream_error"}},
+		{{Deployment: "p/other", Outcome: "ok"}},
+		{{Deployment: "p/a", Outcome: "rate_limited"}, {Deployment: "p/b", Outcome: "ok", Hedge: true}, {Deployment: "p/a", Outcome: "ok", Continued: true}},
+	} {
+		var want string
+		for i, a := range atts {
+			if i > 0 {
+				want += ">"
+			}
+			want += a.Deployment + ":"
+			if a.Hedge {
+				want += "hedge-"
+			}
+			if a.Continued {
+				want += "cont-"
+			}
+			want += a.Outcome
+		}
+		if got := r.header(atts); got != want {
+			t.Errorf("header(%v) = %q, want %q", atts, got, want)
+		}
+		if got := routeHeader(atts); got != want {
+			t.Errorf("routeHeader(%v) = %q, want %q", atts, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		d     *octomesh.Deployment
+		hedge bool
+		want  string
+	}{{d, false, "p/a:streaming"}, {d, true, "p/a:hedge-streaming"}, {&octomesh.Deployment{Name: "p/x"}, false, "p/x:streaming"}, {&octomesh.Deployment{Name: "p/x"}, true, "p/x:hedge-streaming"}} {
+		if got := r.streaming(tc.d, tc.hedge); got != tc.want {
+			t.Errorf("streaming(%s, %v) = %q, want %q", tc.d.Name, tc.hedge, got, tc.want)
+		}
+	}
+}

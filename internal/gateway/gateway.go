@@ -64,6 +64,7 @@ type Service struct {
 	// planner; see makePlan.
 	planner   func(ctx context.Context, req *octomesh.ChatRequest) (*plan, error)
 	decisions *decisionStore
+	routes    routes // route headers made once
 
 	router        *router.Router
 	routeDefaults octomesh.RouteOptions
@@ -100,6 +101,7 @@ func New(o Options) (*Service, error) {
 		s.health = routerHealth{o.Router}
 	}
 	s.decisions = newDecisionStore(o.DecisionCapacity)
+	s.routes = newRoutes(o.Catalog.Deployments())
 	s.learning = newLearning(o.Online, o.DecisionCapacity)
 	return s, nil
 }
@@ -189,7 +191,7 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	served.Model, served.Provider = p.attempts[0].d.Name, p.attempts[0].d.Provider
 	resp, won, err := e.chat(ctx, req)
 	served.Attempts = e.tried
-	served.Route = routeHeader(p.decision.Attempts)
+	served.Route = s.routes.header(p.decision.Attempts)
 	if err != nil {
 		if serr := mt.settle(ctx, p.decision, nil); serr != nil {
 			err = serr
@@ -281,7 +283,7 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	// fail ends a stream that never reached the client: its failed
 	// attempts are recorded (at zero cost) before the error is returned.
 	fail := func(err error) (octomesh.ChatStream, *octomesh.Served, error) {
-		served.Route = routeHeader(p.decision.Attempts)
+		served.Route = s.routes.header(p.decision.Attempts)
 		if serr := mt.settle(ctx, p.decision, nil); serr != nil {
 			err = serr
 		}
@@ -335,11 +337,8 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 func (f *failoverStream) ready(p *plan, served *octomesh.Served) (octomesh.ChatStream, *octomesh.Served, error) {
 	d := f.cur.a.d
 	served.Model, served.Provider = d.Name, d.Provider
-	served.Route = d.Name + ":streaming"
-	if f.cur.rec.Hedge {
-		served.Route = d.Name + ":hedge-streaming"
-	}
-	if prior := routeHeader(p.decision.Attempts); prior != "" {
+	served.Route = f.e.svc.routes.streaming(d, f.cur.rec.Hedge)
+	if prior := f.e.svc.routes.header(p.decision.Attempts); prior != "" {
 		served.Route = prior + ">" + served.Route
 	}
 	return f, served, nil

@@ -19,7 +19,10 @@ type metering struct {
 	ledgerID string
 	wall     time.Time // when the request arrived, for the ledger and prices
 	adm      *meter.Admission
-	res      *meter.Reservation
+	res      *meter.Reservation // nil until reserved
+	// admission and reservation are what adm and res point to.
+	admission   meter.Admission
+	reservation meter.Reservation
 	// entries is room for the ledger entries of a request that made one
 	// attempt (Settle's writers copy what they keep).
 	entries [1]octomesh.LedgerEntry
@@ -39,14 +42,12 @@ func (s *Service) admit(ctx context.Context, served *octomesh.Served, tokens int
 	if mt.ledgerID == "" {
 		mt.ledgerID = octomesh.NewID("req")
 	}
-	adm, err := s.meter.Admit(ctx, octomesh.PrincipalFrom(ctx), tokens)
-	if adm != nil {
-		served.Requests, served.Tokens = adm.Requests, adm.Tokens
-	}
+	err := s.meter.AdmitInto(ctx, &mt.admission, octomesh.PrincipalFrom(ctx), tokens)
+	served.Requests, served.Tokens = mt.admission.Requests, mt.admission.Tokens
 	if err != nil {
 		return nil, err
 	}
-	mt.adm = adm
+	mt.adm = &mt.admission
 	return mt, nil
 }
 
@@ -56,12 +57,11 @@ func (mt *metering) reserve(ctx context.Context, amount octomesh.Money) error {
 	if mt == nil {
 		return nil
 	}
-	res, err := mt.m.Reserve(ctx, octomesh.PrincipalFrom(ctx), mt.adm, mt.ledgerID, amount)
-	if err != nil {
+	if err := mt.m.ReserveInto(ctx, &mt.reservation, octomesh.PrincipalFrom(ctx), mt.adm, mt.ledgerID, amount); err != nil {
 		mt.m.Release(ctx, mt.adm)
 		return err
 	}
-	mt.res = res
+	mt.res = &mt.reservation
 	return nil
 }
 

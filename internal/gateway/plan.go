@@ -83,7 +83,40 @@ func backoff(n int, rnd func() float64) time.Duration {
 // routeHeader renders attempts compactly for the x-octomesh-route header:
 // "a:rate_limited>b:ok". Deployment names and codes are safe identifiers.
 func routeHeader(atts []octomesh.AttemptRecord) string {
+	return routes(nil).header(atts)
+}
+
+// routes holds the route headers of the commonest requests, made once per
+// deployment rather than once per request: one attempt that succeeded
+// ("a:ok"), and a stream answered by one attempt ("a:streaming").
+type routes map[string]*deploymentRoutes
+
+type deploymentRoutes struct{ ok, streaming, hedgeStreaming string }
+
+func newRoutes(deps []*octomesh.Deployment) routes {
+	r := make(routes, len(deps))
+	for _, d := range deps {
+		r[d.Name] = &deploymentRoutes{ok: d.Name + ":ok", streaming: d.Name + ":streaming", hedgeStreaming: d.Name + ":hedge-streaming"}
+	}
+	return r
+}
+
+// header is routeHeader.
+func (r routes) header(atts []octomesh.AttemptRecord) string {
+	if len(atts) == 0 {
+		return ""
+	}
+	if a := &atts[0]; len(atts) == 1 && a.Outcome == "ok" && !a.Hedge && !a.Continued {
+		if dr := r[a.Deployment]; dr != nil {
+			return dr.ok
+		}
+	}
+	n := 0
+	for i := range atts {
+		n += len(atts[i].Deployment) + len(atts[i].Outcome) + len(">:hedge-cont-")
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for i, a := range atts {
 		if i > 0 {
 			b.WriteByte('>')
@@ -99,6 +132,21 @@ func routeHeader(atts []octomesh.AttemptRecord) string {
 		b.WriteString(a.Outcome)
 	}
 	return b.String()
+}
+
+// streaming is the route of a stream now answered by d: "d:streaming"
+// (or "d:hedge-streaming" when a hedge won).
+func (r routes) streaming(d *octomesh.Deployment, hedge bool) string {
+	if dr := r[d.Name]; dr != nil {
+		if hedge {
+			return dr.hedgeStreaming
+		}
+		return dr.streaming
+	}
+	if hedge {
+		return d.Name + ":hedge-streaming"
+	}
+	return d.Name + ":streaming"
 }
 
 // outcomeOf names an attempt's outcome: "ok" or the error code.

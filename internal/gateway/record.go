@@ -86,7 +86,10 @@ func (s *Service) finish(ctx context.Context, o outcome) {
 			}
 		}
 	}
-	attrs := []slog.Attr{
+	// Room for every attribute: appending the optional ones to a slice
+	// of the nine made it grow on the heap.
+	var buf [13]slog.Attr
+	attrs := append(buf[:0],
 		slog.String(attrRequestID, octomesh.RequestIDFrom(ctx)),
 		slog.String(attrRoute, o.route),
 		slog.String(attrModel, o.d.Name),
@@ -96,7 +99,7 @@ func (s *Service) finish(ctx context.Context, o outcome) {
 		slog.Int(attrPrompt, o.usage.PromptTokens),
 		slog.Int(attrOutput, o.usage.CompletionTokens),
 		slog.String(attrCost, o.cost.String()),
-	}
+	)
 	if o.stream {
 		attrs = append(attrs, slog.Int64(attrTTFT, o.ttft.Milliseconds()))
 	}

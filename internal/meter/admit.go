@@ -28,14 +28,22 @@ type Admission struct {
 // ERATELIMITED with RetryAfter set. A counter backend failure lets the
 // request through (rate limits fail open; budgets do not).
 func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) (*Admission, error) {
-	a := &Admission{p: p}
+	a := new(Admission)
+	return a, m.AdmitInto(ctx, a, p, tokens)
+}
+
+// AdmitInto is Admit deciding in *a, which the caller owns (a gateway
+// keeps it with the rest of the request's state, saving an allocation
+// per request). *a is overwritten.
+func (m *Meter) AdmitInto(ctx context.Context, a *Admission, p *octomesh.Principal, tokens int64) error {
+	*a = Admission{p: p}
 	if p == nil {
-		return a, nil
+		return nil
 	}
 	keyRPM, keyTPM := orDefault(p.Scopes.RPM, m.o.KeyRPM), orDefault(p.Scopes.TPM, m.o.KeyTPM)
 	orgRPM, orgTPM := orDefault(p.Org.RPM, m.o.OrgRPM), orDefault(p.Org.TPM, m.o.OrgTPM)
 	if keyRPM <= 0 && keyTPM <= 0 && orgRPM <= 0 && orgTPM <= 0 {
-		return a, nil
+		return nil
 	}
 	checks := &a.buf
 	var kinds [4]limitKind
@@ -59,13 +67,13 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 	add(keyTokens, keyTPM, tokens)
 	add(orgTokens, orgTPM, tokens)
 	if n == 0 {
-		return a, nil
+		return nil
 	}
 	ok, res, err := m.o.Counters.Allow(ctx, checks[:n])
 	if err != nil {
 		m.stats.CounterErrors.Add(1)
 		m.log.Warn("rate limit check failed; admitting", "key_id", p.KeyID, "err", err)
-		return a, nil
+		return nil
 	}
 	for i := range res {
 		st := &octomesh.RateLimitState{Limit: checks[i].Rate.Limit, Remaining: res[i].Remaining, Reset: res[i].ResetAfter}
@@ -83,7 +91,7 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 			if r.RetryAfter == limit.Never {
 				// Cannot happen while N is capped at the limit (Burst 0 means
 				// the limit), but a refusal that never clears must say so.
-				return a, octomesh.Errorf(octomesh.ERATELIMITED, "rate limit exceeded: the request is larger than %s", kinds[i].describe(checks[i].Rate.Limit))
+				return octomesh.Errorf(octomesh.ERATELIMITED, "rate limit exceeded: the request is larger than %s", kinds[i].describe(checks[i].Rate.Limit))
 			}
 			if r.RetryAfter > wait {
 				wait, desc = r.RetryAfter, kinds[i].describe(checks[i].Rate.Limit)
@@ -94,13 +102,13 @@ func (m *Meter) Admit(ctx context.Context, p *octomesh.Principal, tokens int64) 
 		}
 		e := octomesh.Errorf(octomesh.ERATELIMITED, "rate limit exceeded: %s; retry after %ds", desc, int((wait+time.Second-1)/time.Second))
 		e.RetryAfter = wait
-		return a, e
+		return e
 	}
 	if firstTok < n {
 		a.checks = checks[firstTok:n]
 	}
 	a.tokens = tokens
-	return a, nil
+	return nil
 }
 
 // limitKind is one of the four per-minute limits.

@@ -411,3 +411,44 @@ func TestSoftBudgetAlertsOnce(t *testing.T) {
 		}
 	}
 }
+
+// AdmitInto and ReserveInto decide in the caller's Admission and
+// Reservation; each call starts from nothing, so one reused by the next
+// request carries nothing of the previous one: neither its limits' state,
+// nor the token checks it would correct, nor an ended reservation.
+func TestAdmitIntoAndReserveIntoStartAfresh(t *testing.T) {
+	r := newRig(t, meter.Options{OrgTPM: 1000})
+	ctx := context.Background()
+	p := principal("org_a", "key_1")
+	var a meter.Admission
+	var res meter.Reservation
+	if err := r.m.AdmitInto(ctx, &a, p, 600); err != nil || a.Tokens == nil || a.Tokens.Remaining != 400 {
+		t.Fatalf("admit: %v %+v", err, a.Tokens)
+	}
+	if err := r.m.ReserveInto(ctx, &res, p, &a, "req_1", 0); err != nil {
+		t.Fatal(err)
+	}
+	e := usage("req_1", 10, r.now.Now())
+	e.PromptTokens, e.CompletionTokens = 60, 40
+	if err := res.Settle(ctx, []octomesh.LedgerEntry{e}); err != nil {
+		t.Fatal(err)
+	}
+	// The same Admission for a caller without a principal: no limits,
+	// no checks left to correct.
+	if err := r.m.AdmitInto(ctx, &a, nil, 600); err != nil || a.Tokens != nil || a.Requests != nil {
+		t.Fatalf("admit without a principal: %v %+v %+v", err, a.Tokens, a.Requests)
+	}
+	if err := r.m.ReserveInto(ctx, &res, nil, &a, "req_2", 0); err != nil {
+		t.Fatal(err)
+	}
+	// The reused reservation is live again, and settling it corrects
+	// nothing: 900 tokens remain (1000 less the 100 used by req_1).
+	e = usage("req_2", 10, r.now.Now())
+	e.PromptTokens, e.CompletionTokens = 500, 0
+	if err := res.Settle(ctx, []octomesh.LedgerEntry{e}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.m.AdmitInto(ctx, &a, p, 900); err != nil || a.Tokens.Remaining != 0 {
+		t.Fatalf("after both: %v %+v, want 900 tokens left to take", err, a.Tokens)
+	}
+}

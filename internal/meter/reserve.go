@@ -33,9 +33,20 @@ func (r *Reservation) Amount() octomesh.Money { return r.amount }
 // reach refuses the request (EUNAVAILABLE): money limits fail closed.
 // requestID must be unique per request (it keys the reservation).
 func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admission, requestID string, amount octomesh.Money) (*Reservation, error) {
-	r := &Reservation{m: m, id: requestID, p: p, adm: adm, amount: amount}
+	r := new(Reservation)
+	if err := m.ReserveInto(ctx, r, p, adm, requestID, amount); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ReserveInto is Reserve holding the reservation in *r, which the caller
+// owns (see AdmitInto) and must not use after an error. *r is
+// overwritten; it must not hold a reservation not yet ended.
+func (m *Meter) ReserveInto(ctx context.Context, r *Reservation, p *octomesh.Principal, adm *Admission, requestID string, amount octomesh.Money) error {
+	*r = Reservation{m: m, id: requestID, p: p, adm: adm, amount: amount}
 	if p == nil {
-		return r, nil
+		return nil
 	}
 	m.maybeLoadBudgets(ctx)
 	now := m.now()
@@ -53,7 +64,7 @@ func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admissi
 			return m.o.Store.SpendSince(ctx, b.OrgID, b.Scope, b.Subject, start)
 		}); err != nil {
 			if b.Hard {
-				return nil, m.unavailable(err)
+				return m.unavailable(err)
 			}
 			continue // a soft budget never blocks; it is counted once it can be seeded
 		}
@@ -67,20 +78,20 @@ func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admissi
 		// ledger), so one can never be counted twice, whoever seeds when.
 		credited, err := m.credited(ctx, p.OrgID)
 		if err != nil {
-			return nil, m.unavailable(err)
+			return m.unavailable(err)
 		}
 		acct := limit.Account{Key: "c:" + p.OrgID, Limit: int64(credited), Hard: true}
 		if err := m.seed(ctx, acct, func(ctx context.Context) (octomesh.Money, error) {
 			return m.o.Store.SpendSince(ctx, p.OrgID, octomesh.ScopeOrg, "", time.Time{})
 		}); err != nil {
-			return nil, m.unavailable(err)
+			return m.unavailable(err)
 		}
 		hard = true
 		r.accts = append(r.accts, acct)
 		r.budgets = append(r.budgets, nil)
 	}
 	if len(r.accts) == 0 {
-		return r, nil
+		return nil
 	}
 	refused, err := m.o.Counters.Reserve(ctx, r.id, r.accts, int64(amount), m.o.ReservationTTL)
 	if err != nil {
@@ -91,17 +102,17 @@ func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admissi
 			m.stats.CounterErrors.Add(1)
 		}
 		if hard {
-			return nil, m.unavailable(err)
+			return m.unavailable(err)
 		}
 		m.log.Warn("budget reservation failed; soft budgets only, admitting", "key_id", p.KeyID, "err", err)
 		r.accts, r.budgets = nil, nil
-		return r, nil
+		return nil
 	}
 	if refused >= 0 {
 		m.stats.BudgetRefused.Add(1)
-		return nil, m.refusal(ctx, r, refused)
+		return m.refusal(ctx, r, refused)
 	}
-	return r, nil
+	return nil
 }
 
 // refusal explains which budget had no room.
