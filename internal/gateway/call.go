@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/router"
 )
 
 // call is one chat request's state in the gateway, in one allocation
@@ -21,8 +22,9 @@ type call struct {
 	exec   executor
 
 	attempts [2]planned                // backs plan.attempts for plans this small
-	records  [2]octomesh.AttemptRecord // backs the decision's attempt records
+	records  [1]octomesh.AttemptRecord // backs the decision's attempt records
 	up       octomesh.ChatRequest      // the first attempt's upstream request
+	space    router.PlanSpace          // the router's plan and decision
 }
 
 // chatCall is a non-streaming request's call.
@@ -43,6 +45,7 @@ type streamCall struct {
 func (c *call) init(s *Service, requestID string) {
 	c.served.RequestID = requestID
 	c.plan.attempts = c.attempts[:0]
+	c.plan.space = &c.space
 	c.exec.svc = s
 	c.exec.spareReq = &c.up
 }

@@ -245,11 +245,13 @@ type failoverStream struct {
 	// each is used at most once per stream (see accept and emitUsage).
 	roleChunk  octomesh.Chunk // the held role chunk
 	roleChoice [1]octomesh.ChunkChoice
-	firstChunk octomesh.Chunk // the first content chunk, sent after the role chunk
-	usageChunk octomesh.Chunk // the final usage chunk
-	usage      octomesh.Usage // its usage
-	attUsageV  octomesh.Usage // what attUsage points to
-	spentBuf   [1]billed      // backs spent for one attempt with content
+	// lateChunk is the first content chunk, sent after the role chunk,
+	// and then the final usage chunk: next returns a held chunk before it
+	// reads on, so the first is long returned when the second is made.
+	lateChunk octomesh.Chunk
+	usage     octomesh.Usage // the usage chunk's usage
+	attUsageV octomesh.Usage // what attUsage points to
+	spentBuf  [1]billed      // backs spent for one attempt with content
 }
 
 // Next advances the stream, failing over as described on failoverStream.
@@ -377,8 +379,8 @@ func (f *failoverStream) emitUsage() bool {
 	f.usageDone = true
 	t, _ := f.total()
 	f.usage = t.Usage
-	f.usageChunk = octomesh.Chunk{ID: f.id, Object: octomesh.ObjectChatCompletionChunk, Created: f.created, Model: f.served.Model, Choices: []octomesh.ChunkChoice{}, Usage: &f.usage}
-	f.chunk = &f.usageChunk
+	f.lateChunk = octomesh.Chunk{ID: f.id, Object: octomesh.ObjectChatCompletionChunk, Created: f.created, Model: f.served.Model, Choices: []octomesh.ChunkChoice{}, Usage: &f.usage}
+	f.chunk = &f.lateChunk
 	return true
 }
 
@@ -447,8 +449,8 @@ func (f *failoverStream) accept(la *liveAttempt, c *octomesh.Chunk) bool {
 	if !f.sent && f.held != nil {
 		// Send the held role chunk first, then this one.
 		f.sent = true
-		f.firstChunk = *c // once per stream: the first content sent
-		f.chunk, f.held = f.held, &f.firstChunk
+		f.lateChunk = *c // once per stream: the first content sent
+		f.chunk, f.held = f.held, &f.lateChunk
 		return true
 	}
 	f.sent = true

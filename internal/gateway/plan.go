@@ -18,6 +18,8 @@ type plan struct {
 	maxAttempts int
 	hedgeAfter  time.Duration // 0: no hedging
 	decision    *octomesh.Decision
+	// space, when set, is room for the router's plan (see routerPlan).
+	space *router.PlanSpace
 }
 
 // planned is one candidate of a plan.

@@ -35,7 +35,12 @@ func (s *Service) routerPlan(ctx context.Context, req *octomesh.ChatRequest, dst
 		// above the quality floor), unless the caller chose an objective.
 		opts.Objective = octomesh.ObjectiveQuality
 	}
-	rp, err := s.router.Decide(req, opts, scope)
+	var rp *router.Plan
+	if dst != nil && dst.space != nil {
+		rp, err = s.router.DecideIn(dst.space, req, opts, scope)
+	} else {
+		rp, err = s.router.Decide(req, opts, scope)
+	}
 	if rp != nil && rp.Decision != nil {
 		rp.Decision.RequestID = octomesh.RequestIDFrom(ctx)
 		rp.Decision.OrgID = org

@@ -107,6 +107,23 @@ type facts struct {
 // Decide is safe for concurrent use. It allocates only the Plan (and the
 // reason texts of excluded candidates).
 func (r *Router) Decide(req *octomesh.ChatRequest, opts octomesh.RouteOptions, key KeyScope) (*Plan, error) {
+	return r.decide(nil, req, opts, key)
+}
+
+// PlanSpace is room for a small plan (up to two attempts) with its
+// Decision, which DecideIn makes its plan in instead of allocating one.
+// Its zero value is ready to use.
+type PlanSpace struct{ box smallPlanBox }
+
+// DecideIn is Decide making the plan in *space when it is small enough
+// (a plan of more attempts is allocated as Decide does). The caller owns
+// the space: the plan and its Decision live in it, so it must not be
+// reused while either is in use.
+func (r *Router) DecideIn(space *PlanSpace, req *octomesh.ChatRequest, opts octomesh.RouteOptions, key KeyScope) (*Plan, error) {
+	return r.decide(space, req, opts, key)
+}
+
+func (r *Router) decide(space *PlanSpace, req *octomesh.ChatRequest, opts octomesh.RouteOptions, key KeyScope) (*Plan, error) {
 	if req == nil || req.Model == "" {
 		return nil, octomesh.Errorf(octomesh.EINVALID, "you must provide a model parameter").WithParam("model")
 	}
@@ -180,7 +197,7 @@ func (r *Router) Decide(req *octomesh.ChatRequest, opts octomesh.RouteOptions, k
 		}
 	}
 	if len(sc.elig) == 0 {
-		p := r.newPlan(req, sc, &f, 0)
+		p := r.newPlan(space, req, sc, &f, 0)
 		return p, r.noCandidate(req.Model, sc)
 	}
 
@@ -188,7 +205,7 @@ func (r *Router) Decide(req *octomesh.ChatRequest, opts octomesh.RouteOptions, k
 	r.score(sc, &f, &opts)
 	r.order(sc)
 
-	p := r.newPlan(req, sc, &f, len(sc.order))
+	p := r.newPlan(space, req, sc, &f, len(sc.order))
 	total := r.cfg.Timeouts.Total
 	if opts.TimeoutMS > 0 {
 		total = min(total, time.Duration(opts.TimeoutMS)*time.Millisecond)
@@ -242,14 +259,21 @@ type smallPlanBox struct {
 	names    [smallPlan]string
 }
 
-// newPlan allocates the plan for n attempts and records the exclusions.
-func (r *Router) newPlan(req *octomesh.ChatRequest, sc *scratch, f *facts, n int) *Plan {
+// newPlan allocates the plan for n attempts (in space, if it is small
+// enough and space is not nil) and records the exclusions.
+func (r *Router) newPlan(space *PlanSpace, req *octomesh.ChatRequest, sc *scratch, f *facts, n int) *Plan {
 	var b *planBox
 	var attempts []PlannedAttempt
 	var cands []octomesh.CandidateScore
 	var names []string
 	if n <= smallPlan {
-		sb := &smallPlanBox{}
+		var sb *smallPlanBox
+		if space != nil {
+			sb = &space.box
+			*sb = smallPlanBox{}
+		} else {
+			sb = &smallPlanBox{}
+		}
 		b = &sb.planBox
 		attempts, cands, names = sb.attempts[:n:n], sb.cands[:n:n], sb.names[:n:n]
 	} else {

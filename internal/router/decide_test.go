@@ -389,3 +389,43 @@ func TestSmallPlanSlicesAreSeparate(t *testing.T) {
 		}
 	}
 }
+
+// DecideIn makes a small plan in the caller's space, starting afresh: a
+// space used before carries nothing of the plan made in it then (the
+// executor's records, the outcome, a longer plan's attempts). A plan too
+// large for it is allocated.
+func TestDecideInSpace(t *testing.T) {
+	r, _ := newRouter(t, Config{Deployments: []octomesh.Deployment{dep("a", groups("g", "big")), dep("b", groups("g", "big")), dep("c", groups("big"))}})
+	var space PlanSpace
+	p, err := r.DecideIn(&space, chat("g"), octomesh.RouteOptions{}, KeyScope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != &space.box.plan || len(p.Attempts) != 2 {
+		t.Fatalf("plan for g: in space %v, %d attempts; want in space, 2", p == &space.box.plan, len(p.Attempts))
+	}
+	p.Decision.Attempts = append(p.Decision.Attempts, octomesh.AttemptRecord{Deployment: "a", Outcome: "ok"})
+	p.Decision.Outcome, p.Decision.RequestID = "ok", "req_1"
+	want, err := r.Decide(chat("a"), octomesh.RouteOptions{}, KeyScope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = r.DecideIn(&space, chat("a"), octomesh.RouteOptions{}, KeyScope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Decision.Time = want.Decision.Time // the clock is the test's; all else must match
+	if diff := cmp.Diff(want, p, cmp.AllowUnexported(PlannedAttempt{})); diff != "" {
+		t.Errorf("plan made in a used space differs from a new one (-want +got):\n%s", diff)
+	}
+	big, err := r.DecideIn(&space, chat("big"), octomesh.RouteOptions{}, KeyScope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if big == &space.box.plan || len(big.Attempts) != 3 {
+		t.Errorf("plan of 3 attempts: in space %v, %d attempts; want allocated, 3", big == &space.box.plan, len(big.Attempts))
+	}
+	if space.box.plan.Decision.Requested != "a" {
+		t.Errorf("a plan too large for the space changed it: requested %q", space.box.plan.Decision.Requested)
+	}
+}
