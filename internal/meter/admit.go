@@ -20,6 +20,7 @@ type Admission struct {
 	buf [4]limit.RateCheck
 	// Requests and Tokens are the tightest limits, for the headers.
 	Requests, Tokens *octomesh.RateLimitState
+	states           [2]octomesh.RateLimitState // what Requests and Tokens point to
 }
 
 // Admit applies the caller's rate limits: one request and tokens (the
@@ -57,7 +58,7 @@ func (m *Meter) AdmitInto(ctx context.Context, a *Admission, p *octomesh.Princip
 		if units > per {
 			units = per // a request larger than the whole limit waits for a full bucket, not forever
 		}
-		checks[n] = limit.RateCheck{Key: k.key(p), Rate: limit.Rate{Limit: per, Period: time.Minute}, N: units}
+		checks[n] = limit.RateCheck{Key: m.limitKeys.of(k, p), Rate: limit.Rate{Limit: per, Period: time.Minute}, N: units}
 		kinds[n] = k
 		n++
 	}
@@ -76,11 +77,11 @@ func (m *Meter) AdmitInto(ctx context.Context, a *Admission, p *octomesh.Princip
 		return nil
 	}
 	for i := range res {
-		st := &octomesh.RateLimitState{Limit: checks[i].Rate.Limit, Remaining: res[i].Remaining, Reset: res[i].ResetAfter}
+		st := octomesh.RateLimitState{Limit: checks[i].Rate.Limit, Remaining: res[i].Remaining, Reset: res[i].ResetAfter}
 		if i < firstTok {
-			a.Requests = tighter(a.Requests, st)
+			a.Requests = tighter(a.Requests, &a.states[0], st)
 		} else {
-			a.Tokens = tighter(a.Tokens, st)
+			a.Tokens = tighter(a.Tokens, &a.states[1], st)
 		}
 	}
 	if !ok {
@@ -121,19 +122,6 @@ const (
 	orgTokens
 )
 
-// key is the counter key of the limit for p.
-func (k limitKind) key(p *octomesh.Principal) string {
-	switch k {
-	case keyRequests:
-		return "rk:" + p.KeyID
-	case orgRequests:
-		return "ro:" + p.OrgID
-	case keyTokens:
-		return "tk:" + p.KeyID
-	}
-	return "to:" + p.OrgID
-}
-
 // describe names the limit for an error message.
 func (k limitKind) describe(per int64) string {
 	whose, unit := "this API key's", "requests"
@@ -169,12 +157,14 @@ func (m *Meter) correctTokens(ctx context.Context, a *Admission, used int64) {
 	}
 }
 
-// tighter returns the state with less remaining.
-func tighter(a, b *octomesh.RateLimitState) *octomesh.RateLimitState {
-	if a == nil || b.Remaining < a.Remaining {
-		return b
+// tighter returns the state with less remaining of cur (nil, or room)
+// and st, kept in room.
+func tighter(cur, room *octomesh.RateLimitState, st octomesh.RateLimitState) *octomesh.RateLimitState {
+	if cur == nil || st.Remaining < cur.Remaining {
+		*room = st
+		return room
 	}
-	return a
+	return cur
 }
 
 func orDefault(v, def int64) int64 {

@@ -77,6 +77,8 @@ type Meter struct {
 	seedMu sync.Mutex
 	seeded map[string]time.Time // account key → when it was last seeded
 
+	limitKeys limitKeys
+
 	alertMu sync.Mutex
 	alerted map[string]bool // account keys whose alert was raised this window
 
