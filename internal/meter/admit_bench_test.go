@@ -24,3 +24,26 @@ func BenchmarkAdmitWithLimits(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReserveSettleWithBudgets reserves and settles a request on an
+// organisation's monthly budget and its key's daily one, as a gateway
+// does: into its own Reservation.
+func BenchmarkReserveSettleWithBudgets(b *testing.B) {
+	r := newRig(b, meter.Options{})
+	r.budget(b, octomesh.Budget{ID: "bud_org", OrgID: "org_a", Scope: octomesh.ScopeOrg, Period: octomesh.PeriodMonth, Limit: 1e15, Hard: true})
+	r.budget(b, octomesh.Budget{ID: "bud_key", OrgID: "org_a", Scope: octomesh.ScopeKey, Subject: "key_1", Period: octomesh.PeriodDay, Limit: 1e15})
+	p := principal("org_a", "key_1")
+	ctx := context.Background()
+	var a meter.Admission
+	var res meter.Reservation
+	if err := r.m.AdmitInto(ctx, &a, p, 100); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.m.ReserveInto(ctx, &res, p, &a, "req_1", 10); err != nil {
+			b.Fatal(err)
+		}
+		res.Release(ctx)
+	}
+}

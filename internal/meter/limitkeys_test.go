@@ -3,6 +3,7 @@ package meter
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/octomesh/octomesh"
 )
@@ -25,5 +26,25 @@ func TestLimitKeys(t *testing.T) {
 	}
 	if len(c.keys) > maxLimitKeys || len(c.orgs) > maxLimitKeys {
 		t.Errorf("cache holds %d keys and %d orgs, more than %d", len(c.keys), len(c.orgs), maxLimitKeys)
+	}
+}
+
+// The cached account keys are the ones made per request before.
+func TestAccountKeys(t *testing.T) {
+	var c accountKeys
+	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	for range 2 { // made, then cached
+		if got, want := c.budget("bud_1", start), fmt.Sprintf("b:bud_1:%d", start.Unix()); got != want {
+			t.Errorf("windowed budget key %q, want %q", got, want)
+		}
+		if got := c.budget("bud_1", time.Time{}); got != "b:bud_1" {
+			t.Errorf("budget key without a window %q, want b:bud_1", got)
+		}
+		if got := c.budget("bud_1", start.AddDate(0, 1, 0)); got != fmt.Sprintf("b:bud_1:%d", start.AddDate(0, 1, 0).Unix()) {
+			t.Errorf("next window's key %q", got)
+		}
+		if got := c.credit("org_a"); got != "c:org_a" {
+			t.Errorf("credit key %q, want c:org_a", got)
+		}
 	}
 }

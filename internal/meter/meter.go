@@ -77,7 +77,8 @@ type Meter struct {
 	seedMu sync.Mutex
 	seeded map[string]time.Time // account key → when it was last seeded
 
-	limitKeys limitKeys
+	limitKeys   limitKeys
+	accountKeys accountKeys
 
 	alertMu sync.Mutex
 	alerted map[string]bool // account keys whose alert was raised this window
@@ -177,16 +178,4 @@ func (m *Meter) Run(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// budgetsFor returns the budgets that apply to p.
-func (m *Meter) budgetsFor(p *octomesh.Principal) []*octomesh.Budget {
-	idx := m.budgets.Load()
-	var out []*octomesh.Budget
-	for _, b := range idx.byOrg[p.OrgID] {
-		if b.Applies(p) {
-			out = append(out, b)
-		}
-	}
-	return out
 }

@@ -40,7 +40,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newRig(t *testing.T, o meter.Options) *rig {
+func newRig(t testing.TB, o meter.Options) *rig {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)}
@@ -66,7 +66,7 @@ func newRig(t *testing.T, o meter.Options) *rig {
 	return &rig{m: meter.New(o), db: db, w: w, now: c, count: o.Counters}
 }
 
-func (r *rig) budget(t *testing.T, b octomesh.Budget) {
+func (r *rig) budget(t testing.TB, b octomesh.Budget) {
 	t.Helper()
 	if err := r.db.CreateBudget(context.Background(), &b); err != nil {
 		t.Fatal(err)
@@ -413,9 +413,9 @@ func TestSoftBudgetAlertsOnce(t *testing.T) {
 }
 
 // AdmitInto and ReserveInto decide in the caller's Admission and
-// Reservation; each call starts from nothing, so one reused by the next
-// request carries nothing of the previous one: neither its limits' state,
-// nor the token checks it would correct, nor an ended reservation.
+// Reservation. AdmitInto starts from nothing, so an Admission reused by
+// the next request carries nothing of the previous one: neither its
+// limits' state nor the token checks it would correct.
 func TestAdmitIntoAndReserveIntoStartAfresh(t *testing.T) {
 	r := newRig(t, meter.Options{OrgTPM: 1000})
 	ctx := context.Background()
@@ -438,14 +438,15 @@ func TestAdmitIntoAndReserveIntoStartAfresh(t *testing.T) {
 	if err := r.m.AdmitInto(ctx, &a, nil, 600); err != nil || a.Tokens != nil || a.Requests != nil {
 		t.Fatalf("admit without a principal: %v %+v %+v", err, a.Tokens, a.Requests)
 	}
-	if err := r.m.ReserveInto(ctx, &res, nil, &a, "req_2", 0); err != nil {
+	var res2 meter.Reservation // a Reservation is never reused (see ReserveInto)
+	if err := r.m.ReserveInto(ctx, &res2, nil, &a, "req_2", 0); err != nil {
 		t.Fatal(err)
 	}
-	// The reused reservation is live again, and settling it corrects
-	// nothing: 900 tokens remain (1000 less the 100 used by req_1).
+	// Settling corrects nothing: 900 tokens remain (1000 less the 100
+	// used by req_1).
 	e = usage("req_2", 10, r.now.Now())
 	e.PromptTokens, e.CompletionTokens = 500, 0
-	if err := res.Settle(ctx, []octomesh.LedgerEntry{e}); err != nil {
+	if err := res2.Settle(ctx, []octomesh.LedgerEntry{e}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.m.AdmitInto(ctx, &a, p, 900); err != nil || a.Tokens.Remaining != 0 {

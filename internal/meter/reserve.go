@@ -2,7 +2,6 @@ package meter
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -20,7 +19,10 @@ type Reservation struct {
 	amount  octomesh.Money
 	accts   []limit.Account
 	budgets []*octomesh.Budget // parallel to accts; nil for prepaid credit
-	ended   atomic.Bool
+	// Room for the accounts of two budgets (or a budget and credit).
+	acctBuf   [2]limit.Account
+	budgetBuf [2]*octomesh.Budget
+	ended     atomic.Bool
 }
 
 // Amount is what the reservation holds.
@@ -42,21 +44,25 @@ func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admissi
 
 // ReserveInto is Reserve holding the reservation in *r, which the caller
 // owns (see AdmitInto) and must not use after an error. *r is
-// overwritten; it must not hold a reservation not yet ended.
+// overwritten; use a new one for each reservation: a Settle whose counter
+// update failed goes on retrying with it in the background.
 func (m *Meter) ReserveInto(ctx context.Context, r *Reservation, p *octomesh.Principal, adm *Admission, requestID string, amount octomesh.Money) error {
 	*r = Reservation{m: m, id: requestID, p: p, adm: adm, amount: amount}
+	r.accts, r.budgets = r.acctBuf[:0:len(r.acctBuf)], r.budgetBuf[:0:len(r.budgetBuf)]
 	if p == nil {
 		return nil
 	}
 	m.maybeLoadBudgets(ctx)
 	now := m.now()
 	hard := false
-	for _, b := range m.budgetsFor(p) {
+	for _, b := range m.budgets.Load().byOrg[p.OrgID] {
+		if !b.Applies(p) {
+			continue
+		}
 		start, end := b.Period.Window(now)
-		key := "b:" + b.ID
+		key := m.accountKeys.budget(b.ID, start)
 		var ttl time.Duration
 		if !start.IsZero() {
-			key += fmt.Sprintf(":%d", start.Unix())
 			ttl = end.Sub(now) + 48*time.Hour
 		}
 		acct := limit.Account{Key: key, Limit: int64(b.Limit), Hard: b.Hard, TTL: ttl}
@@ -80,7 +86,7 @@ func (m *Meter) ReserveInto(ctx context.Context, r *Reservation, p *octomesh.Pri
 		if err != nil {
 			return m.unavailable(err)
 		}
-		acct := limit.Account{Key: "c:" + p.OrgID, Limit: int64(credited), Hard: true}
+		acct := limit.Account{Key: m.accountKeys.credit(p.OrgID), Limit: int64(credited), Hard: true}
 		if err := m.seed(ctx, acct, func(ctx context.Context) (octomesh.Money, error) {
 			return m.o.Store.SpendSince(ctx, p.OrgID, octomesh.ScopeOrg, "", time.Time{})
 		}); err != nil {
