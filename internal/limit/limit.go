@@ -46,6 +46,7 @@ package limit
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -107,6 +108,17 @@ type Account struct {
 // Counters are the shared counters. Implementations are safe for concurrent
 // use; every method is atomic with respect to the others, across all
 // processes sharing the implementation's backend.
+// AllowerInto is implemented by Counters that can write Allow's results
+// into the caller's slice instead of a new one, saving an allocation per
+// admitted request. res must have room for a result per check; its first
+// len(checks) elements are overwritten.
+type AllowerInto interface {
+	AllowInto(ctx context.Context, checks []RateCheck, res []RateResult) (allowed bool, err error)
+}
+
+// errShortResults is AllowInto's error for a res shorter than checks.
+var errShortResults = errors.New("limit: AllowInto: fewer results than checks")
+
 type Counters interface {
 	// Allow applies the checks all-or-nothing with GCRA: if every bucket
 	// can take its N units, all take them and allowed is true; otherwise

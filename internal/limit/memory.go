@@ -153,11 +153,25 @@ type rateState struct {
 
 // Allow implements Counters. It returns EINVALID for invalid checks and no
 // other error.
-func (m *Memory) Allow(_ context.Context, checks []RateCheck) (bool, []RateResult, error) {
-	if err := validateChecks(checks, true); err != nil {
+func (m *Memory) Allow(ctx context.Context, checks []RateCheck) (bool, []RateResult, error) {
+	res := make([]RateResult, len(checks))
+	ok, err := m.AllowInto(ctx, checks, res)
+	if err != nil {
 		return false, nil, err
 	}
-	res := make([]RateResult, len(checks))
+	return ok, res, nil
+}
+
+// AllowInto implements AllowerInto.
+func (m *Memory) AllowInto(_ context.Context, checks []RateCheck, res []RateResult) (bool, error) {
+	if err := validateChecks(checks, true); err != nil {
+		return false, err
+	}
+	if len(res) < len(checks) {
+		return false, errShortResults
+	}
+	res = res[:len(checks)]
+	clear(res)
 	var scratch [memScratch]rateState
 	st := scratch[:0]
 	if len(checks) > memScratch {
@@ -192,7 +206,7 @@ func (m *Memory) Allow(_ context.Context, checks []RateCheck) (bool, []RateResul
 		}
 		res[i] = s.g.result(checks[i].Rate.Limit, d, res[i].RetryAfter)
 	}
-	return allowed, res, nil
+	return allowed, nil
 }
 
 // store saves the state's new level, creating or dropping its bucket.

@@ -21,6 +21,8 @@ type Admission struct {
 	// Requests and Tokens are the tightest limits, for the headers.
 	Requests, Tokens *octomesh.RateLimitState
 	states           [2]octomesh.RateLimitState // what Requests and Tokens point to
+	results          [4]limit.RateResult        // room for the counters' results
+	charge           [2]limit.RateCheck         // room for correctTokens' charges
 }
 
 // Admit applies the caller's rate limits: one request and tokens (the
@@ -70,7 +72,15 @@ func (m *Meter) AdmitInto(ctx context.Context, a *Admission, p *octomesh.Princip
 	if n == 0 {
 		return nil
 	}
-	ok, res, err := m.o.Counters.Allow(ctx, checks[:n])
+	var ok bool
+	var res []limit.RateResult
+	var err error
+	if ai, into := m.o.Counters.(limit.AllowerInto); into {
+		res = a.results[:n]
+		ok, err = ai.AllowInto(ctx, checks[:n], res)
+	} else {
+		ok, res, err = m.o.Counters.Allow(ctx, checks[:n])
+	}
 	if err != nil {
 		m.stats.CounterErrors.Add(1)
 		m.log.Warn("rate limit check failed; admitting", "key_id", p.KeyID, "err", err)
@@ -140,8 +150,11 @@ func (m *Meter) correctTokens(ctx context.Context, a *Admission, used int64) {
 	if a == nil || len(a.checks) == 0 {
 		return
 	}
-	cs := make([]limit.RateCheck, len(a.checks))
-	copy(cs, a.checks)
+	cs := a.charge[:0]
+	if len(a.checks) > len(a.charge) {
+		cs = make([]limit.RateCheck, 0, len(a.checks))
+	}
+	cs = append(cs, a.checks...)
 	delta := false
 	for i := range cs {
 		// The check took min(tokens, limit); charge what the request really used beyond that.
