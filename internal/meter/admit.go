@@ -14,15 +14,19 @@ type Admission struct {
 	p      *octomesh.Principal
 	checks []limit.RateCheck // the token checks, to correct once usage is known
 	tokens int64             // tokens taken per token check
-	// buf holds the checks: in the Admission rather than in Admit's
-	// frame, from which handing them to Counters would move them to the
-	// heap on every request.
-	buf [4]limit.RateCheck
+	work   *admitWork        // nil when no limit applies
 	// Requests and Tokens are the tightest limits, for the headers.
 	Requests, Tokens *octomesh.RateLimitState
-	states           [2]octomesh.RateLimitState // what Requests and Tokens point to
-	results          [4]limit.RateResult        // room for the counters' results
-	charge           [2]limit.RateCheck         // room for correctTokens' charges
+}
+
+// admitWork is the room an admission with limits needs, in one
+// allocation made only then: checks handed to the counters, their
+// results, the states the headers point to, and token corrections.
+type admitWork struct {
+	checks  [4]limit.RateCheck
+	results [4]limit.RateResult
+	states  [2]octomesh.RateLimitState // what Requests and Tokens point to
+	charge  [2]limit.RateCheck         // correctTokens' charges
 }
 
 // Admit applies the caller's rate limits: one request and tokens (the
@@ -48,7 +52,8 @@ func (m *Meter) AdmitInto(ctx context.Context, a *Admission, p *octomesh.Princip
 	if keyRPM <= 0 && keyTPM <= 0 && orgRPM <= 0 && orgTPM <= 0 {
 		return nil
 	}
-	checks := &a.buf
+	a.work = new(admitWork)
+	checks := &a.work.checks
 	var kinds [4]limitKind
 	n := 0
 	// Keys are built only for limits that apply; descriptions only for a
@@ -76,7 +81,7 @@ func (m *Meter) AdmitInto(ctx context.Context, a *Admission, p *octomesh.Princip
 	var res []limit.RateResult
 	var err error
 	if ai, into := m.o.Counters.(limit.AllowerInto); into {
-		res = a.results[:n]
+		res = a.work.results[:n]
 		ok, err = ai.AllowInto(ctx, checks[:n], res)
 	} else {
 		ok, res, err = m.o.Counters.Allow(ctx, checks[:n])
@@ -89,9 +94,9 @@ func (m *Meter) AdmitInto(ctx context.Context, a *Admission, p *octomesh.Princip
 	for i := range res {
 		st := octomesh.RateLimitState{Limit: checks[i].Rate.Limit, Remaining: res[i].Remaining, Reset: res[i].ResetAfter}
 		if i < firstTok {
-			a.Requests = tighter(a.Requests, &a.states[0], st)
+			a.Requests = tighter(a.Requests, &a.work.states[0], st)
 		} else {
-			a.Tokens = tighter(a.Tokens, &a.states[1], st)
+			a.Tokens = tighter(a.Tokens, &a.work.states[1], st)
 		}
 	}
 	if !ok {
@@ -150,8 +155,8 @@ func (m *Meter) correctTokens(ctx context.Context, a *Admission, used int64) {
 	if a == nil || len(a.checks) == 0 {
 		return
 	}
-	cs := a.charge[:0]
-	if len(a.checks) > len(a.charge) {
+	cs := a.work.charge[:0]
+	if len(a.checks) > len(a.work.charge) {
 		cs = make([]limit.RateCheck, 0, len(a.checks))
 	}
 	cs = append(cs, a.checks...)

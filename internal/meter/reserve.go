@@ -19,10 +19,7 @@ type Reservation struct {
 	amount  octomesh.Money
 	accts   []limit.Account
 	budgets []*octomesh.Budget // parallel to accts; nil for prepaid credit
-	// Room for the accounts of two budgets (or a budget and credit).
-	acctBuf   [2]limit.Account
-	budgetBuf [2]*octomesh.Budget
-	ended     atomic.Bool
+	ended   atomic.Bool
 }
 
 // Amount is what the reservation holds.
@@ -48,7 +45,6 @@ func (m *Meter) Reserve(ctx context.Context, p *octomesh.Principal, adm *Admissi
 // update failed goes on retrying with it in the background.
 func (m *Meter) ReserveInto(ctx context.Context, r *Reservation, p *octomesh.Principal, adm *Admission, requestID string, amount octomesh.Money) error {
 	*r = Reservation{m: m, id: requestID, p: p, adm: adm, amount: amount}
-	r.accts, r.budgets = r.acctBuf[:0:len(r.acctBuf)], r.budgetBuf[:0:len(r.budgetBuf)]
 	if p == nil {
 		return nil
 	}
@@ -75,8 +71,7 @@ func (m *Meter) ReserveInto(ctx context.Context, r *Reservation, p *octomesh.Pri
 			continue // a soft budget never blocks; it is counted once it can be seeded
 		}
 		hard = hard || b.Hard
-		r.accts = append(r.accts, acct)
-		r.budgets = append(r.budgets, b)
+		r.add(acct, b)
 	}
 	if p.Org.Prepaid {
 		// Credit is an account whose limit is every top-up so far and whose
@@ -93,8 +88,7 @@ func (m *Meter) ReserveInto(ctx context.Context, r *Reservation, p *octomesh.Pri
 			return m.unavailable(err)
 		}
 		hard = true
-		r.accts = append(r.accts, acct)
-		r.budgets = append(r.budgets, nil)
+		r.add(acct, nil)
 	}
 	if len(r.accts) == 0 {
 		return nil
@@ -119,6 +113,23 @@ func (m *Meter) ReserveInto(ctx context.Context, r *Reservation, p *octomesh.Pri
 		return m.refusal(ctx, r, refused)
 	}
 	return nil
+}
+
+// accounts is room for the accounts of two budgets (or a budget and
+// credit) and their budgets, in one allocation.
+type accounts struct {
+	accts   [2]limit.Account
+	budgets [2]*octomesh.Budget
+}
+
+// add appends an account and its budget (nil for credit).
+func (r *Reservation) add(acct limit.Account, b *octomesh.Budget) {
+	if r.accts == nil {
+		room := new(accounts)
+		r.accts, r.budgets = room.accts[:0:len(room.accts)], room.budgets[:0:len(room.budgets)]
+	}
+	r.accts = append(r.accts, acct)
+	r.budgets = append(r.budgets, b)
 }
 
 // refusal explains which budget had no room.
