@@ -22,7 +22,8 @@ func (c *conn) prepareBody(w *response) error {
 	r := &w.tmpl
 	h := r.Header
 	te, cl := h["Transfer-Encoding"], h["Content-Length"]
-	b := &body{c: c, w: w}
+	b := &w.bodyVal
+	*b = body{c: c, w: w}
 	switch {
 	case len(te) > 0:
 		if r.ProtoMinor == 0 {

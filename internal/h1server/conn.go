@@ -135,8 +135,12 @@ func (c *conn) waitForRequest() (start time.Time, ok bool) {
 // it is http.ErrAbortHandler.
 func (c *conn) handle(w *response) (ok bool) {
 	ctx, cancel := context.WithCancel(c.base)
-	r := w.tmpl.WithContext(ctx)
-	w.req = r
+	// The context is set in place: WithContext, inlined, makes its copy on
+	// the stack, where a request of its own for the handler would cost a
+	// heap allocation of the whole Request. (net/http's handlers, too, get
+	// the request its response uses.)
+	w.tmpl = *w.tmpl.WithContext(ctx)
+	r := &w.tmpl
 	c.mu.Lock()
 	c.started, c.checked, c.cancel = time.Now().UnixNano(), 0, cancel
 	c.mu.Unlock()

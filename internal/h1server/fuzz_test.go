@@ -35,7 +35,7 @@ func FuzzParseHead(f *testing.F) {
 		}
 		c := &conn{br: bufio.NewReader(strings.NewReader(""))}
 		w := &response{c: c, declared: -1}
-		if err := parseHead(head, &w.tmpl); err != nil {
+		if err := w.parseHead(head); err != nil {
 			return
 		}
 		if err := c.prepareBody(w); err != nil {

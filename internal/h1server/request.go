@@ -41,7 +41,7 @@ func (c *conn) readRequest(t0 time.Time) (*response, error) {
 		return nil, err
 	}
 	w := &response{c: c, status: 0, declared: -1}
-	if err := parseHead(head, &w.tmpl); err != nil {
+	if err := w.parseHead(head); err != nil {
 		return nil, err
 	}
 	r := &w.tmpl
@@ -112,8 +112,10 @@ func (c *conn) readHeadInto(head *[]byte) (string, error) {
 }
 
 // parseHead parses a request head (request line, headers, blank line)
-// into r. Strings in r are slices of head.
-func parseHead(head string, r *http.Request) error {
+// into w.tmpl. Strings in it are slices of head; its URL and header values
+// are backed by w's storage when they fit.
+func (w *response) parseHead(head string) error {
+	r := &w.tmpl
 	line, rest, _ := cutLine(head)
 	method, line, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(line, " ")
@@ -128,7 +130,7 @@ func parseHead(head string, r *http.Request) error {
 		return &requestError{status: http.StatusHTTPVersionNotSupported, code: "http_version_not_supported", msg: "unsupported HTTP version; use HTTP/1.1"}
 	}
 	r.Method, r.RequestURI, r.Proto, r.ProtoMajor, r.ProtoMinor = internMethod(method), target, proto, major, minor
-	u, err := parseTarget(method, target)
+	u, err := parseTarget(method, target, &w.url)
 	if err != nil {
 		return err
 	}
@@ -141,7 +143,10 @@ func parseHead(head string, r *http.Request) error {
 		n = 0
 	}
 	h := make(http.Header, n)
-	vals := make([]string, 0, n)
+	vals := w.reqVals[:0]
+	if n > len(w.reqVals) {
+		vals = make([]string, 0, n)
+	}
 	for {
 		var l string
 		l, rest, _ = cutLine(rest)
@@ -214,10 +219,11 @@ func parseProto(p string) (major, minor int, ok bool) {
 }
 
 // parseTarget parses the request-target. The common origin-form without
-// escapes or a query needs no parser: its URL is its path.
-func parseTarget(method, target string) (*url.URL, error) {
+// escapes or a query needs no parser: its URL is its path, set in plain.
+func parseTarget(method, target string, plain *url.URL) (*url.URL, error) {
 	if target[0] == '/' && plainPath(target) {
-		return &url.URL{Path: target}, nil
+		*plain = url.URL{Path: target}
+		return plain, nil
 	}
 	if method == http.MethodConnect {
 		return nil, &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: "CONNECT is not supported"}

@@ -3,6 +3,7 @@ package h1server
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -18,9 +19,17 @@ const maxKeptBuffer = 64 << 10
 // response is the http.ResponseWriter of one request.
 type response struct {
 	c    *conn
-	tmpl http.Request  // the request as parsed
-	req  *http.Request // what the handler got (tmpl with its context)
-	body *body         // nil without a body
+	tmpl http.Request // the request as parsed, and, with its context, the handler's
+	body *body        // nil without a body
+
+	// Storage for the request's parts, allocated with the response rather
+	// than each on its own: the response is never reused (a handler may
+	// keep it, or the request, past its return), so neither are they.
+	url     url.URL    // tmpl.URL for a plain path
+	bodyVal body       // what body points to, when there is one
+	reqVals [16]string // backs the request's header values, when they fit
+	hdrVals [16]string // backs values set with SetHeaderValue
+	nhdr    int        // hdrVals in use
 
 	header      http.Header
 	status      int
@@ -52,6 +61,23 @@ func (w *response) Header() http.Header {
 		w.header = make(http.Header, 8)
 	}
 	return w.header
+}
+
+// SetHeaderValue is Header().Set(key, value) for a key in canonical form,
+// without its allocation: the value's one-element slice is cut from an
+// array in the response (with its capacity capped, so that an Add copies
+// it rather than writing into the next value). What the handler then sees
+// in the map is what Set would have put there.
+func (w *response) SetHeaderValue(key, value string) {
+	h := w.Header()
+	if w.nhdr == len(w.hdrVals) {
+		h[key] = []string{value}
+		return
+	}
+	i := w.nhdr
+	w.nhdr++
+	w.hdrVals[i] = value
+	h[key] = w.hdrVals[i : i+1 : i+1]
 }
 
 // WriteHeader fixes the status and takes a snapshot of the headers, as
