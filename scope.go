@@ -39,6 +39,21 @@ func WithScope(ctx context.Context, s *RequestScope) context.Context {
 	return &scopeCtx{ctx, s}
 }
 
+// NewScope returns ctx carrying a new, empty scope, and the scope: what
+// WithScope does, with the context and the scope in one allocation (it runs
+// for every request).
+func NewScope(ctx context.Context) (context.Context, *RequestScope) {
+	o := &scopeOwner{}
+	o.ctx = scopeCtx{ctx, &o.scope}
+	return &o.ctx, &o.scope
+}
+
+// scopeOwner holds a scope and the context carrying it.
+type scopeOwner struct {
+	ctx   scopeCtx
+	scope RequestScope
+}
+
 // ScopeFrom returns the scope in ctx, or nil.
 func ScopeFrom(ctx context.Context) *RequestScope {
 	s, _ := ctx.Value(scopeKey{}).(*RequestScope)

@@ -56,3 +56,18 @@ func TestAScopeWinsOverValuesSetOutsideIt(t *testing.T) {
 		t.Fatalf("filled in: got %s, want %s", got, want)
 	}
 }
+
+// NewScope's context is WithScope's: the same answers, from one allocation.
+func TestNewScope(t *testing.T) {
+	ctx, sc := NewScope(context.Background())
+	if ScopeFrom(ctx) != sc || RequestIDFrom(ctx) != "" {
+		t.Fatalf("a new scope: %p %q", ScopeFrom(ctx), RequestIDFrom(ctx))
+	}
+	sc.ID, sc.LedgerID = "req-1", "req-1~x"
+	if RequestIDFrom(ctx) != "req-1" || LedgerRequestIDFrom(ctx) != "req-1~x" {
+		t.Fatalf("filled in: %q %q", RequestIDFrom(ctx), LedgerRequestIDFrom(ctx))
+	}
+	if n := testing.AllocsPerRun(100, func() { NewScope(context.Background()) }); n != 1 {
+		t.Errorf("NewScope allocates %v times, want 1", n)
+	}
+}

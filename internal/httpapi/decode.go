@@ -45,7 +45,16 @@ func (s *Server) readBodyInto(w http.ResponseWriter, r *http.Request, buf []byte
 	if r.ContentLength > s.maxBody {
 		return nil, tooLarge(s.maxBody)
 	}
-	body, err := readAll(http.MaxBytesReader(w, r.Body, s.maxBody), buf, r.ContentLength)
+	// readAll holds the body to the limit. A body of unknown length also
+	// goes through http.MaxBytesReader, which tells net/http's server to
+	// close the connection when it is exceeded; one with a length ends there
+	// (both servers stop its reads at the length, which is within the limit
+	// here), so it is spared that reader's allocation.
+	src := r.Body
+	if r.ContentLength < 0 {
+		src = http.MaxBytesReader(w, r.Body, s.maxBody)
+	}
+	body, err := readAll(src, buf, r.ContentLength, s.maxBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -92,19 +101,29 @@ func (pb *pooledBody) Release() {
 // package-level state kept here: it holds no meaning, only spare memory.
 var bodyPool = sync.Pool{New: func() any { return &pooledBody{b: make([]byte, 0, 4<<10)} }}
 
-// readAll appends r's bytes to buf, like io.ReadAll. A known length
+// readAll appends r's bytes to buf, like io.ReadAll, and fails with an
+// *http.MaxBytesError once there are more than limit of them (reading at
+// most one byte past it, as http.MaxBytesReader does). A known length
 // (size ≥ 0, up to maxPresize) sizes the buffer once, with a spare byte so
 // that the read reporting the end needs no growth.
-func readAll(r io.Reader, buf []byte, size int64) ([]byte, error) {
+func readAll(r io.Reader, buf []byte, size, limit int64) ([]byte, error) {
 	if size >= 0 && size <= maxPresize && int64(cap(buf)-len(buf)) < size+1 {
 		buf = slices.Grow(buf, int(size)+1)
 	}
+	left := limit + 1 // bytes still allowed, one past the limit included
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, max(512, len(buf))) // doubling, as io.ReadAll does
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		p := buf[len(buf):cap(buf)]
+		if int64(len(p)) > left {
+			p = p[:left]
+		}
+		n, err := r.Read(p)
 		buf = buf[:len(buf)+n]
+		if left -= int64(n); left <= 0 {
+			return buf, &http.MaxBytesError{Limit: limit}
+		}
 		if err == io.EOF {
 			return buf, nil
 		}

@@ -31,7 +31,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, served, err := s.svc.Chat(r.Context(), req)
-	setServed(w.Header(), served)
+	setServed(w, served)
 	if err != nil {
 		s.writeError(w, r, formatAnthropic, err)
 		return
@@ -41,8 +41,8 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, formatAnthropic, err)
 		return
 	}
-	w.Header().Set("X-Octomesh-Cost-Usd", served.Cost.String())
-	w.Header().Set("Content-Type", "application/json")
+	setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
+	setHeader(w, "Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	w.Write(out)
 }
@@ -51,17 +51,16 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 // stream began ends it with an error event and no message_stop.
 func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest) {
 	st, served, err := s.svc.ChatStream(r.Context(), req)
-	setServed(w.Header(), served)
+	setServed(w, served)
 	if err != nil {
 		s.writeError(w, r, formatAnthropic, err)
 		return
 	}
 	defer st.Close()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("Trailer", "X-Octomesh-Cost-Usd")
+	setHeader(w, "Content-Type", "text/event-stream")
+	setHeader(w, "Cache-Control", "no-cache")
+	setHeader(w, "X-Accel-Buffering", "no")
+	setHeader(w, "Trailer", "X-Octomesh-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	ending := false
@@ -97,6 +96,6 @@ func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *oct
 	ending = true
 	if sw.Finish() == nil {
 		st.Close()
-		h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
+		setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
 	}
 }

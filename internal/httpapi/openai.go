@@ -19,15 +19,25 @@ func moreWaiting(st octomesh.ChatStream) bool {
 }
 
 // setServed writes the x-octomesh-* headers naming what served the request,
-// and the rate-limit headers. It assigns canonical names directly and backs
-// every value with one slice: through Header.Set these headers cost about
-// fifteen allocations per answer.
-func setServed(h http.Header, sv *octomesh.Served) {
+// and the rate-limit headers. It assigns canonical names directly, through
+// h1server's SetHeaderValue or else backing every value with one slice:
+// through Header.Set these headers cost about fifteen allocations per
+// answer.
+func setServed(w http.ResponseWriter, sv *octomesh.Served) {
 	if sv == nil {
 		return
 	}
-	vals := make([]string, 0, 9)
+	hs, _ := w.(headerSetter)
+	h := w.Header()
+	var vals []string
 	put := func(key, v string) {
+		if hs != nil {
+			hs.SetHeaderValue(key, v)
+			return
+		}
+		if vals == nil {
+			vals = make([]string, 0, 9)
+		}
 		vals = append(vals, v)
 		n := len(vals)
 		h[key] = vals[n-1 : n : n]
@@ -82,12 +92,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, served, err := s.svc.Chat(r.Context(), &req)
-	setServed(w.Header(), served)
+	setServed(w, served)
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
-	w.Header().Set("X-Octomesh-Cost-Usd", served.Cost.String())
+	setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
 	writeChatResponse(w, resp)
 }
 
@@ -97,17 +107,16 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 // answer is never presented as complete.
 func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest) {
 	st, served, err := s.svc.ChatStream(r.Context(), req)
-	setServed(w.Header(), served)
+	setServed(w, served)
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
 	defer st.Close()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("Trailer", "X-Octomesh-Cost-Usd")
+	setHeader(w, "Content-Type", "text/event-stream")
+	setHeader(w, "Cache-Control", "no-cache")
+	setHeader(w, "X-Accel-Buffering", "no")
+	setHeader(w, "Trailer", "X-Octomesh-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	enc := chunkEncoder{includeUsage: req.WantsUsageInStream()}
@@ -133,14 +142,14 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomes
 		buf := appendJSONValue([]byte("data: "), newOpenAIError(err))
 		w.Write(append(buf, "\n\n"...))
 		st.Close()
-		h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
+		setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
 		return
 	}
 	// No flush: returning writes [DONE], the end of the body and the cost
 	// trailer in one system call (Close settles in microseconds).
 	w.Write([]byte("data: [DONE]\n\n"))
 	st.Close()
-	h.Set("X-Octomesh-Cost-Usd", served.Cost.String())
+	setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
 }
 
 // writeEvent writes c as one SSE event. Its buffer is lent per event, not
@@ -170,12 +179,12 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, served, err := s.svc.Embed(r.Context(), &req)
-	setServed(w.Header(), served)
+	setServed(w, served)
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
-	w.Header().Set("X-Octomesh-Cost-Usd", served.Cost.String())
+	setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
 	out := embeddingList{Object: "list", Model: resp.Model, Data: make([]embeddingItem, len(resp.Data))}
 	out.Usage.PromptTokens = resp.Usage.PromptTokens
 	out.Usage.TotalTokens = resp.Usage.PromptTokens

@@ -21,7 +21,7 @@ func writeChatResponse(w http.ResponseWriter, resp *octomesh.ChatResponse) {
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	setHeader(w, "Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 	if cap(b) <= maxPooledBody {

@@ -43,16 +43,19 @@ func applyRouteHeaders(h http.Header, req *octomesh.ChatRequest) error {
 	if v := get(hdrObjective); v != "" && o.Objective == "" {
 		o.Objective = octomesh.Objective(v)
 	}
-	for _, b := range []struct {
-		name string
-		dst  *bool
-	}{{hdrZeroRetention, &o.ZeroRetention}, {hdrNoTraining, &o.NoTraining}} {
-		if v := get(b.name); v != "" {
+	// Names and fields apart: a name reaches the error, and a pointer into
+	// o beside it would move o to the heap with it.
+	for i, name := range [2]string{hdrZeroRetention, hdrNoTraining} {
+		dst := &o.ZeroRetention
+		if i == 1 {
+			dst = &o.NoTraining
+		}
+		if v := get(name); v != "" {
 			t, err := strconv.ParseBool(v)
 			if err != nil {
-				return bad(b.name, "true or false")
+				return bad(name, "true or false")
 			}
-			*b.dst = *b.dst || t
+			*dst = *dst || t
 		}
 	}
 	if v := get(hdrRegions); v != "" && len(o.Regions) == 0 {
@@ -82,7 +85,10 @@ func applyRouteHeaders(h http.Header, req *octomesh.ChatRequest) error {
 		o.TimeoutMS = n
 	}
 	if seen {
-		req.Octomesh = &o
+		// A copy, so that o stays on the stack for the requests without
+		// these headers: the most.
+		merged := o
+		req.Octomesh = &merged
 	}
 	return nil
 }

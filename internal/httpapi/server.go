@@ -191,18 +191,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("X-Request-Id")
 	ledgerID := ""
 	if !validRequestID(id) {
-		id = s.idPrefix + strconv.FormatUint(s.idSeq.Add(1), 36)
+		id = s.newID("", 0)
 	} else {
 		// A caller's id may repeat; the ledger's must not (see
 		// octomesh.WithLedgerRequestID), so it gets our unique suffix. The
 		// ledger takes at most 128 bytes, so a long id gives way to it.
-		suffix := "~" + s.idPrefix[4:] + strconv.FormatUint(s.idSeq.Add(1), 36)
-		ledgerID = id[:min(len(id), 128-len(suffix))] + suffix
+		ledgerID = s.newID(id, 128)
 	}
-	w.Header().Set("X-Request-Id", id)
+	setHeader(w, "X-Request-Id", id)
 	// One scope for the request's identity, filled in by authenticate and
 	// authorize: one context and one request copy instead of five.
-	ctx := octomesh.WithScope(r.Context(), &octomesh.RequestScope{ID: id, LedgerID: ledgerID, Start: time.Now()})
+	ctx, sc := octomesh.NewScope(r.Context())
+	sc.ID, sc.LedgerID, sc.Start = id, ledgerID, time.Now()
 	// The recovery answers with this request, not r: its scope says
 	// whether the gateway recorded the request, and the mux sets its
 	// pattern, the metrics' route.
@@ -217,6 +217,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	s.mux.ServeHTTP(w, sr)
+}
+
+// newID returns a new request id: "req_", the server's random prefix and a
+// sequence number. With a caller's id it returns the ledger's instead: the
+// caller's, cut to leave room within limit bytes, then "~", the prefix and
+// the number. One allocation, the string's.
+func (s *Server) newID(caller string, limit int) string {
+	var b [192]byte
+	seq := s.idSeq.Add(1)
+	if caller == "" {
+		out := strconv.AppendUint(append(b[:0], s.idPrefix...), seq, 36)
+		return string(out)
+	}
+	var sb [32]byte
+	suffix := strconv.AppendUint(append(append(sb[:0], '~'), s.idPrefix[4:]...), seq, 36)
+	out := append(b[:0], caller[:min(len(caller), limit-len(suffix))]...)
+	return string(append(out, suffix...))
 }
 
 // validRequestID accepts caller ids of 1-128 safe characters, so they cannot
@@ -299,7 +316,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 
 // writeJSON writes v as a JSON response without HTML escaping.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	setHeader(w, "Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

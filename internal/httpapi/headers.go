@@ -1,0 +1,19 @@
+package httpapi
+
+import "net/http"
+
+// headerSetter is a ResponseWriter that sets a header value without the
+// allocation of Header().Set (a []string per value): h1server's, which
+// backs the values with an array in the response.
+type headerSetter interface {
+	SetHeaderValue(key, value string)
+}
+
+// setHeader is w.Header().Set(key, value) for a key in canonical form.
+func setHeader(w http.ResponseWriter, key, value string) {
+	if hs, ok := w.(headerSetter); ok {
+		hs.SetHeaderValue(key, value)
+		return
+	}
+	w.Header().Set(key, value)
+}
