@@ -41,9 +41,12 @@ type response struct {
 	noBody      bool  // a HEAD request: the body is counted, not sent
 	closeAfter  bool  // the connection closes after this answer
 	hasDate     bool
-	noSniff     bool        // the handler set a Content-Type (nil too) or a Content-Encoding
-	sniffed     string      // HEAD: the Content-Type sniffed from the first write
-	trailers    []string    // trailer names declared with the Trailer header
+	noSniff     bool         // the handler set a Content-Type (nil too) or a Content-Encoding
+	sniffed     string       // HEAD: the Content-Type sniffed from the first write
+	trailers    []string     // trailer names declared with the Trailer header
+	trailerArr  [2]string    // backs trailers, when they fit
+	trailerSet  [2][2]string // trailers set with SetTrailerValue: name, value
+	ntrailerSet int
 	returned    atomic.Bool // the handler returned: Write, WriteHeader and Flush refuse
 	err         error       // the first write error
 }
@@ -78,6 +81,30 @@ func (w *response) SetHeaderValue(key, value string) {
 	w.nhdr++
 	w.hdrVals[i] = value
 	h[key] = w.hdrVals[i : i+1 : i+1]
+}
+
+// SetTrailerValue sets a trailer declared with the Trailer header, after
+// WriteHeader, as Header().Set(key, value) then would, for a key in
+// canonical form, without adding it to the header map: a ninth key costs
+// the map three allocations to grow. Before WriteHeader, with the key in
+// the map, or with more than two such trailers, it is Header().Set.
+func (w *response) SetTrailerValue(key, value string) {
+	if _, inMap := w.header[key]; inMap || !w.wroteHeader || w.returned.Load() {
+		w.Header().Set(key, value) // the map's value is the one sent: it must be the last
+		return
+	}
+	for i := range w.ntrailerSet {
+		if w.trailerSet[i][0] == key {
+			w.trailerSet[i][1] = value
+			return
+		}
+	}
+	if w.ntrailerSet == len(w.trailerSet) {
+		w.Header().Set(key, value)
+		return
+	}
+	w.trailerSet[w.ntrailerSet] = [2]string{key, value}
+	w.ntrailerSet++
 }
 
 // WriteHeader fixes the status and takes a snapshot of the headers, as
@@ -132,8 +159,13 @@ func (w *response) writeHeader(code int) {
 			// sniff them either).
 			w.noSniff = w.noSniff || len(vs) > 0 && vs[0] != ""
 		case "Trailer":
+			if w.trailers == nil {
+				w.trailers = w.trailerArr[:0]
+			}
 			for _, v := range vs {
-				for _, t := range strings.Split(v, ",") {
+				for v != "" {
+					var t string
+					t, v, _ = strings.Cut(v, ",")
 					if t = strings.Trim(t, " \t"); t != "" {
 						w.trailers = append(w.trailers, canonicalKey(t))
 					}
@@ -390,8 +422,16 @@ func (w *response) hasTrailers() bool {
 // set with http.TrailerPrefix.
 func (w *response) appendTrailers(out []byte) []byte {
 	for _, k := range w.trailers {
-		if vs := w.header[k]; len(vs) > 0 && validToken(k) {
-			out = appendField(out, k, vs)
+		if vs, ok := w.header[k]; ok {
+			if len(vs) > 0 && validToken(k) {
+				out = appendField(out, k, vs)
+			}
+			continue
+		}
+		for i := range w.ntrailerSet {
+			if t := &w.trailerSet[i]; t[0] == k && validToken(k) {
+				out = appendField(out, k, t[1:])
+			}
 		}
 	}
 	for k, vs := range w.header {

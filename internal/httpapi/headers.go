@@ -17,3 +17,20 @@ func setHeader(w http.ResponseWriter, key, value string) {
 	}
 	w.Header().Set(key, value)
 }
+
+// trailerSetter is a ResponseWriter that sets a declared trailer outside
+// the header map (h1server's): a stream's headers then fit the map's
+// first eight slots, past which it grows.
+type trailerSetter interface {
+	SetTrailerValue(key, value string)
+}
+
+// setTrailer is w.Header().Set(key, value), after WriteHeader, for a
+// trailer declared with the Trailer header.
+func setTrailer(w http.ResponseWriter, key, value string) {
+	if ts, ok := w.(trailerSetter); ok {
+		ts.SetTrailerValue(key, value)
+		return
+	}
+	w.Header().Set(key, value)
+}

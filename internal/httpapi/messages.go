@@ -96,6 +96,6 @@ func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *oct
 	ending = true
 	if sw.Finish() == nil {
 		st.Close()
-		setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
+		setTrailer(w, "X-Octomesh-Cost-Usd", served.Cost.String())
 	}
 }

@@ -142,15 +142,19 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomes
 		buf := appendJSONValue([]byte("data: "), newOpenAIError(err))
 		w.Write(append(buf, "\n\n"...))
 		st.Close()
-		setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
+		setTrailer(w, "X-Octomesh-Cost-Usd", served.Cost.String())
 		return
 	}
 	// No flush: returning writes [DONE], the end of the body and the cost
 	// trailer in one system call (Close settles in microseconds).
-	w.Write([]byte("data: [DONE]\n\n"))
+	w.Write(doneEvent)
 	st.Close()
-	setHeader(w, "X-Octomesh-Cost-Usd", served.Cost.String())
+	setTrailer(w, "X-Octomesh-Cost-Usd", served.Cost.String())
 }
+
+// doneEvent ends an OpenAI stream; a variable, so that writing it to the
+// ResponseWriter (an interface: the bytes escape) does not copy it.
+var doneEvent = []byte("data: [DONE]\n\n")
 
 // writeEvent writes c as one SSE event. Its buffer is lent per event, not
 // held for the stream: a stream waiting for its next token holds none.
