@@ -20,18 +20,56 @@ import (
 // req must be zero, as a freshly declared request is: a repeated key in
 // encoding/json merges into what is there, which the fast path does not do.
 func decodeChat(body []byte, req *octomesh.ChatRequest) error {
-	if decodeChatFast(body, req) {
+	return decodeChatIn(body, req, nil)
+}
+
+// decodeChatIn is decodeChat with room for the request's parts (nil: the
+// decoder allocates it when they need it).
+func decodeChatIn(body []byte, req *octomesh.ChatRequest, room *chatRoom) error {
+	if decodeChatFastIn(body, req, room) {
 		return nil
 	}
 	*req = octomesh.ChatRequest{}
 	return decodeStrict(body, req)
 }
 
+// chatRoom holds the small parts of a short chat request, so that they
+// cost one allocation together instead of one each: the messages, the
+// contents' text parts and the stream options. Whatever does not fit is
+// allocated on its own. The decoded request points into the room, which
+// is never reused: it lives as long as any of them.
+type chatRoom struct {
+	msgs     [4]octomesh.Message
+	parts    [4]octomesh.Part
+	so       octomesh.StreamOptions
+	nparts   int
+	usedMsgs bool
+	usedSO   bool
+}
+
+// chatAlloc is a request and its room in one allocation (handleChat's).
+type chatAlloc struct {
+	req  octomesh.ChatRequest
+	room chatRoom
+}
+
+// getRoom returns the reader's room, allocating it on first use.
+func (r *jsonReader) getRoom() *chatRoom {
+	if r.room == nil {
+		r.room = new(chatRoom)
+	}
+	return r.room
+}
+
 // decodeChatFast decodes body into req, or reports false and leaves req
 // partly filled when the body is not one it decodes exactly as
 // decodeStrict would.
 func decodeChatFast(body []byte, req *octomesh.ChatRequest) bool {
-	r := jsonReader{data: body}
+	return decodeChatFastIn(body, req, nil)
+}
+
+func decodeChatFastIn(body []byte, req *octomesh.ChatRequest, room *chatRoom) bool {
+	r := jsonReader{data: body, room: room}
 	if !r.chatRequest(req) {
 		return false
 	}
@@ -166,7 +204,13 @@ func (r *jsonReader) streamOptions(dst **octomesh.StreamOptions) bool {
 		*dst = nil
 		return true
 	}
-	o := new(octomesh.StreamOptions)
+	var o *octomesh.StreamOptions
+	if room := r.getRoom(); !room.usedSO {
+		room.usedSO = true
+		o = &room.so
+	} else {
+		o = new(octomesh.StreamOptions)
+	}
 	*dst = o
 	empty, ok := r.openObject()
 	if !ok {

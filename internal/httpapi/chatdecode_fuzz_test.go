@@ -55,6 +55,11 @@ func FuzzChatDecode(f *testing.F) {
 			}
 		}
 
+		a := new(chatAlloc) // with a room, as handleChat decodes
+		if decodeChatIn(body, &a.req, &a.room) == nil && wantErr == nil && !reflect.DeepEqual(a.req, want) {
+			t.Fatalf("%q: with a room:\ngot  %+v\nwant %+v", body, a.req, want)
+		}
+
 		var got octomesh.ChatRequest
 		gotErr := decodeChat(body, &got)
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || octomesh.ErrorCodeOf(gotErr) != octomesh.ErrorCodeOf(wantErr) {

@@ -28,6 +28,14 @@ func (r *jsonReader) messages(dst *[]octomesh.Message) bool {
 			return false
 		}
 	}
+	if n := len(list); n > 0 && n <= len(chatRoom{}.msgs) {
+		if room := r.getRoom(); !room.usedMsgs {
+			room.usedMsgs = true
+			*dst = room.msgs[:n:n] // capped: an append copies rather than writing past it
+			copy(*dst, list)
+			return true
+		}
+	}
 	*dst = append(make([]octomesh.Message, 0, len(list)), list...)
 	return true
 }
@@ -84,6 +92,14 @@ func (r *jsonReader) content(c *octomesh.Content) bool {
 		return r.literal("null")
 	case '"':
 		b, ok := r.str()
+		if room := r.getRoom(); room.nparts < len(room.parts) {
+			// octomesh.TextContent, its part in the room.
+			i := room.nparts
+			room.nparts++
+			room.parts[i] = octomesh.Part{Type: octomesh.PartText, Text: string(b)}
+			*c = octomesh.Content{Parts: room.parts[i : i+1 : i+1]}
+			return ok
+		}
 		*c = octomesh.TextContent(string(b))
 		return ok
 	case '[':

@@ -78,6 +78,12 @@ func decodeBoth(t *testing.T, body string) (req *octomesh.ChatRequest, err error
 	if gotErr == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s:\ngot  %+v\nwant %+v", clip(body, 200), got, want)
 	}
+	// With a room given (handleChat's way), the same.
+	a := new(chatAlloc)
+	roomErr := decodeChatIn([]byte(body), &a.req, &a.room)
+	if fmt.Sprint(roomErr) != fmt.Sprint(wantErr) || roomErr == nil && !reflect.DeepEqual(a.req, want) {
+		t.Fatalf("%s: with a room:\ngot  %+v, %v\nwant %+v, %v", clip(body, 200), a.req, roomErr, want, wantErr)
+	}
 	return &got, gotErr
 }
 
@@ -273,6 +279,42 @@ func TestDecodeChatAllocs(t *testing.T) {
 	// fallback. Roles and type names are interned and cost nothing.
 	if allocs > 25 {
 		t.Errorf("decoding the 1 KB request allocates %v times, want at most 25", allocs)
+	}
+}
+
+// A short request's messages, text parts and stream options share the
+// request's allocation; appending to its messages leaves the room alone.
+func TestDecodeChatRoom(t *testing.T) {
+	body := []byte(`{"model":"openai/gpt-4o-mini","messages":[{"role":"system","content":"You are a concise assistant."},` +
+		`{"role":"user","content":"Explain in one sentence why a reverse proxy adds latency."}],"stream":true,"stream_options":{"include_usage":true}}`)
+	decodeBoth(t, string(body))
+	a := new(chatAlloc)
+	if err := decodeChatIn(body, &a.req, &a.room); err != nil {
+		t.Fatal(err)
+	}
+	msgs := a.req.Messages
+	if &msgs[0] != &a.room.msgs[0] || &msgs[1].Content.Parts[0] != &a.room.parts[1] || a.req.StreamOptions != &a.room.so {
+		t.Fatal("the parts are not in the room")
+	}
+	if cap(msgs) != 2 || cap(msgs[0].Content.Parts) != 1 {
+		t.Fatalf("caps %d, %d: an append would write into the room", cap(msgs), cap(msgs[0].Content.Parts))
+	}
+	more := append(msgs, octomesh.Message{Role: "user"})
+	if &more[0] == &a.room.msgs[0] || a.room.msgs[2].Role != "" {
+		t.Fatal("an append wrote into the room")
+	}
+	if raceEnabled {
+		return
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		a := new(chatAlloc)
+		if err := decodeChatIn(body, &a.req, &a.room); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The request with its room, the model and the two contents' strings.
+	if allocs > 4 {
+		t.Errorf("decoding into a chatAlloc allocates %v times, want at most 4", allocs)
 	}
 }
 

@@ -23,6 +23,8 @@ type jsonReader struct {
 	// reader would then escape to the heap.)
 	tmp [256]byte
 	big []byte
+	// room holds small parts of the request (chatRoom); nil until needed.
+	room *chatRoom
 }
 
 // maxSkipDepth bounds the nesting of values skipped or kept raw. Deeper

@@ -76,22 +76,23 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
-	var req octomesh.ChatRequest
-	err = decodeChat(body.Bytes(), &req)
+	a := new(chatAlloc) // the request and room for its parts: one allocation
+	req := &a.req
+	err = decodeChatIn(body.Bytes(), req, &a.room)
 	body.Release() // the decoded request copies what it keeps
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
-	if err := applyRouteHeaders(r.Header, &req); err != nil {
+	if err := applyRouteHeaders(r.Header, req); err != nil {
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
 	if req.Stream {
-		s.streamChat(w, r, &req)
+		s.streamChat(w, r, req)
 		return
 	}
-	resp, served, err := s.svc.Chat(r.Context(), &req)
+	resp, served, err := s.svc.Chat(r.Context(), req)
 	setServed(w, served)
 	if err != nil {
 		s.writeError(w, r, formatOpenAI, err)
