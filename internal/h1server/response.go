@@ -1,6 +1,7 @@
 package h1server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -105,6 +106,20 @@ func (w *response) SetTrailerValue(key, value string) {
 	}
 	w.trailerSet[w.ntrailerSet] = [2]string{key, value}
 	w.ntrailerSet++
+}
+
+// RequestWithContext is r.WithContext(ctx) without the copy of the request,
+// for a handler given r by this server: the request takes ctx in place, and
+// is returned. The server does not look at its context again, but whoever
+// holds r sees the change: a handler (or middleware) that keeps r and
+// wants it unchanged must use WithContext. For any other request, or after
+// the handler returned, it is r.WithContext(ctx).
+func (w *response) RequestWithContext(r *http.Request, ctx context.Context) *http.Request {
+	if r != &w.tmpl || w.returned.Load() {
+		return r.WithContext(ctx)
+	}
+	w.tmpl = *w.tmpl.WithContext(ctx) // the copy stays on the stack (see conn.handle)
+	return r
 }
 
 // WriteHeader fixes the status and takes a snapshot of the headers, as

@@ -1,6 +1,7 @@
 package h1server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -125,5 +126,35 @@ func TestSetTrailerValueIsHeaderSet(t *testing.T) {
 	}
 	if resp.Header.Get("X-Early") != "header" {
 		t.Errorf("X-Early = %q, want a header", resp.Header.Get("X-Early"))
+	}
+}
+
+type ctxKey struct{}
+
+// RequestWithContext gives the server's request a context in place; any
+// other request gets WithContext's copy.
+func TestRequestWithContext(t *testing.T) {
+	type setter = interface {
+		RequestWithContext(*http.Request, context.Context) *http.Request
+	}
+	errc := make(chan string, 1)
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs := w.(setter)
+		ctx := context.WithValue(r.Context(), ctxKey{}, "v")
+		other := r.WithContext(r.Context())
+		switch {
+		case cs.RequestWithContext(r, ctx) != r || r.Context().Value(ctxKey{}) != "v":
+			errc <- "the server's request did not take the context in place"
+		case cs.RequestWithContext(other, ctx) == other || other.Context().Value(ctxKey{}) != nil:
+			errc <- "another request was changed"
+		case r.Header.Get("X-A") != "a" || r.URL.Path != "/p":
+			errc <- "the request lost its fields"
+		default:
+			errc <- ""
+		}
+	}))
+	raw(t, base, "GET /p HTTP/1.1\r\nHost: x\r\nX-A: a\r\nConnection: close\r\n\r\n")
+	if msg := <-errc; msg != "" {
+		t.Error(msg)
 	}
 }

@@ -1,6 +1,9 @@
 package httpapi
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+)
 
 // headerSetter is a ResponseWriter that sets a header value without the
 // allocation of Header().Set (a []string per value): h1server's, which
@@ -33,4 +36,11 @@ func setTrailer(w http.ResponseWriter, key, value string) {
 		return
 	}
 	w.Header().Set(key, value)
+}
+
+// contextSetter is a ResponseWriter whose server can give the request it
+// passed to the handler a new context in place (h1server's), instead of
+// WithContext's copy of the whole request.
+type contextSetter interface {
+	RequestWithContext(r *http.Request, ctx context.Context) *http.Request
 }

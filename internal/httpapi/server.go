@@ -205,8 +205,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sc.ID, sc.LedgerID, sc.Start = id, ledgerID, time.Now()
 	// The recovery answers with this request, not r: its scope says
 	// whether the gateway recorded the request, and the mux sets its
-	// pattern, the metrics' route.
-	sr := r.WithContext(ctx)
+	// pattern, the metrics' route. Behind h1server, r itself takes the
+	// context: the server hands r to this handler only, and nothing
+	// between them keeps it (cmd/octomesh serves the Server as it is).
+	var sr *http.Request
+	if cs, ok := w.(contextSetter); ok {
+		sr = cs.RequestWithContext(r, ctx)
+	} else {
+		sr = r.WithContext(ctx)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
