@@ -74,7 +74,11 @@ func decodeChatFastIn(body []byte, req *octomesh.ChatRequest, room *chatRoom) bo
 		return false
 	}
 	r.ws()
-	return r.pos == len(r.data)
+	if r.pos != len(r.data) {
+		return false
+	}
+	r.flushTexts()
+	return true
 }
 
 // fieldSet records the fields an object has set. Each field may appear
@@ -104,7 +108,7 @@ func (r *jsonReader) chatRequest(req *octomesh.ChatRequest) bool {
 		}
 		switch string(k) {
 		case "model":
-			ok = seen.add(0) && readText(r, &req.Model)
+			ok = seen.add(0) && r.readDeferred(&req.Model)
 		case "messages":
 			ok = seen.add(1) && r.messages(&req.Messages)
 		case "tools":

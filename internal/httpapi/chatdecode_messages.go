@@ -96,7 +96,10 @@ func (r *jsonReader) content(c *octomesh.Content) bool {
 			// octomesh.TextContent, its part in the room.
 			i := room.nparts
 			room.nparts++
-			room.parts[i] = octomesh.Part{Type: octomesh.PartText, Text: string(b)}
+			room.parts[i] = octomesh.Part{Type: octomesh.PartText}
+			if ok && !r.deferText(&room.parts[i].Text, b) {
+				room.parts[i].Text = string(b)
+			}
 			*c = octomesh.Content{Parts: room.parts[i : i+1 : i+1]}
 			return ok
 		}

@@ -101,6 +101,19 @@ func readText[S ~string](r *jsonReader, dst *S) bool {
 	return ok
 }
 
+// readDeferred is readText into a string that stays put, deferred to the
+// flush of the texts when they have room (see jsonReader.deferText).
+func (r *jsonReader) readDeferred(dst *string) bool {
+	if r.null() {
+		return true
+	}
+	b, ok := r.str()
+	if ok && !r.deferText(dst, b) {
+		*dst = string(b)
+	}
+	return ok
+}
+
 // readName is readText for fields whose values come from a short list
 // (roles, types), which it returns without allocating.
 func readName[S ~string](r *jsonReader, dst *S) bool {

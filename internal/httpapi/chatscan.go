@@ -25,6 +25,46 @@ type jsonReader struct {
 	big []byte
 	// room holds small parts of the request (chatRoom); nil until needed.
 	room *chatRoom
+	// Short strings bound for places that stay put (the request's model,
+	// the room's text parts) are gathered here and made one string when
+	// the request has been read (flushTexts): one allocation for them all.
+	// Bounded, so that a kept string pins little else.
+	texts  [512]byte
+	ntexts int
+	fix    [6]textFix
+	nfix   int
+}
+
+// textFix is a string to set when the texts are flushed: texts[start:end].
+type textFix struct {
+	dst        *string
+	start, end int
+}
+
+// deferText copies b to the texts, to be set in *dst by flushTexts, and
+// reports whether there was room. dst must not move until then (no
+// scratch array that is copied out).
+func (r *jsonReader) deferText(dst *string, b []byte) bool {
+	if r.nfix == len(r.fix) || len(b) > len(r.texts)-r.ntexts {
+		return false
+	}
+	start := r.ntexts
+	r.ntexts += copy(r.texts[start:], b)
+	r.fix[r.nfix] = textFix{dst, start, r.ntexts}
+	r.nfix++
+	return true
+}
+
+// flushTexts sets the deferred strings, all slices of one.
+func (r *jsonReader) flushTexts() {
+	if r.nfix == 0 {
+		return
+	}
+	all := string(r.texts[:r.ntexts])
+	for _, f := range r.fix[:r.nfix] {
+		*f.dst = all[f.start:f.end]
+	}
+	r.nfix = 0
 }
 
 // maxSkipDepth bounds the nesting of values skipped or kept raw. Deeper
