@@ -14,6 +14,13 @@
 //
 // Handlers are ordinary http.Handlers and see an ordinary *http.Request.
 // What it does not do: TLS, HTTP/2, Hijack, CloseNotify.
+//
+// A request's parts (its URL, body, header values) are allocated with its
+// response, and a handler that knows this server can spare a few more
+// allocations through the ResponseWriter's extra methods: SetHeaderValue
+// and SetTrailerValue (Header().Set without a slice per value, or without
+// growing the map), and RequestWithContext (WithContext without a copy of
+// the request).
 package h1server
 
 import (
