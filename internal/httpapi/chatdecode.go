@@ -42,6 +42,10 @@ type chatRoom struct {
 	msgs     [4]octomesh.Message
 	parts    [4]octomesh.Part
 	so       octomesh.StreamOptions
+	ints     [2]int     // for max_tokens and the like
+	floats   [2]float64 // for temperature and the like
+	nints    int
+	nfloats  int
 	nparts   int
 	usedMsgs bool
 	usedSO   bool

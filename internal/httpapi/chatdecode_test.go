@@ -286,14 +286,16 @@ func TestDecodeChatAllocs(t *testing.T) {
 // request's allocation; appending to its messages leaves the room alone.
 func TestDecodeChatRoom(t *testing.T) {
 	body := []byte(`{"model":"openai/gpt-4o-mini","messages":[{"role":"system","content":"You are a concise assistant."},` +
-		`{"role":"user","content":"Explain in one sentence why a reverse proxy adds latency."}],"stream":true,"stream_options":{"include_usage":true}}`)
+		`{"role":"user","content":"Explain in one sentence why a reverse proxy adds latency."}],"max_tokens":256,"temperature":0.2,` +
+		`"top_p":1,"n":1,"seed":7,"frequency_penalty":0.5,"stream":true,"stream_options":{"include_usage":true}}`)
 	decodeBoth(t, string(body))
 	a := new(chatAlloc)
 	if err := decodeChatIn(body, &a.req, &a.room); err != nil {
 		t.Fatal(err)
 	}
 	msgs := a.req.Messages
-	if &msgs[0] != &a.room.msgs[0] || &msgs[1].Content.Parts[0] != &a.room.parts[1] || a.req.StreamOptions != &a.room.so {
+	if &msgs[0] != &a.room.msgs[0] || &msgs[1].Content.Parts[0] != &a.room.parts[1] || a.req.StreamOptions != &a.room.so ||
+		a.req.MaxTokens != &a.room.ints[0] || a.req.Temperature != &a.room.floats[0] || *a.req.N != 1 || *a.req.FrequencyPenalty != 0.5 {
 		t.Fatal("the parts are not in the room")
 	}
 	if cap(msgs) != 2 || cap(msgs[0].Content.Parts) != 1 {
@@ -312,10 +314,10 @@ func TestDecodeChatRoom(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	// The request with its room, and one string for the model and the
-	// two contents.
-	if allocs > 2 {
-		t.Errorf("decoding into a chatAlloc allocates %v times, want at most 2", allocs)
+	// The request with its room, one string for the model and the two
+	// contents, and the seed and the third float, which do not fit.
+	if allocs > 4 {
+		t.Errorf("decoding into a chatAlloc allocates %v times, want at most 4", allocs)
 	}
 	// Strings past the texts' bound are allocated on their own, and all
 	// come out as encoding/json has them.

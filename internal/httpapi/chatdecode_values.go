@@ -216,9 +216,14 @@ func (r *jsonReader) intPtr(dst **int) bool {
 		return true
 	}
 	n, ok := r.int64()
-	v := int(n)
-	*dst = &v
-	return ok && int64(v) == n
+	if room := r.room; room != nil && room.nints < len(room.ints) {
+		*dst = &room.ints[room.nints]
+		room.nints++
+	} else {
+		*dst = new(int)
+	}
+	**dst = int(n)
+	return ok && int64(**dst) == n
 }
 
 // int64Ptr reads an *int64; null sets nil.
@@ -249,7 +254,13 @@ func (r *jsonReader) floatPtr(dst **float64) bool {
 		return true
 	}
 	v, ok := r.float64()
-	*dst = &v
+	if room := r.room; room != nil && room.nfloats < len(room.floats) {
+		*dst = &room.floats[room.nfloats]
+		room.nfloats++
+	} else {
+		*dst = new(float64)
+	}
+	**dst = v
 	return ok
 }
 
