@@ -67,12 +67,13 @@ func (w *response) Header() http.Header {
 	return w.header
 }
 
-// SetHeaderValue is Header().Set(key, value) for a key in canonical form,
-// without its allocation: the value's one-element slice is cut from an
-// array in the response (with its capacity capped, so that an Add copies
-// it rather than writing into the next value). What the handler then sees
-// in the map is what Set would have put there.
+// SetHeaderValue is Header().Set(key, value) without its allocation: the
+// value's one-element slice is cut from an array in the response (with its
+// capacity capped, so that an Add copies it rather than writing into the
+// next value). What the handler then sees in the map is what Set would
+// have put there.
 func (w *response) SetHeaderValue(key, value string) {
+	key = canonicalKey(key) // free for a canonical key
 	h := w.Header()
 	if w.nhdr == len(w.hdrVals) {
 		h[key] = []string{value}
@@ -85,11 +86,12 @@ func (w *response) SetHeaderValue(key, value string) {
 }
 
 // SetTrailerValue sets a trailer declared with the Trailer header, after
-// WriteHeader, as Header().Set(key, value) then would, for a key in
-// canonical form, without adding it to the header map: a ninth key costs
-// the map three allocations to grow. Before WriteHeader, with the key in
-// the map, or with more than two such trailers, it is Header().Set.
+// WriteHeader, as Header().Set(key, value) then would, without adding it
+// to the header map: a ninth key costs the map three allocations to grow.
+// Before WriteHeader, with the key in the map, or with more than two such
+// trailers, it is Header().Set.
 func (w *response) SetTrailerValue(key, value string) {
+	key = canonicalKey(key)
 	if _, inMap := w.header[key]; inMap || !w.wroteHeader || w.returned.Load() {
 		w.Header().Set(key, value) // the map's value is the one sent: it must be the last
 		return

@@ -158,3 +158,25 @@ func TestRequestWithContext(t *testing.T) {
 		t.Error(msg)
 	}
 }
+
+// Keys are canonicalised, as by Header().Set.
+func TestSetValueKeysAreCanonical(t *testing.T) {
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(interface{ SetHeaderValue(k, v string) }).SetHeaderValue("x-lower-case", "h")
+		w.Header().Set("Trailer", "X-Cost")
+		w.WriteHeader(http.StatusOK)
+		w.(interface{ SetTrailerValue(k, v string) }).SetTrailerValue("x-cost", "t")
+		if got := w.Header()["X-Lower-Case"]; len(got) != 1 || got[0] != "h" {
+			t.Errorf("header map %v", w.Header())
+		}
+	}))
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("X-Lower-Case") != "h" || resp.Trailer.Get("X-Cost") != "t" {
+		t.Errorf("header %v, trailer %v", resp.Header, resp.Trailer)
+	}
+}
