@@ -28,6 +28,20 @@ type persistConn struct {
 	idleSince time.Time
 	written   int64 // bytes the kernel accepted for the current request
 	writeErr  error // the connection's write error for the current request
+
+	// The current request's watch, and its fire method as a func, made
+	// once per connection rather than per request: a connection goes back
+	// to the pool only after its watch was stopped before firing, so the
+	// next request finds it idle (see roundTrip).
+	w    watch
+	fire func()
+
+	// waitRead is wait's callback for RawConn.Read, made once per
+	// connection (a closure per wait cost two allocations), with the
+	// state it reads and leaves in waitHeadNext and waitErr.
+	waitRead     func(fd uintptr) bool
+	waitHeadNext bool
+	waitErr      error
 }
 
 // connWriter counts what reaches the connection, so a failed write can
@@ -56,9 +70,18 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool) (*http.Response
 	ctx := req.Context()
 	// Cancellation interrupts whatever I/O is in flight by moving the
 	// connection's deadline into the past; the body stops this watch once
-	// the response has been read or closed.
-	w := &watch{pc: pc}
-	w.stop = context.AfterFunc(ctx, w.fire)
+	// the response has been read or closed. The watch is the connection's
+	// own: a connection is reused only after its previous watch was stopped
+	// before it fired (body.releaseLocked, body.Close), so no earlier
+	// request's fire can reach this one, and every stop of a finished
+	// body is skipped (body.finished).
+	if pc.fire == nil {
+		pc.w.pc = pc
+		pc.fire = pc.w.fire
+	}
+	w := &pc.w
+	w.done.Store(false)
+	w.stop = context.AfterFunc(ctx, pc.fire)
 
 	pc.written, pc.writeErr = 0, nil
 	if err := pc.writeRequest(req); err != nil {
@@ -201,13 +224,22 @@ func writeHead(bw *bufio.Writer, req *http.Request, hostHeader string) error {
 		bw.WriteString("Connection: close\r\n")
 	}
 	if req.Body != nil && req.Body != http.NoBody || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
-		var num [20]byte
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(num[:0], max(req.ContentLength, 0), 10))
+		writeInt(bw, max(req.ContentLength, 0))
 		bw.WriteString("\r\n")
 	}
 	_, err := bw.WriteString("\r\n")
 	return err
+}
+
+// writeInt writes n in decimal. Byte by byte: a slice of a local array
+// handed to bw.Write would escape (Write may pass it to the connection),
+// costing an allocation per request.
+func writeInt(bw *bufio.Writer, n int64) {
+	var num [20]byte
+	for _, c := range strconv.AppendInt(num[:0], n, 10) {
+		bw.WriteByte(c)
+	}
 }
 
 // validToken reports whether s is a non-empty RFC 9110 token.

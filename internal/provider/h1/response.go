@@ -33,9 +33,10 @@ const (
 
 // head is a parsed status line and header section.
 type head struct {
-	resp    *http.Response
+	resp    *http.Response // &r
 	framing framing
 	length  int64
+	r       http.Response // allocated with the head, in one
 }
 
 // readResponse reads a response's head for req, skipping interim 1xx
@@ -103,7 +104,9 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 	text := string(raw)
 	*rawp = raw // keep what append grew, for putHeadBuf to judge
 	line, rest, _ := strings.Cut(text, "\n")
-	resp := &http.Response{}
+	h := &head{}
+	resp := &h.r
+	h.resp = resp
 	// HTTP/1.x SP 3DIGIT [SP reason]
 	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") || line[8] != ' ' {
 		return nil, malformed("status line %q", clip(line))
@@ -152,7 +155,7 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 		i := len(vals)
 		resp.Header[key] = vals[i-1 : i : i]
 	}
-	return &head{resp: resp}, nil
+	return h, nil
 }
 
 // headBufs lends readHead its scratch buffer. It used to be a 2 KiB array

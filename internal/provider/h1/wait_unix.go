@@ -56,45 +56,65 @@ func (pc *persistConn) wait(head bool) error {
 		return err
 	}
 	pc.parkReader()
-	var rerr error
-	err := pc.raw.Read(func(fd uintptr) bool {
-		p := getStash(head)
-		for {
-			n, err := rawRead(fd, *p)
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				putStash(p)
-				if onWait != nil {
-					onWait(pc, head)
-				}
-				return false // not readable yet: wait, holding nothing
-			case err != nil:
-				putStash(p)
-				rerr = os.NewSyscallError("read", err)
-			case n == 0:
-				putStash(p)
-				rerr = io.EOF
-			default:
-				pc.stash, pc.stashed = p, (*p)[:n]
-			}
-			return true
-		}
-	})
+	if pc.waitRead == nil {
+		pc.waitRead = pc.readStash
+	}
+	pc.waitHeadNext, pc.waitErr = head, nil
+	err := pc.raw.Read(pc.waitRead)
+	rerr := pc.waitErr
+	pc.waitErr = nil
 	// Errors read as net's Read reports them ("read tcp a->b: ..."), with
 	// os.ErrDeadlineExceeded or net.ErrClosed still inside for errors.Is.
-	var oe *net.OpError
 	switch {
-	case err != nil && errors.As(err, &oe):
-		oe.Op = "read" // RawConn says "raw-read"
-	case err == nil && rerr != nil && rerr != io.EOF:
+	case err != nil:
+		renameRawRead(err)
+	case rerr != nil && rerr != io.EOF:
 		err = &net.OpError{Op: "read", Net: "tcp", Source: pc.conn.LocalAddr(), Addr: pc.conn.RemoteAddr(), Err: rerr}
-	case err == nil:
+	default:
 		err = rerr
 	}
 	if err != nil {
 		pc.stashErr = err
 	}
 	return err
+}
+
+// readStash is wait's callback for RawConn.Read: it reads what the socket
+// holds into a stash lent for the read, or reports (false) that nothing
+// is there yet. It leaves a failure in pc.waitErr.
+func (pc *persistConn) readStash(fd uintptr) bool {
+	head := pc.waitHeadNext
+	p := getStash(head)
+	for {
+		n, err := rawRead(fd, *p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			putStash(p)
+			if onWait != nil {
+				onWait(pc, head)
+			}
+			return false // not readable yet: wait, holding nothing
+		case err != nil:
+			putStash(p)
+			pc.waitErr = os.NewSyscallError("read", err)
+		case n == 0:
+			putStash(p)
+			pc.waitErr = io.EOF
+		default:
+			pc.stash, pc.stashed = p, (*p)[:n]
+		}
+		return true
+	}
+}
+
+// renameRawRead makes a RawConn.Read error say "read", as RawConn says
+// "raw-read". Apart from wait so that its errors.As target is allocated
+// only on failure.
+func renameRawRead(err error) {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		oe.Op = "read"
+	}
 }
