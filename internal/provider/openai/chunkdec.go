@@ -28,6 +28,14 @@ type chunkDecoder struct {
 	scratch                []byte    // unescaped string bytes
 	head                   chunkHead // the previous chunk's header
 	w                      wireChunk // the result, reused (a local would escape to the heap)
+
+	// Decoded strings and choices are carved out of blocks shared by the
+	// chunks of a stream (arena.go), so that a token costs a fraction of
+	// an allocation instead of two.
+	strs      []byte                 // the string block being filled
+	strsSize  int                    // its size: 0 for a stream's default
+	choiceBuf []octomesh.ChunkChoice // a chunk's choices while they are read
+	choiceBlk []octomesh.ChunkChoice // the choice block being filled
 }
 
 // decode decodes data. The result is valid until the next call; the
@@ -163,11 +171,19 @@ func (h *chunkHead) remember(from *chunkHead) {
 	h.raw = raw
 }
 
-// choices reads the "choices" array. A fresh slice per chunk: consumers may
-// keep a chunk past the next one (the failover stream holds a role chunk
-// back by value).
+// choices reads the "choices" array. Each chunk's choices are its own
+// (carved from a block, never written again): consumers may keep a chunk
+// past the next one (the failover stream holds a role chunk back by
+// value).
 func (s *scanner) choices(dst *[]octomesh.ChunkChoice) bool {
-	return scanArray(s, dst, s.choice)
+	d := s.d
+	buf, null, ok := scanArrayInto(s, d.choiceBuf[:0], s.choice)
+	d.choiceBuf = buf[:0]
+	if ok && !null {
+		*dst = d.carveChoices(buf)
+	}
+	clear(buf) // keep no strings alive through the scratch slice
+	return ok
 }
 
 // choice reads one element of "choices".

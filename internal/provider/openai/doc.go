@@ -60,7 +60,8 @@
 // Encoding the upstream request and decoding chunks and completions with
 // encoding/json cost most of a relayed token's CPU, so the common shapes are
 // written and read by hand (reqenc.go, chunkdec.go, respdec.go): a stream's
-// chunk costs one allocation for its choices and one for its text, and the
+// chunks carve their choices and text out of shared blocks (arena.go), a
+// fraction of an allocation per token, and the
 // header every chunk of a stream repeats (id, model, fingerprint) is read
 // once. Each hand path produces byte for byte (encoding) or value for value
 // (decoding) what encoding/json would, and hands anything unusual back to

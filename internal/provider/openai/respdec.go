@@ -12,13 +12,23 @@ import (
 // null logprobs) and leaves anything else to encoding/json; the usage
 // object, read once per answer, is always left to it.
 func decodeWireResponse(data []byte, w *wireResponse) error {
-	var d chunkDecoder // only its scratch buffer is used
+	// Only the decoder's scratch buffer and string block are used: one
+	// block as large as the body holds every string of a typical answer
+	// (a large one's strings share blocks as a stream's do, lest one
+	// block as large as the body be kept for an id).
+	d := chunkDecoder{}
+	if len(data) <= maxAnswerBlock {
+		d.strsSize = len(data)
+	}
 	if decodeResponseFast(&d, data, w) {
 		return nil
 	}
 	*w = wireResponse{}
 	return json.Unmarshal(data, w)
 }
+
+// maxAnswerBlock is the largest answer whose strings share one block.
+const maxAnswerBlock = 16 << 10
 
 // decodeResponseFast decodes data into the zero w and reports whether it
 // could; on false w holds a partial result to be discarded.

@@ -65,6 +65,33 @@ func scanArray[T any](s *scanner, dst *[]T, elem func(*T) bool) bool {
 	return true
 }
 
+// scanArrayInto is scanArray reading into buf (from its length on), for a
+// caller that copies the elements elsewhere; null reports a JSON null.
+func scanArrayInto[T any](s *scanner, buf []T, elem func(*T) bool) (out []T, null, ok bool) {
+	switch s.peek() {
+	case 'n':
+		return buf, true, s.literal("null")
+	case '[':
+	default:
+		return buf, false, false
+	}
+	s.i++
+	for n := 0; ; n++ {
+		more, ok := s.nextElem(n)
+		if !ok {
+			return buf, false, false
+		}
+		if !more {
+			return buf, false, true
+		}
+		var zero T
+		buf = append(buf, zero)
+		if !elem(&buf[len(buf)-1]) {
+			return buf, false, false
+		}
+	}
+}
+
 // scanner is the fast path's cursor over one JSON text. Every method
 // reports false on anything it does not handle exactly; the caller then
 // gives up.
@@ -268,7 +295,7 @@ func (s *scanner) str(dst *string, prev *string) bool {
 	case string(raw) == octomesh.ObjectChatCompletionChunk:
 		*dst = octomesh.ObjectChatCompletionChunk
 	default:
-		*dst = internCommon(raw)
+		*dst = s.d.text(raw)
 		if prev != nil {
 			*prev = *dst
 		}
@@ -277,27 +304,27 @@ func (s *scanner) str(dst *string, prev *string) bool {
 }
 
 // internCommon returns raw as a string, without allocating for the values
-// that recur in every stream.
-func internCommon(raw []byte) string {
+// that recur in every stream; ok is false for any other value.
+func internCommon(raw []byte) (s string, ok bool) {
 	switch string(raw) {
 	case "":
-		return ""
+		return "", true
 	case "assistant":
-		return "assistant"
+		return "assistant", true
 	case "stop":
-		return "stop"
+		return "stop", true
 	case "length":
-		return "length"
+		return "length", true
 	case "tool_calls":
-		return "tool_calls"
+		return "tool_calls", true
 	case "content_filter":
-		return "content_filter"
+		return "content_filter", true
 	case "function":
-		return "function"
+		return "function", true
 	case octomesh.ObjectChatCompletion:
-		return octomesh.ObjectChatCompletion
+		return octomesh.ObjectChatCompletion, true
 	}
-	return string(raw)
+	return "", false
 }
 
 // skip validates and skips one JSON value of any kind.

@@ -1,0 +1,68 @@
+package openai
+
+import (
+	"unsafe"
+
+	"github.com/octomesh/octomesh"
+)
+
+// A stream's decoded strings and choices are carved out of blocks that the
+// stream's chunks share, one block for many tokens, instead of each
+// allocating its own. A block is only ever appended to: bytes or elements
+// handed out are never written again, so a string or a chunk kept by a
+// consumer (past the next chunk, or past the stream) stays as it was, and
+// keeps its block alive as long as it needs it. A new block replaces a
+// full one; nothing is reused.
+
+const (
+	// strBlock is the size of a stream's string block: a token's text is
+	// a few bytes, so one block serves dozens of chunks.
+	strBlock = 512
+	// maxBlockString is the longest string carved from a stream's block;
+	// a longer one is allocated alone (it would waste most of a block).
+	maxBlockString = strBlock / 4
+	// maxChoiceBlock is the most choices a block holds; blocks grow to it
+	// from 4, so that a short stream allocates little.
+	maxChoiceBlock = 32
+)
+
+// text returns raw as a string: a common value without allocating, other
+// values carved from the string block. raw may be scratch memory.
+func (d *chunkDecoder) text(raw []byte) string {
+	if s, ok := internCommon(raw); ok {
+		return s
+	}
+	n := len(raw)
+	if cap(d.strs)-len(d.strs) < n {
+		size := d.strsSize
+		if size == 0 {
+			size = strBlock
+			if n > maxBlockString {
+				return string(raw)
+			}
+		}
+		if n > size {
+			return string(raw)
+		}
+		d.strs = make([]byte, 0, size)
+	}
+	start := len(d.strs)
+	d.strs = append(d.strs, raw...)
+	return unsafe.String(&d.strs[start], n)
+}
+
+// carveChoices returns a copy of cs in the choice block, its capacity its
+// length, so that appending to it cannot reach the next chunk's choices.
+func (d *chunkDecoder) carveChoices(cs []octomesh.ChunkChoice) []octomesh.ChunkChoice {
+	n := len(cs)
+	if n == 0 {
+		return []octomesh.ChunkChoice{} // not nil: as encoding/json decodes []
+	}
+	if cap(d.choiceBlk)-len(d.choiceBlk) < n {
+		size := min(max(2*cap(d.choiceBlk), 4), maxChoiceBlock)
+		d.choiceBlk = make([]octomesh.ChunkChoice, 0, max(size, n))
+	}
+	start := len(d.choiceBlk)
+	d.choiceBlk = append(d.choiceBlk, cs...)
+	return d.choiceBlk[start : start+n : start+n]
+}
