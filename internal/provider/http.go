@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -105,19 +106,50 @@ func PostJSON(ctx context.Context, c *http.Client, providerID, url string, heade
 // request shares its values, so adapters pass their fixed headers without
 // copying them.
 func PostBytes(ctx context.Context, c *http.Client, providerID, url string, header http.Header, body []byte, classify Classifier) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	u, err := ParseURL(url)
 	if err != nil {
 		return nil, octomesh.Errorf(octomesh.EINTERNAL, "build upstream request").WithCause(err)
 	}
+	return PostBytesURL(ctx, c, providerID, u, header, body, classify)
+}
+
+// ParseURL parses an upstream URL as http.NewRequest does, for an adapter
+// that posts to it many times (PostBytesURL).
+func ParseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	u.Host = removeEmptyPort(u.Host)
+	return u, nil
+}
+
+// removeEmptyPort strips an empty port ("host:"), as http.NewRequest does.
+func removeEmptyPort(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && i > strings.LastIndexByte(host, ']') {
+		return strings.TrimSuffix(host, ":")
+	}
+	return host
+}
+
+// PostBytesURL is PostBytes to a URL parsed once (ParseURL), which it only
+// reads. The request it sends is the one http.NewRequestWithContext would
+// build, in fewer allocations (outRequest).
+func PostBytesURL(ctx context.Context, c *http.Client, providerID string, u *url.URL, header http.Header, body []byte, classify Classifier) (*http.Response, error) {
+	if ctx == nil {
+		return nil, octomesh.Errorf(octomesh.EINTERNAL, "build upstream request").WithCause(errors.New("net/http: nil Context"))
+	}
 	// Operator-allowed inbound headers first, so the adapter's own headers
 	// (credentials, content type, version) always win over them.
-	for _, kv := range octomesh.ForwardHeadersFrom(ctx) {
+	fwd := octomesh.ForwardHeadersFrom(ctx)
+	req := newOutRequest(ctx, u, body, make(http.Header, len(fwd)+len(header)+1))
+	for _, kv := range fwd {
 		req.Header.Set(kv[0], kv[1])
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header["Content-Type"] = jsonContentType
 	resp, err := send(c, req)
 	if err != nil {
 		return nil, TransportError(ctx, providerID, err)
@@ -132,6 +164,56 @@ func PostBytes(ctx context.Context, c *http.Client, providerID, url string, head
 	}
 	return nil, classify(providerID, resp.StatusCode, resp.Header, errBody)
 }
+
+// jsonContentType is every request's Content-Type value, shared as the
+// adapters' fixed header values are (a transport only reads them); its
+// capacity is its length, so an Add cannot write into it.
+var jsonContentType = []string{"application/json"}[:1:1]
+
+// outRequest is what an upstream POST needs besides the request itself,
+// in one allocation: a copy of its URL and its body's reader
+// (http.NewRequestWithContext allocates each apart, and parses the URL
+// every time).
+type outRequest struct {
+	url  url.URL
+	body bytesBody
+}
+
+// bytesBody is a request body over a byte slice; closing it does nothing,
+// as closing io.NopCloser(bytes.NewReader(b)) does nothing.
+type bytesBody struct{ bytes.Reader }
+
+func (*bytesBody) Close() error { return nil }
+
+// newOutRequest builds the POST of body to u that
+// http.NewRequestWithContext(ctx, "POST", u.String(), bytes.NewReader(body))
+// would, with header as its header.
+func newOutRequest(ctx context.Context, u *url.URL, body []byte, header http.Header) *http.Request {
+	o := &outRequest{url: *u}
+	// A request's context can only be set by a copy (WithContext): the
+	// template stays on the stack, and the copy is the one request made.
+	tmpl := http.Request{
+		Method:     http.MethodPost,
+		URL:        &o.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     header,
+		Host:       o.url.Host,
+	}
+	if len(body) == 0 {
+		tmpl.Body = http.NoBody
+		tmpl.GetBody = noBody
+	} else {
+		o.body.Reset(body)
+		tmpl.Body = &o.body
+		tmpl.ContentLength = int64(len(body))
+		tmpl.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return tmpl.WithContext(ctx)
+}
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
 
 // send sends req without following redirects (upstream APIs do not
 // redirect; following one could carry our credentials elsewhere). A client

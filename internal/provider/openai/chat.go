@@ -19,7 +19,7 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 	if err != nil {
 		return nil, err
 	}
-	resp, err := provider.PostBytes(ctx, c.hc, c.id, c.endpoint("chat/completions", req.Model), c.headers(), body, classify)
+	resp, err := c.postChat(ctx, req.Model, body)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -104,7 +105,8 @@ type Client struct {
 	query      string // "" or "?api-version=..."
 	header     http.Header
 	quirks     quirks
-	authHeader string // the header carrying the credential, "" for none
+	authHeader string   // the header carrying the credential, "" for none
+	chatURL    *url.URL // chat/completions parsed once; nil with azure_deployment_path
 }
 
 var (
@@ -198,7 +200,24 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		}
 		c.quirks |= bit
 	}
+	if !c.quirks.has(azureDeploymentPath) {
+		// The URL is the same for every request: parse it once.
+		if c.chatURL, err = provider.ParseURL(c.endpoint(chatOp, "")); err != nil {
+			return nil, bad("BaseURL", "is not a valid URL")
+		}
+	}
 	return c, nil
+}
+
+// chatOp is the chat completions operation's path.
+const chatOp = "chat/completions"
+
+// postChat posts a chat request's body to the chat endpoint for model.
+func (c *Client) postChat(ctx context.Context, model string, body []byte) (*http.Response, error) {
+	if c.chatURL != nil {
+		return provider.PostBytesURL(ctx, c.hc, c.id, c.chatURL, c.headers(), body, classify)
+	}
+	return provider.PostBytes(ctx, c.hc, c.id, c.endpoint(chatOp, model), c.headers(), body, classify)
 }
 
 // ID returns the provider instance's configured name.

@@ -26,7 +26,7 @@ func (c *Client) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oct
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	resp, err := provider.PostBytes(ctx, c.hc, c.id, c.endpoint("chat/completions", req.Model), c.headers(), body, classify)
+	resp, err := c.postChat(ctx, req.Model, body)
 	if err != nil {
 		cancel()
 		return nil, err
