@@ -83,14 +83,22 @@ var errReleased = errors.New("sse: reader released")
 // whose data exceeds maxEvent bytes (0 means 8 MiB). Release gives its
 // buffers back for reuse when the stream is done.
 func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
+	s := new(SSEReader)
+	s.Init(r, maxEvent)
+	return s
+}
+
+// Init makes s read r as NewSSEReader(r, maxEvent) would, for a reader
+// kept inside another value (which spares its allocation). s must be zero
+// or released.
+func (s *SSEReader) Init(r io.Reader, maxEvent int) {
 	if maxEvent <= 0 {
 		maxEvent = 8 << 20
 	}
 	b := ssePool.Get().(*sseBuffers)
-	s := &SSEReader{buf: b, src: stickyReader{r: r}, max: maxEvent, data: b.data[:0]}
+	*s = SSEReader{buf: b, src: stickyReader{r: r}, max: maxEvent, data: b.data[:0]}
 	s.r = getReader(&s.src)
 	s.r.Reset(&s.src)
-	return s
 }
 
 // stickyReader remembers the first error of its reader and returns it from

@@ -36,6 +36,11 @@ type chunkDecoder struct {
 	strsSize  int                    // its size: 0 for a stream's default
 	choiceBuf []octomesh.ChunkChoice // a chunk's choices while they are read
 	choiceBlk []octomesh.ChunkChoice // the choice block being filled
+
+	// Room inside the decoder for what it would otherwise allocate once
+	// per stream: the first choices' scratch and the remembered header.
+	choiceArr [2]octomesh.ChunkChoice
+	headArr   [256]byte
 }
 
 // decode decodes data. The result is valid until the next call; the
@@ -121,6 +126,9 @@ func (d *chunkDecoder) decodeFast(data []byte, w *wireChunk) bool {
 		return false
 	}
 	if head.members > 0 {
+		if d.head.raw == nil {
+			d.head.raw = d.headArr[:0]
+		}
 		d.head.remember(&head)
 	}
 	return true
@@ -177,6 +185,9 @@ func (h *chunkHead) remember(from *chunkHead) {
 // value).
 func (s *scanner) choices(dst *[]octomesh.ChunkChoice) bool {
 	d := s.d
+	if d.choiceBuf == nil {
+		d.choiceBuf = d.choiceArr[:0]
+	}
 	buf, null, ok := scanArrayInto(s, d.choiceBuf[:0], s.choice)
 	d.choiceBuf = buf[:0]
 	if ok && !null {
@@ -341,7 +352,15 @@ func (s *scanner) function(f *octomesh.FunctionCall) bool {
 	}
 }
 
-// usage reads "usage" into a fresh *Usage, as encoding/json allocates one.
+// usageBlock is a usage and its breakdowns, allocated together.
+type usageBlock struct {
+	u          octomesh.Usage
+	prompt     octomesh.PromptTokensDetails
+	completion octomesh.CompletionTokensDetails
+}
+
+// usage reads "usage" into a fresh *Usage, as encoding/json allocates one
+// (with its breakdowns, in one allocation).
 func (s *scanner) usage(dst **octomesh.Usage) bool {
 	switch s.peek() {
 	case 'n':
@@ -351,7 +370,8 @@ func (s *scanner) usage(dst **octomesh.Usage) bool {
 		return false
 	}
 	s.i++
-	u := new(octomesh.Usage)
+	blk := new(usageBlock)
+	u := &blk.u
 	var seen uint8
 	for n := 0; ; n++ {
 		key, done, ok := s.nextKey(n)
@@ -370,18 +390,18 @@ func (s *scanner) usage(dst **octomesh.Usage) bool {
 		case "total_tokens":
 			bit, ok = 1<<2, s.int(&u.TotalTokens)
 		case "prompt_tokens_details":
-			var d octomesh.PromptTokensDetails
+			d := &blk.prompt
 			var present bool
 			bit = 1 << 3
 			if present, ok = s.details("cached_tokens", &d.CachedTokens); present {
-				u.PromptTokensDetails = &d
+				u.PromptTokensDetails = d
 			}
 		case "completion_tokens_details":
-			var d octomesh.CompletionTokensDetails
+			d := &blk.completion
 			var present bool
 			bit = 1 << 4
 			if present, ok = s.details("reasoning_tokens", &d.ReasoningTokens); present {
-				u.CompletionTokensDetails = &d
+				u.CompletionTokensDetails = d
 			}
 		default:
 			ok = !foldsTo(key, "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details") && s.skip(0)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/internal/provider"
@@ -46,8 +48,29 @@ func (c *Client) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oct
 
 // isJSON reports whether the response's Content-Type is application/json.
 func isJSON(h http.Header) bool {
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	v := h.Get("Content-Type")
+	if !containsFold(v, "application/json") {
+		return false // not JSON, whatever the parse says: spare its allocations
+	}
+	mt, _, err := mime.ParseMediaType(v)
 	return err == nil && mt == "application/json"
+}
+
+// containsFold reports whether s contains the lower-case ASCII sub,
+// ignoring ASCII case, or s is not ASCII (Unicode lower-casing, which
+// mime.ParseMediaType applies, can turn other letters into ASCII ones).
+func containsFold(s, sub string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // jsonInsteadOfStream explains a JSON body received where a stream was asked for.
@@ -80,11 +103,12 @@ type stream struct {
 	cancel     context.CancelFunc
 	ctx        context.Context // the request's context; only consulted to explain read errors
 	body       io.ReadCloser
-	events     *provider.SSEReader
+	events     provider.SSEReader // in the stream: one allocation for both
 	dec        chunkDecoder
 
 	cur      octomesh.Chunk
-	usage    *octomesh.Chunk         // the latest usage, reported when [DONE] arrives
+	usage    octomesh.Chunk          // the latest usage, reported when [DONE] arrives
+	hasUsage bool                    // usage holds one
 	roleSent [maxChoices / 64]uint64 // bit i: the role of choice i has been reported
 	done     bool                    // nothing more will be read
 	closed   bool
@@ -96,13 +120,14 @@ var _ octomesh.ChatStream = (*stream)(nil)
 // newStream wraps an open event-stream body. cancel aborts the request
 // that produced it.
 func newStream(ctx context.Context, cancel context.CancelFunc, providerID string, body io.ReadCloser) *stream {
-	return &stream{
+	s := &stream{
 		providerID: providerID,
 		ctx:        ctx,
 		cancel:     cancel,
 		body:       body,
-		events:     provider.NewSSEReader(body, maxEvent),
 	}
+	s.events.Init(body, maxEvent)
+	return s
 }
 
 // doneMarker is the data of the event that ends an OpenAI stream.
@@ -124,8 +149,8 @@ func (s *stream) Next() bool {
 		}
 		if string(data) == doneMarker {
 			s.release()
-			if s.usage != nil {
-				s.cur, s.usage = *s.usage, nil
+			if s.hasUsage {
+				s.cur, s.usage, s.hasUsage = s.usage, octomesh.Chunk{}, false
 				return true
 			}
 			return false
@@ -174,9 +199,8 @@ type wireChunk struct {
 func (s *stream) normalise(c *octomesh.Chunk) (bool, error) {
 	c.Object = octomesh.ObjectChatCompletionChunk
 	if c.Usage != nil {
-		u := *c
-		u.Choices = []octomesh.ChunkChoice{}
-		s.usage = &u
+		s.usage, s.hasUsage = *c, true
+		s.usage.Choices = []octomesh.ChunkChoice{}
 		c.Usage = nil
 	}
 	kept := c.Choices[:0]

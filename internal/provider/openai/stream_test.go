@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -289,5 +290,19 @@ func TestCancelledContext(t *testing.T) {
 	}
 	if _, err := c.Chat(ctx, simpleRequest(false)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Chat with cancelled ctx: %v, want context.Canceled", err)
+	}
+}
+
+// isJSON's shortcut for values that cannot be JSON answers as
+// mime.ParseMediaType does.
+func TestIsJSONMatchesParseMediaType(t *testing.T) {
+	for _, v := range []string{"", "text/event-stream", "text/event-stream; charset=utf-8", "application/json",
+		"Application/JSON; charset=utf-8", " application/json ", "application/jsonx", "application/json;;", "applİcation/json",
+		"text/plain; x=application/json", "application/problem+json"} {
+		mt, _, err := mime.ParseMediaType(v)
+		want := err == nil && mt == "application/json"
+		if got := isJSON(http.Header{"Content-Type": {v}}); got != want {
+			t.Errorf("isJSON(%q) = %v, want %v", v, got, want)
+		}
 	}
 }
