@@ -37,6 +37,7 @@ type head struct {
 	framing framing
 	length  int64
 	r       http.Response // allocated with the head, in one
+	vals    [16]string    // the header values of a typical head, likewise
 }
 
 // readResponse reads a response's head for req, skipping interim 1xx
@@ -137,7 +138,10 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 	}
 	n := lines - 1
 	resp.Header = make(http.Header, max(n, 8))
-	vals := make([]string, 0, n)
+	vals := h.vals[:0]
+	if n > len(h.vals) {
+		vals = make([]string, 0, n)
+	}
 	for {
 		var l string
 		l, rest, _ = strings.Cut(rest, "\n")
