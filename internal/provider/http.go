@@ -136,13 +136,25 @@ func removeEmptyPort(host string) string {
 // reads. The request it sends is the one http.NewRequestWithContext would
 // build, in fewer allocations (outRequest).
 func PostBytesURL(ctx context.Context, c *http.Client, providerID string, u *url.URL, header http.Header, body []byte, classify Classifier) (*http.Response, error) {
+	return post(ctx, c, providerID, u, header, body, nil, classify)
+}
+
+// PostRequestBody is PostBytesURL with a pooled body, which it takes over
+// from the caller (see RequestBody): the caller must not use it after.
+func PostRequestBody(ctx context.Context, c *http.Client, providerID string, u *url.URL, header http.Header, body *RequestBody, classify Classifier) (*http.Response, error) {
+	defer body.unref() // the caller's hold; readers still open keep theirs
+	return post(ctx, c, providerID, u, header, body.B, body, classify)
+}
+
+// post sends body, which rb holds when it is pooled.
+func post(ctx context.Context, c *http.Client, providerID string, u *url.URL, header http.Header, body []byte, rb *RequestBody, classify Classifier) (*http.Response, error) {
 	if ctx == nil {
 		return nil, octomesh.Errorf(octomesh.EINTERNAL, "build upstream request").WithCause(errors.New("net/http: nil Context"))
 	}
 	// Operator-allowed inbound headers first, so the adapter's own headers
 	// (credentials, content type, version) always win over them.
 	fwd := octomesh.ForwardHeadersFrom(ctx)
-	req := newOutRequest(ctx, u, body, make(http.Header, len(fwd)+len(header)+1))
+	req := newOutRequest(ctx, u, body, rb, make(http.Header, len(fwd)+len(header)+1))
 	for _, kv := range fwd {
 		req.Header.Set(kv[0], kv[1])
 	}
@@ -175,8 +187,9 @@ var jsonContentType = []string{"application/json"}[:1:1]
 // (http.NewRequestWithContext allocates each apart, and parses the URL
 // every time).
 type outRequest struct {
-	url  url.URL
-	body bytesBody
+	url    url.URL
+	body   bytesBody
+	pooled bodyReader // the body's reader instead, when it is pooled
 }
 
 // bytesBody is a request body over a byte slice; closing it does nothing,
@@ -187,8 +200,9 @@ func (*bytesBody) Close() error { return nil }
 
 // newOutRequest builds the POST of body to u that
 // http.NewRequestWithContext(ctx, "POST", u.String(), bytes.NewReader(body))
-// would, with header as its header.
-func newOutRequest(ctx context.Context, u *url.URL, body []byte, header http.Header) *http.Request {
+// would, with header as its header. When rb holds body, the request's
+// readers hold rb.
+func newOutRequest(ctx context.Context, u *url.URL, body []byte, rb *RequestBody, header http.Header) *http.Request {
 	o := &outRequest{url: *u}
 	// A request's context can only be set by a copy (WithContext): the
 	// template stays on the stack, and the copy is the one request made.
@@ -201,10 +215,16 @@ func newOutRequest(ctx context.Context, u *url.URL, body []byte, header http.Hea
 		Header:     header,
 		Host:       o.url.Host,
 	}
-	if len(body) == 0 {
+	switch {
+	case len(body) == 0:
 		tmpl.Body = http.NoBody
 		tmpl.GetBody = noBody
-	} else {
+	case rb != nil:
+		gen := rb.use()
+		tmpl.Body = rb.reader(&o.pooled, gen)
+		tmpl.ContentLength = int64(len(body))
+		tmpl.GetBody = rb.getBody(gen)
+	default:
 		o.body.Reset(body)
 		tmpl.Body = &o.body
 		tmpl.ContentLength = int64(len(body))

@@ -24,7 +24,7 @@ func TestOutRequestIsNewRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := newOutRequest(ctx, u, body, http.Header{})
+			got := newOutRequest(ctx, u, body, nil, http.Header{})
 			if !reflect.DeepEqual(got.URL, want.URL) || got.URL == u || got.Host != want.Host || got.Method != want.Method ||
 				got.Proto != want.Proto || got.ProtoMajor != want.ProtoMajor || got.ProtoMinor != want.ProtoMinor ||
 				got.ContentLength != want.ContentLength || got.Context() != ctx || (got.Body == http.NoBody) != (want.Body == http.NoBody) {

@@ -33,13 +33,18 @@ func (d *chunkDecoder) text(raw []byte) string {
 		return s
 	}
 	n := len(raw)
+	if n == 1 {
+		return string(raw) // the runtime has every one-byte string
+	}
 	if cap(d.strs)-len(d.strs) < n {
 		size := d.strsSize
 		if size == 0 {
-			size = strBlock
 			if n > maxBlockString {
 				return string(raw)
 			}
+			// From half a block up, so that a short stream's few
+			// tokens do not take a whole one.
+			size = min(max(2*cap(d.strs), strBlock/2), strBlock)
 		}
 		if n > size {
 			return string(raw)

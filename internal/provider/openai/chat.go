@@ -15,11 +15,7 @@ import (
 // returned as *octomesh.Error with a normalised code; a 2xx body that is not
 // a valid completion is EUPSTREAM. req is not modified.
 func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh.ChatResponse, error) {
-	body, err := c.chatRequestBody(req, false)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.postChat(ctx, req.Model, body)
+	resp, err := c.postChat(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}

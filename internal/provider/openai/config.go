@@ -212,12 +212,24 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 // chatOp is the chat completions operation's path.
 const chatOp = "chat/completions"
 
-// postChat posts a chat request's body to the chat endpoint for model.
-func (c *Client) postChat(ctx context.Context, model string, body []byte) (*http.Response, error) {
-	if c.chatURL != nil {
-		return provider.PostBytesURL(ctx, c.hc, c.id, c.chatURL, c.headers(), body, classify)
+// postChat posts a chat request to the chat endpoint for model: the
+// request's body encoded into a pooled buffer, which the post takes over.
+func (c *Client) postChat(ctx context.Context, req *octomesh.ChatRequest, stream bool) (*http.Response, error) {
+	rb := provider.GetRequestBody()
+	b, err := c.appendChatRequestBody(rb.B[:0], req, stream)
+	rb.B = b
+	if err != nil {
+		rb.Release()
+		return nil, err
 	}
-	return provider.PostBytes(ctx, c.hc, c.id, c.endpoint(chatOp, model), c.headers(), body, classify)
+	u := c.chatURL
+	if u == nil {
+		if u, err = provider.ParseURL(c.endpoint(chatOp, req.Model)); err != nil {
+			rb.Release()
+			return nil, octomesh.Errorf(octomesh.EINTERNAL, "build upstream request").WithCause(err)
+		}
+	}
+	return provider.PostRequestBody(ctx, c.hc, c.id, u, c.headers(), rb, classify)
 }
 
 // ID returns the provider instance's configured name.

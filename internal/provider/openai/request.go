@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 
 	"github.com/octomesh/octomesh"
 )
@@ -18,14 +19,21 @@ type chatBody struct {
 // chatRequestBody encodes the upstream body for req without modifying req.
 // stream selects a streaming request.
 func (c *Client) chatRequestBody(req *octomesh.ChatRequest, stream bool) ([]byte, error) {
+	return c.appendChatRequestBody(nil, req, stream)
+}
+
+// appendChatRequestBody is chatRequestBody appending to dst (a pooled
+// buffer's), which it grows once to the body's estimated size.
+func (c *Client) appendChatRequestBody(dst []byte, req *octomesh.ChatRequest, stream bool) ([]byte, error) {
 	if c.quirks.has(azureDeploymentPath) && req.Model == "" {
 		return nil, octomesh.Errorf(octomesh.EINVALID, "model is required").WithParam("model")
 	}
 	out := *req // shallow copy: fields are replaced, never written through
-	body := chatBody{ChatRequest: &out, Model: req.Model}
+	model := req.Model
 	if c.quirks.has(azureDeploymentPath) {
-		body.Model = "" // the deployment in the path names the model
+		model = "" // the deployment in the path names the model
 	}
+	body := chatBody{ChatRequest: &out, Model: model}
 
 	out.Stream = stream
 	out.StreamOptions = nil
@@ -47,10 +55,17 @@ func (c *Client) chatRequestBody(req *octomesh.ChatRequest, stream bool) ([]byte
 		out.Messages = developerToSystem(req.Messages)
 	}
 
-	if b, ok := appendChatBody(make([]byte, 0, bodySize(&out)), &body); ok {
+	if b, ok := appendChatBody(slices.Grow(dst, bodySize(&out)), &body); ok {
 		return b, nil
 	}
-	b, err := json.Marshal(body)
+	return marshalChatBody(out, model)
+}
+
+// marshalChatBody encodes the request with encoding/json, from a copy of
+// its own: what json.Marshal is given escapes to the heap, and the hand
+// path's copy need not.
+func marshalChatBody(out octomesh.ChatRequest, model string) ([]byte, error) {
+	b, err := json.Marshal(chatBody{ChatRequest: &out, Model: model})
 	if err != nil {
 		return nil, octomesh.Errorf(octomesh.EINVALID, "the request could not be encoded for the provider").WithCause(err)
 	}

@@ -23,12 +23,8 @@ import (
 // by its Err. The caller must Close the stream; cancelling ctx aborts the
 // upstream request. req is not modified.
 func (c *Client) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (octomesh.ChatStream, error) {
-	body, err := c.chatRequestBody(req, true)
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithCancel(ctx)
-	resp, err := c.postChat(ctx, req.Model, body)
+	resp, err := c.postChat(ctx, req, true)
 	if err != nil {
 		cancel()
 		return nil, err
