@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // A provider's answer head, as OpenAI sends it: lower-case names, a dozen
@@ -52,5 +53,31 @@ func TestReadHeadAllocations(t *testing.T) {
 	})
 	if allocs > 10 {
 		t.Fatalf("readHead allocates %.0f times for a 19-header head, want at most 10", allocs)
+	}
+}
+
+// A head and its text fill a size class of the allocator; its strings
+// outlive the scratch buffer the head was read into.
+func TestHeadSizes(t *testing.T) {
+	if n := unsafe.Sizeof(headSmallText{}); n > 1024 {
+		t.Errorf("headSmallText is %d bytes, past the 1024-byte class", n)
+	}
+	if n := unsafe.Sizeof(headMediumText{}); n > 1408 {
+		t.Errorf("headMediumText is %d bytes, past the 1408-byte class", n)
+	}
+	for _, extra := range []int{0, 400, 900} {
+		head := "HTTP/1.1 200 OK\r\nX-Pad: " + strings.Repeat("p", extra) + "\r\nContent-Length: 0\r\n\r\n"
+		budget := 1 << 20
+		h, err := readHead(bufio.NewReader(strings.NewReader(head)), &budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 20 { // the pooled scratch buffer is reused meanwhile
+			b := 1 << 20
+			readHead(bufio.NewReader(strings.NewReader("HTTP/1.1 500 Oops\r\nX-Pad: "+strings.Repeat("q", extra)+"\r\n\r\n")), &b)
+		}
+		if got := h.resp.Header.Get("X-Pad"); got != strings.Repeat("p", extra) || h.resp.Status != "200 OK" {
+			t.Fatalf("head of %d: X-Pad %q, status %q", len(head), got, h.resp.Status)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // ErrMalformed wraps every response the parser refuses.
@@ -102,10 +103,9 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 		}
 		lines++
 	}
-	text := string(raw)
 	*rawp = raw // keep what append grew, for putHeadBuf to judge
+	h, text := newHead(raw)
 	line, rest, _ := strings.Cut(text, "\n")
-	h := &head{}
 	resp := &h.r
 	h.resp = resp
 	// HTTP/1.x SP 3DIGIT [SP reason]
@@ -160,6 +160,43 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 		resp.Header[key] = vals[i-1 : i : i]
 	}
 	return h, nil
+}
+
+// A head's text is kept in the head's own allocation when it is short
+// enough, in one of two sizes: a head and its text then fill the 1024- or
+// the 1408-byte size class of the allocator, as they would about fill
+// the two allocations apart.
+const (
+	smallHead  = 600
+	mediumHead = 984
+)
+
+type headSmallText struct {
+	head
+	text [smallHead]byte
+}
+
+type headMediumText struct {
+	head
+	text [mediumHead]byte
+}
+
+// newHead returns a new head and its text, a copy of raw: in the head's
+// own allocation when it fits. The text is never written again once
+// copied, so strings of it are as immutable as any.
+func newHead(raw []byte) (*head, string) {
+	switch n := len(raw); {
+	case n == 0 || n > mediumHead:
+		return &head{}, string(raw)
+	case n <= smallHead:
+		ht := &headSmallText{}
+		copy(ht.text[:], raw)
+		return &ht.head, unsafe.String(&ht.text[0], n)
+	default:
+		ht := &headMediumText{}
+		copy(ht.text[:], raw)
+		return &ht.head, unsafe.String(&ht.text[0], n)
+	}
 }
 
 // headBufs lends readHead its scratch buffer. It used to be a 2 KiB array
