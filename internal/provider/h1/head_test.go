@@ -59,13 +59,17 @@ func TestReadHeadAllocations(t *testing.T) {
 // A head and its text fill a size class of the allocator; its strings
 // outlive the scratch buffer the head was read into.
 func TestHeadSizes(t *testing.T) {
-	if n := unsafe.Sizeof(headSmallText{}); n > 1024 {
-		t.Errorf("headSmallText is %d bytes, past the 1024-byte class", n)
+	for _, c := range []struct{ size, class uintptr }{
+		{unsafe.Sizeof(headWithText[[152]byte]{}), 576},
+		{unsafe.Sizeof(headWithText[[344]byte]{}), 768},
+		{unsafe.Sizeof(headWithText[[600]byte]{}), 1024},
+		{unsafe.Sizeof(headWithText[[984]byte]{}), 1408},
+	} {
+		if c.size > c.class {
+			t.Errorf("a head with text is %d bytes, past the %d-byte class", c.size, c.class)
+		}
 	}
-	if n := unsafe.Sizeof(headMediumText{}); n > 1408 {
-		t.Errorf("headMediumText is %d bytes, past the 1408-byte class", n)
-	}
-	for _, extra := range []int{0, 400, 900} {
+	for _, extra := range []int{0, 100, 300, 400, 900, 1000} {
 		head := "HTTP/1.1 200 OK\r\nX-Pad: " + strings.Repeat("p", extra) + "\r\nContent-Length: 0\r\n\r\n"
 		budget := 1 << 20
 		h, err := readHead(bufio.NewReader(strings.NewReader(head)), &budget)

@@ -163,40 +163,38 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 }
 
 // A head's text is kept in the head's own allocation when it is short
-// enough, in one of two sizes: a head and its text then fill the 1024- or
-// the 1408-byte size class of the allocator, as they would about fill
-// the two allocations apart.
-const (
-	smallHead  = 600
-	mediumHead = 984
-)
-
-type headSmallText struct {
-	head
-	text [smallHead]byte
-}
-
-type headMediumText struct {
-	head
-	text [mediumHead]byte
-}
-
-// newHead returns a new head and its text, a copy of raw: in the head's
-// own allocation when it fits. The text is never written again once
-// copied, so strings of it are as immutable as any.
+// enough, in one of four sizes: a head and its text then fill the 576-,
+// 768-, 1024- or 1408-byte size class of the allocator, about as the two
+// allocations apart would.
 func newHead(raw []byte) (*head, string) {
 	switch n := len(raw); {
-	case n == 0 || n > mediumHead:
+	case n == 0 || n > 984:
 		return &head{}, string(raw)
-	case n <= smallHead:
-		ht := &headSmallText{}
-		copy(ht.text[:], raw)
-		return &ht.head, unsafe.String(&ht.text[0], n)
+	case n <= 152:
+		return newHeadWith[[152]byte](raw)
+	case n <= 344:
+		return newHeadWith[[344]byte](raw)
+	case n <= 600:
+		return newHeadWith[[600]byte](raw)
 	default:
-		ht := &headMediumText{}
-		copy(ht.text[:], raw)
-		return &ht.head, unsafe.String(&ht.text[0], n)
+		return newHeadWith[[984]byte](raw)
 	}
+}
+
+// headWithText is a head allocated with room for its text, an array T.
+type headWithText[T any] struct {
+	head
+	text T
+}
+
+// newHeadWith returns a new head and its text, a copy of raw (which fits
+// T) in the head's own allocation. The text is never written again once
+// copied, so strings of it are as immutable as any.
+func newHeadWith[T any](raw []byte) (*head, string) {
+	ht := new(headWithText[T])
+	p := (*byte)(unsafe.Pointer(&ht.text))
+	copy(unsafe.Slice(p, len(raw)), raw)
+	return &ht.head, unsafe.String(p, len(raw))
 }
 
 // headBufs lends readHead its scratch buffer. It used to be a 2 KiB array
