@@ -32,6 +32,11 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 type wireResponse struct {
 	octomesh.ChatResponse
 	Error json.RawMessage `json:"error"`
+
+	// Room for what the fast decoder would allocate apart: the response
+	// is &ChatResponse, so they live exactly as long as it does.
+	choiceArr [1]octomesh.Choice
+	usageBlk  usageBlock
 }
 
 // decodeChatResponse parses an upstream chat.completion body.

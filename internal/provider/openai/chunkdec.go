@@ -106,7 +106,7 @@ func (d *chunkDecoder) decodeFast(data []byte, w *wireChunk) bool {
 		case "choices":
 			bit, ok = 1<<4, s.choices(&w.Choices)
 		case "usage":
-			bit, ok = 1<<5, s.usage(&w.Usage)
+			bit, ok = 1<<5, s.usage(&w.Usage, nil)
 		case "system_fingerprint":
 			bit, ok = 1<<6, s.str(&w.SystemFingerprint, &d.fingerprint)
 		case "error":
@@ -360,8 +360,8 @@ type usageBlock struct {
 }
 
 // usage reads "usage" into a fresh *Usage, as encoding/json allocates one
-// (with its breakdowns, in one allocation).
-func (s *scanner) usage(dst **octomesh.Usage) bool {
+// (with its breakdowns, in one allocation): blk, or a new one when nil.
+func (s *scanner) usage(dst **octomesh.Usage, blk *usageBlock) bool {
 	switch s.peek() {
 	case 'n':
 		return s.literal("null")
@@ -370,7 +370,9 @@ func (s *scanner) usage(dst **octomesh.Usage) bool {
 		return false
 	}
 	s.i++
-	blk := new(usageBlock)
+	if blk == nil {
+		blk = new(usageBlock)
+	}
 	u := &blk.u
 	var seen uint8
 	for n := 0; ; n++ {

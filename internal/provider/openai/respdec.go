@@ -58,9 +58,9 @@ func decodeResponseFast(d *chunkDecoder, data []byte, w *wireResponse) bool {
 		case "model":
 			bit, ok = 1<<3, s.str(&w.Model, nil)
 		case "choices":
-			bit, ok = 1<<4, s.responseChoices(&w.Choices)
+			bit, ok = 1<<4, s.responseChoices(&w.Choices, &w.choiceArr)
 		case "usage":
-			bit, ok = 1<<5, s.usage(&w.Usage)
+			bit, ok = 1<<5, s.usage(&w.Usage, &w.usageBlk)
 		case "system_fingerprint":
 			bit, ok = 1<<6, s.str(&w.SystemFingerprint, nil)
 		case "error":
@@ -77,9 +77,14 @@ func decodeResponseFast(d *chunkDecoder, data []byte, w *wireResponse) bool {
 	return s.end()
 }
 
-// responseChoices reads the "choices" array of a completion.
-func (s *scanner) responseChoices(dst *[]octomesh.Choice) bool {
-	return scanArray(s, dst, s.responseChoice)
+// responseChoices reads the "choices" array of a completion, the first
+// choice into arr (a completion usually has one).
+func (s *scanner) responseChoices(dst *[]octomesh.Choice, arr *[1]octomesh.Choice) bool {
+	out, null, ok := scanArrayInto(s, arr[:0], s.responseChoice)
+	if ok && !null {
+		*dst = out
+	}
+	return ok
 }
 
 // responseChoice reads one completion choice.
