@@ -32,7 +32,10 @@ type body struct {
 }
 
 func newBody(pc *persistConn, w *watch, h *head, keepAlive bool) io.ReadCloser {
-	b := &body{pc: pc, w: w, ctx: h.resp.Request.Context(), keepAlive: keepAlive, framing: h.framing, remaining: h.length}
+	// The body lives in the head's allocation: both belong to this one
+	// response, and neither is ever reused.
+	b := &h.body
+	*b = body{pc: pc, w: w, ctx: h.resp.Request.Context(), keepAlive: keepAlive, framing: h.framing, remaining: h.length}
 	if h.framing == frameNone {
 		b.eof = true
 		b.release(true)

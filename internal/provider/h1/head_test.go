@@ -60,16 +60,16 @@ func TestReadHeadAllocations(t *testing.T) {
 // outlive the scratch buffer the head was read into.
 func TestHeadSizes(t *testing.T) {
 	for _, c := range []struct{ size, class uintptr }{
-		{unsafe.Sizeof(headWithText[[152]byte]{}), 576},
-		{unsafe.Sizeof(headWithText[[344]byte]{}), 768},
-		{unsafe.Sizeof(headWithText[[600]byte]{}), 1024},
-		{unsafe.Sizeof(headWithText[[984]byte]{}), 1408},
+		{unsafe.Sizeof(headWithText[[136]byte]{}), 640},
+		{unsafe.Sizeof(headWithText[[264]byte]{}), 768},
+		{unsafe.Sizeof(headWithText[[520]byte]{}), 1024},
+		{unsafe.Sizeof(headWithText[[904]byte]{}), 1408},
 	} {
 		if c.size > c.class {
 			t.Errorf("a head with text is %d bytes, past the %d-byte class", c.size, c.class)
 		}
 	}
-	for _, extra := range []int{0, 100, 300, 400, 900, 1000} {
+	for _, extra := range []int{0, 50, 100, 200, 400, 800, 1000} {
 		head := "HTTP/1.1 200 OK\r\nX-Pad: " + strings.Repeat("p", extra) + "\r\nContent-Length: 0\r\n\r\n"
 		budget := 1 << 20
 		h, err := readHead(bufio.NewReader(strings.NewReader(head)), &budget)

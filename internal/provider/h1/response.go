@@ -39,6 +39,7 @@ type head struct {
 	length  int64
 	r       http.Response // allocated with the head, in one
 	vals    [16]string    // the header values of a typical head, likewise
+	body    body          // the response's body (newBody), likewise
 }
 
 // readResponse reads a response's head for req, skipping interim 1xx
@@ -163,21 +164,21 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 }
 
 // A head's text is kept in the head's own allocation when it is short
-// enough, in one of four sizes: a head and its text then fill the 576-,
+// enough, in one of four sizes: a head and its text then fill the 640-,
 // 768-, 1024- or 1408-byte size class of the allocator, about as the two
 // allocations apart would.
 func newHead(raw []byte) (*head, string) {
 	switch n := len(raw); {
-	case n == 0 || n > 984:
+	case n == 0 || n > 904:
 		return &head{}, string(raw)
-	case n <= 152:
-		return newHeadWith[[152]byte](raw)
-	case n <= 344:
-		return newHeadWith[[344]byte](raw)
-	case n <= 600:
-		return newHeadWith[[600]byte](raw)
+	case n <= 136:
+		return newHeadWith[[136]byte](raw)
+	case n <= 264:
+		return newHeadWith[[264]byte](raw)
+	case n <= 520:
+		return newHeadWith[[520]byte](raw)
 	default:
-		return newHeadWith[[984]byte](raw)
+		return newHeadWith[[904]byte](raw)
 	}
 }
 

@@ -105,8 +105,9 @@ type Client struct {
 	query      string // "" or "?api-version=..."
 	header     http.Header
 	quirks     quirks
-	authHeader string   // the header carrying the credential, "" for none
-	chatURL    *url.URL // chat/completions parsed once; nil with azure_deployment_path
+	authHeader string      // the header carrying the credential, "" for none
+	chatURL    *url.URL    // chat/completions parsed once; nil with azure_deployment_path
+	postHeader http.Header // header with its Content-Type: what a post sends (read only)
 }
 
 var (
@@ -200,6 +201,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		}
 		c.quirks |= bit
 	}
+	c.postHeader = provider.JSONHeader(c.header)
 	if !c.quirks.has(azureDeploymentPath) {
 		// The URL is the same for every request: parse it once.
 		if c.chatURL, err = provider.ParseURL(c.endpoint(chatOp, "")); err != nil {
@@ -229,7 +231,7 @@ func (c *Client) postChat(ctx context.Context, req *octomesh.ChatRequest, stream
 			return nil, octomesh.Errorf(octomesh.EINTERNAL, "build upstream request").WithCause(err)
 		}
 	}
-	return provider.PostRequestBody(ctx, c.hc, c.id, u, c.headers(), rb, classify)
+	return provider.PostRequestBody(ctx, c.hc, c.id, u, c.postHeader, rb, classify)
 }
 
 // ID returns the provider instance's configured name.
