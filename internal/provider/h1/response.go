@@ -284,7 +284,7 @@ func (h *head) frame(isHead bool) error {
 		resp.ContentLength = -1
 		if lastCodingChunked(te) {
 			h.framing = frameChunked
-			resp.TransferEncoding = []string{"chunked"}
+			resp.TransferEncoding = chunkedCoding
 			return nil
 		}
 		h.framing = frameClose
@@ -307,6 +307,10 @@ func (h *head) frame(isHead bool) error {
 		return nil
 	}
 }
+
+// chunkedCoding is a chunked response's TransferEncoding, shared as a
+// header value is; its capacity is its length, so an append copies it.
+var chunkedCoding = []string{"chunked"}[:1:1]
 
 // parseLength parses Content-Length values, which must all agree.
 func parseLength(vs []string) (int64, error) {

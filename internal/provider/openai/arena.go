@@ -22,7 +22,8 @@ const (
 	// a longer one is allocated alone (it would waste most of a block).
 	maxBlockString = strBlock / 4
 	// maxChoiceBlock is the most choices a block holds; blocks grow to it
-	// from 4, so that a short stream allocates little.
+	// from 8 (the first is the stream's own, streamRoom), so that a short
+	// stream allocates little.
 	maxChoiceBlock = 32
 )
 
@@ -49,7 +50,12 @@ func (d *chunkDecoder) text(raw []byte) string {
 		if n > size {
 			return string(raw)
 		}
-		d.strs = make([]byte, 0, size)
+		if r := d.room; r != nil && !r.usedStrs && n <= len(r.strs) {
+			r.usedStrs = true
+			d.strs = r.strs[:0]
+		} else {
+			d.strs = make([]byte, 0, size)
+		}
 	}
 	start := len(d.strs)
 	d.strs = append(d.strs, raw...)
@@ -64,10 +70,25 @@ func (d *chunkDecoder) carveChoices(cs []octomesh.ChunkChoice) []octomesh.ChunkC
 		return []octomesh.ChunkChoice{} // not nil: as encoding/json decodes []
 	}
 	if cap(d.choiceBlk)-len(d.choiceBlk) < n {
-		size := min(max(2*cap(d.choiceBlk), 4), maxChoiceBlock)
-		d.choiceBlk = make([]octomesh.ChunkChoice, 0, max(size, n))
+		if r := d.room; r != nil && !r.usedChoices && n <= len(r.choices) {
+			r.usedChoices = true
+			d.choiceBlk = r.choices[:0]
+		} else {
+			size := min(max(2*cap(d.choiceBlk), 8), maxChoiceBlock)
+			d.choiceBlk = make([]octomesh.ChunkChoice, 0, max(size, n))
+		}
 	}
 	start := len(d.choiceBlk)
 	d.choiceBlk = append(d.choiceBlk, cs...)
 	return d.choiceBlk[start : start+n : start+n]
+}
+
+// usageRoom returns the stream's room for its first usage, or nil (usage
+// then allocates one): a usage is yielded, so each is its own.
+func (d *chunkDecoder) usageRoom() *usageBlock {
+	if r := d.room; r != nil && !r.usedUsage {
+		r.usedUsage = true
+		return &r.usage
+	}
+	return nil
 }

@@ -37,10 +37,22 @@ type chunkDecoder struct {
 	choiceBuf []octomesh.ChunkChoice // a chunk's choices while they are read
 	choiceBlk []octomesh.ChunkChoice // the choice block being filled
 
-	// Room inside the decoder for what it would otherwise allocate once
-	// per stream: the first choices' scratch and the remembered header.
-	choiceArr [2]octomesh.ChunkChoice
-	headArr   [256]byte
+	room *streamRoom // a stream's; nil for a completion
+}
+
+// streamRoom is room in a stream's own allocation for what its decoder
+// would otherwise allocate apart, once per stream: the choices' scratch,
+// the remembered header, and the first choice and string blocks and usage
+// (carved out as blocks are, and likewise never written again).
+type streamRoom struct {
+	choiceScratch [2]octomesh.ChunkChoice
+	head          [256]byte
+	choices       [8]octomesh.ChunkChoice
+	strs          [strBlock / 2]byte
+	usage         usageBlock
+	usedChoices   bool
+	usedStrs      bool
+	usedUsage     bool
 }
 
 // decode decodes data. The result is valid until the next call; the
@@ -106,7 +118,7 @@ func (d *chunkDecoder) decodeFast(data []byte, w *wireChunk) bool {
 		case "choices":
 			bit, ok = 1<<4, s.choices(&w.Choices)
 		case "usage":
-			bit, ok = 1<<5, s.usage(&w.Usage, nil)
+			bit, ok = 1<<5, s.usage(&w.Usage, d.usageRoom())
 		case "system_fingerprint":
 			bit, ok = 1<<6, s.str(&w.SystemFingerprint, &d.fingerprint)
 		case "error":
@@ -126,8 +138,8 @@ func (d *chunkDecoder) decodeFast(data []byte, w *wireChunk) bool {
 		return false
 	}
 	if head.members > 0 {
-		if d.head.raw == nil {
-			d.head.raw = d.headArr[:0]
+		if d.head.raw == nil && d.room != nil {
+			d.head.raw = d.room.head[:0]
 		}
 		d.head.remember(&head)
 	}
@@ -185,8 +197,8 @@ func (h *chunkHead) remember(from *chunkHead) {
 // value).
 func (s *scanner) choices(dst *[]octomesh.ChunkChoice) bool {
 	d := s.d
-	if d.choiceBuf == nil {
-		d.choiceBuf = d.choiceArr[:0]
+	if d.choiceBuf == nil && d.room != nil {
+		d.choiceBuf = d.room.choiceScratch[:0]
 	}
 	buf, null, ok := scanArrayInto(s, d.choiceBuf[:0], s.choice)
 	d.choiceBuf = buf[:0]

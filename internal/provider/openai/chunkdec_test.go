@@ -2,8 +2,10 @@ package openai
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -210,7 +212,13 @@ func TestChunkDecoderReusesRepeatedStrings(t *testing.T) {
 // chunk kept past the next ones (by value, as the failover stream keeps
 // one) must not see them, nor reach them by appending to its choices.
 func TestKeptChunksKeepTheirOwnValues(t *testing.T) {
-	d := &chunkDecoder{}
+	t.Run("alone", func(t *testing.T) { checkKeptChunks(t, &chunkDecoder{}) })
+	t.Run("in a stream", func(t *testing.T) {
+		checkKeptChunks(t, &newStream(context.Background(), func() {}, "p", io.NopCloser(strings.NewReader(""))).dec)
+	})
+}
+
+func checkKeptChunks(t *testing.T, d *chunkDecoder) {
 	var kept []octomesh.Chunk
 	for i := range 200 {
 		text := fmt.Sprintf("tok%d", i)
@@ -218,7 +226,8 @@ func TestKeptChunksKeepTheirOwnValues(t *testing.T) {
 			text = strings.Repeat("long", 40) + text // past the block limit
 		}
 		data := fmt.Sprintf(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[`+
-			`{"index":0,"delta":{"content":%q},"finish_reason":null},{"index":1,"delta":{"content":"b%d"},"finish_reason":null}]}`, text, i)
+			`{"index":0,"delta":{"content":%q},"finish_reason":null},{"index":1,"delta":{"content":"b%d"},"finish_reason":null}],`+
+			`"usage":{"prompt_tokens":%d,"completion_tokens":1,"total_tokens":1,"prompt_tokens_details":{"cached_tokens":%d}}}`, text, i, i, i)
 		w, err := d.decode([]byte(data))
 		if err != nil {
 			t.Fatal(err)
@@ -234,6 +243,9 @@ func TestKeptChunksKeepTheirOwnValues(t *testing.T) {
 		want := fmt.Sprintf("tok%d", i)
 		if i%7 == 0 {
 			want = strings.Repeat("long", 40) + want
+		}
+		if c.Usage.PromptTokens != i || c.Usage.CachedTokens() != i {
+			t.Fatalf("chunk %d's usage changed: %+v", i, c.Usage)
 		}
 		if len(c.Choices) < 2 || c.Choices[0].Delta.Content != want || c.Choices[1].Delta.Content != fmt.Sprintf("b%d", i) || c.Choices[1].Index != 1 {
 			t.Fatalf("chunk %d changed: %+v", i, c.Choices)

@@ -38,7 +38,7 @@ func (c *Client) appendChatRequestBody(dst []byte, req *octomesh.ChatRequest, st
 	out.Stream = stream
 	out.StreamOptions = nil
 	if stream && !c.quirks.has(noStreamOptions) {
-		out.StreamOptions = &octomesh.StreamOptions{IncludeUsage: true}
+		out.StreamOptions = &includeUsage
 	}
 	if !isJSONTrue(req.Store) {
 		out.Metadata = nil // OpenAI accepts metadata only with store: true
@@ -71,6 +71,10 @@ func marshalChatBody(out octomesh.ChatRequest, model string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// includeUsage is the stream options every streaming request sends,
+// shared: the request copy is only encoded, never written through.
+var includeUsage = octomesh.StreamOptions{IncludeUsage: true}
 
 // bodySize estimates the encoded size of r's body, so that it is written
 // into one buffer: the text, plus room for the JSON around it.

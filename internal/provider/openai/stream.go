@@ -101,6 +101,7 @@ type stream struct {
 	body       io.ReadCloser
 	events     provider.SSEReader // in the stream: one allocation for both
 	dec        chunkDecoder
+	room       streamRoom // dec's
 
 	cur      octomesh.Chunk
 	usage    octomesh.Chunk          // the latest usage, reported when [DONE] arrives
@@ -123,6 +124,7 @@ func newStream(ctx context.Context, cancel context.CancelFunc, providerID string
 		body:       body,
 	}
 	s.events.Init(body, maxEvent)
+	s.dec.room = &s.room
 	return s
 }
 
