@@ -306,3 +306,53 @@ func TestIsJSONMatchesParseMediaType(t *testing.T) {
 		}
 	}
 }
+
+// Cancelling the caller's context in the middle of a stream ends it at
+// once with context.Canceled and lets the upstream go; so does Close, for
+// a stream whose upstream stalls.
+func TestCancelAndCloseMidStream(t *testing.T) {
+	gone := make(chan struct{}, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, roleEvt)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		gone <- struct{}{}
+	}))
+	defer srv.Close()
+	c, err := New(Config{ID: "t", BaseURL: srv.URL, Auth: AuthNone}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, byCancel := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(context.Background())
+		s, err := c.ChatStream(ctx, simpleRequest(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Next() {
+			t.Fatalf("no first chunk: %v", s.Err())
+		}
+		if byCancel {
+			done := make(chan bool, 1)
+			go func() { done <- s.Next() }()
+			time.Sleep(20 * time.Millisecond)
+			cancel()
+			select {
+			case more := <-done:
+				if more || !errors.Is(s.Err(), context.Canceled) {
+					t.Errorf("after cancel: more %v, err %v; want context.Canceled", more, s.Err())
+				}
+			case <-time.After(time.Second):
+				t.Fatal("cancel did not end the stream")
+			}
+		}
+		s.Close()
+		select {
+		case <-gone:
+		case <-time.After(time.Second):
+			t.Fatalf("the upstream was not let go (by cancel: %v)", byCancel)
+		}
+		cancel()
+	}
+}
