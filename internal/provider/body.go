@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/provider/h1"
 )
 
 // Body is a non-streaming response body read into a pooled buffer, so
@@ -65,6 +66,12 @@ func ReadBodyPooled(ctx context.Context, providerID string, resp *http.Response)
 	}
 	return b, nil
 }
+
+// ReleaseHeader gives resp's header map back for reuse (h1.ReleaseHeader)
+// and sets resp.Header to nil: for an adapter done with the header of a
+// response that PostBytes returned, which nothing may read or keep any
+// more (its strings aside).
+func ReleaseHeader(resp *http.Response) { h1.ReleaseHeader(resp) }
 
 // readAll appends what r holds, up to limit bytes, to buf. A known length
 // (size ≥ 0) sizes the buffer once, with a spare byte so that the final

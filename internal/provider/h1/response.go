@@ -138,7 +138,7 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 		resp.Status = line[9:12] + " " + http.StatusText(code)
 	}
 	n := lines - 1
-	resp.Header = make(http.Header, max(n, 8))
+	resp.Header = newHeader(n)
 	vals := h.vals[:0]
 	if n > len(h.vals) {
 		vals = make([]string, 0, n)
@@ -196,6 +196,37 @@ func newHeadWith[T any](raw []byte) (*head, string) {
 	p := (*byte)(unsafe.Pointer(&ht.text))
 	copy(unsafe.Slice(p, len(raw)), raw)
 	return &ht.head, unsafe.String(p, len(raw))
+}
+
+// headers holds header maps given back by ReleaseHeader.
+var headers sync.Pool
+
+// maxPooledHeader bounds the size of a map kept for reuse (a map does not
+// shrink when cleared).
+const maxPooledHeader = 32
+
+// newHeader returns an empty header map for n fields, a released one when
+// there is one.
+func newHeader(n int) http.Header {
+	if h, ok := headers.Get().(http.Header); ok {
+		return h
+	}
+	return make(http.Header, max(n, 8))
+}
+
+// ReleaseHeader gives the header map of a response this transport returned
+// back for reuse by a later response, and sets resp.Header to nil: for a
+// caller that has read what it needs of the header, which no one may read
+// or keep any more (nor anything of it but its strings, which are not
+// reused). A second call does nothing.
+func ReleaseHeader(resp *http.Response) {
+	h := resp.Header
+	resp.Header = nil
+	if _, ours := resp.Body.(*body); !ours || h == nil || len(h) > maxPooledHeader {
+		return // a Fallback's map is left alone: its transport may keep it
+	}
+	clear(h)
+	headers.Put(h)
 }
 
 // headBufs lends readHead its scratch buffer. It used to be a 2 KiB array

@@ -19,6 +19,7 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 	if err != nil {
 		return nil, err
 	}
+	provider.ReleaseHeader(resp) // nothing of it is read
 	rb, err := provider.ReadBodyPooled(ctx, c.id, resp)
 	if err != nil {
 		return nil, err

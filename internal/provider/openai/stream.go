@@ -32,7 +32,9 @@ func (c *Client) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oct
 	if err != nil {
 		return nil, err
 	}
-	if isJSON(resp.Header) {
+	jsonBody := isJSON(resp.Header)
+	provider.ReleaseHeader(resp) // nothing else of it is read
+	if jsonBody {
 		// The server answered with a plain JSON body instead of an event
 		// stream: an error object, or a server that ignored stream: true.
 		b, err := provider.ReadBody(ctx, c.id, resp)
