@@ -152,7 +152,7 @@ func (pc *persistConn) writeRequest(req *http.Request) error {
 		return err
 	}
 	if req.Body != nil && req.Body != http.NoBody {
-		n, err := io.CopyN(bw, req.Body, req.ContentLength)
+		n, err := copyBody(bw, req.Body, req.ContentLength)
 		req.Body.Close()
 		if err != nil {
 			return err
@@ -162,6 +162,37 @@ func (pc *persistConn) writeRequest(req *http.Request) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// copyBody is io.CopyN(bw, r, n), reading straight into bw's buffer:
+// io.CopyN allocates the io.LimitedReader it reads through.
+func copyBody(bw *bufio.Writer, r io.Reader, n int64) (int64, error) {
+	var written int64
+	for written < n {
+		if bw.Available() == 0 {
+			if err := bw.Flush(); err != nil {
+				return written, err
+			}
+		}
+		buf := bw.AvailableBuffer()
+		buf = buf[:min(int64(cap(buf)), n-written)]
+		m, rerr := r.Read(buf)
+		if m > 0 {
+			// Into the buffer it already is in; only an earlier write's
+			// error, which bw keeps, can fail it.
+			if _, err := bw.Write(buf[:m]); err != nil {
+				return written, err
+			}
+			written += int64(m)
+		}
+		if rerr != nil {
+			if rerr == io.EOF && written == n {
+				break
+			}
+			return written, rerr // io.EOF too: as CopyN reports a short source
+		}
+	}
+	return written, nil
 }
 
 // writeHead writes the request line and headers. Header names and values

@@ -38,6 +38,7 @@ type wireResponse struct {
 	// is &ChatResponse, so they live exactly as long as it does.
 	choiceArr [1]octomesh.Choice
 	usageBlk  usageBlock
+	partArr   [1]octomesh.Part // the first text content's
 }
 
 // decodeChatResponse parses an upstream chat.completion body.

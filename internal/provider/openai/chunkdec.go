@@ -37,7 +37,8 @@ type chunkDecoder struct {
 	choiceBuf []octomesh.ChunkChoice // a chunk's choices while they are read
 	choiceBlk []octomesh.ChunkChoice // the choice block being filled
 
-	room *streamRoom // a stream's; nil for a completion
+	room  *streamRoom       // a stream's; nil for a completion
+	parts *[1]octomesh.Part // a completion's room for its first text content
 }
 
 // streamRoom is room in a stream's own allocation for what its decoder
@@ -125,7 +126,7 @@ func (d *chunkDecoder) decodeFast(data []byte, w *wireChunk) bool {
 			// Only the common "error":null is read here; an error object
 			// goes to encoding/json, which keeps its exact bytes.
 			bit, ok = 1<<7, s.literal("null")
-			w.Error = json.RawMessage("null")
+			w.Error = nullRaw
 		default:
 			ok = !foldsTo(key, "id", "object", "created", "model", "choices", "usage", "system_fingerprint", "error") && s.skip(0)
 		}

@@ -27,12 +27,18 @@ func decodeWireResponse(data []byte, w *wireResponse) error {
 	return json.Unmarshal(data, w)
 }
 
+// nullRaw is a decoded JSON null, shared: decodeChatResponse only reads
+// the raw values it is put in (and drops a null logprobs), and its
+// capacity is its length, so an append copies it.
+var nullRaw = json.RawMessage("null")[:4:4]
+
 // maxAnswerBlock is the largest answer whose strings share one block.
 const maxAnswerBlock = 16 << 10
 
 // decodeResponseFast decodes data into the zero w and reports whether it
 // could; on false w holds a partial result to be discarded.
 func decodeResponseFast(d *chunkDecoder, data []byte, w *wireResponse) bool {
+	d.parts = &w.partArr
 	s := scanner{b: data, d: d}
 	if s.peek() != '{' {
 		return false
@@ -65,7 +71,7 @@ func decodeResponseFast(d *chunkDecoder, data []byte, w *wireResponse) bool {
 			bit, ok = 1<<6, s.str(&w.SystemFingerprint, nil)
 		case "error":
 			bit, ok = 1<<7, s.literal("null") // an error object is left to encoding/json
-			w.Error = json.RawMessage("null")
+			w.Error = nullRaw
 		default:
 			ok = !foldsTo(key, "id", "object", "created", "model", "choices", "usage", "system_fingerprint", "error") && s.skip(0)
 		}
@@ -180,6 +186,13 @@ func (s *scanner) content(c *octomesh.Content) bool {
 		if !s.str(&text, nil) {
 			return false
 		}
+		if p := s.d.parts; p != nil {
+			// octomesh.TextContent(text), in the response's room.
+			s.d.parts = nil
+			p[0] = octomesh.Part{Type: octomesh.PartText, Text: text}
+			*c = octomesh.Content{Parts: p[:1:1]}
+			return true
+		}
 		*c = octomesh.TextContent(text)
 		return true
 	}
@@ -194,6 +207,10 @@ func (s *scanner) raw(dst *json.RawMessage) bool {
 	if !s.skip(0) {
 		return false
 	}
-	*dst = append(json.RawMessage(nil), s.b[start:s.i]...)
+	if v := s.b[start:s.i]; string(v) == "null" {
+		*dst = nullRaw
+	} else {
+		*dst = append(json.RawMessage(nil), v...)
+	}
 	return true
 }
