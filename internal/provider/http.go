@@ -102,6 +102,16 @@ func PostJSON(ctx context.Context, c *http.Client, providerID, url string, heade
 	return PostBytes(ctx, c, providerID, url, header, b, classify)
 }
 
+// PostJSONURL is PostJSON to a URL parsed once (ParseURL), which it only
+// reads.
+func PostJSONURL(ctx context.Context, c *http.Client, providerID string, u *url.URL, header http.Header, body any, classify Classifier) (*http.Response, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, octomesh.Errorf(octomesh.EINTERNAL, "encode upstream request").WithCause(err)
+	}
+	return PostBytesURL(ctx, c, providerID, u, header, b, classify)
+}
+
 // PostBytes is PostJSON with a pre-encoded body. header is only read: the
 // request shares its values, so adapters pass their fixed headers without
 // copying them.

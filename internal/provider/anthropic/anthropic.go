@@ -46,6 +46,7 @@ const DefaultBaseURL = "https://api.anthropic.com"
 type Client struct {
 	id     string
 	url    string
+	u      *url.URL // url, parsed once
 	hc     *http.Client
 	header http.Header
 	opts   anthropicwire.EncodeOptions
@@ -92,9 +93,15 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	h.Set("x-api-key", cfg.APIKey.Reveal())
 	h.Set("anthropic-version", cfg.Version)
 	h.Set("content-type", "application/json")
+	endpoint := strings.TrimRight(cfg.BaseURL, "/") + "/v1/messages"
+	eu, err := provider.ParseURL(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("anthropic: BaseURL %q must be an absolute http(s) URL", cfg.BaseURL)
+	}
 	return &Client{
 		id:     cfg.ID,
-		url:    strings.TrimRight(cfg.BaseURL, "/") + "/v1/messages",
+		url:    endpoint,
+		u:      eu,
 		hc:     hc,
 		header: h,
 		opts:   anthropicwire.EncodeOptions{Provider: cfg.ID, DefaultMaxTokens: cfg.DefaultMaxTokens},
@@ -113,7 +120,7 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 	if err != nil {
 		return nil, err
 	}
-	resp, err := provider.PostJSON(ctx, c.hc, c.id, c.url, c.header, body, classify)
+	resp, err := provider.PostJSONURL(ctx, c.hc, c.id, c.u, c.header, body, classify)
 	if err != nil {
 		return nil, err
 	}

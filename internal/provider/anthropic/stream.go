@@ -20,7 +20,7 @@ func (c *Client) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oct
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	resp, err := provider.PostJSON(ctx, c.hc, c.id, c.url, c.header, body, classify)
+	resp, err := provider.PostJSONURL(ctx, c.hc, c.id, c.u, c.header, body, classify)
 	if err != nil {
 		cancel()
 		return nil, err
