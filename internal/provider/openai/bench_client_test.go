@@ -66,7 +66,7 @@ const benchHead = "HTTP/1.1 200 OK\r\nDate: Fri, 27 Nov 2026 12:00:00 GMT\r\nCon
 	"openai-version: 2020-10-01\r\nx-ratelimit-remaining-requests: 9999\r\nx-request-id: req_0123456789abcdef\r\n" +
 	"strict-transport-security: max-age=31536000; includeSubDomains; preload\r\n"
 
-func benchClient(b *testing.B, response []byte) *Client {
+func benchClient(b testing.TB, response []byte) *Client {
 	c, err := New(Config{ID: "bench", BaseURL: rawUpstream(b, response), APIKey: "sk-bench"}, provider.NewHTTPClient(provider.HTTPOptions{}, false))
 	if err != nil {
 		b.Fatal(err)
@@ -85,13 +85,7 @@ func benchRequest() *octomesh.ChatRequest {
 // transport included, against a loopback upstream: allocs/op is what the
 // provider packages allocate per request.
 func BenchmarkClientChat(b *testing.B) {
-	body := `{"id":"chatcmpl-AbCdEf0123456789","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini-2024-07-18",` +
-		`"choices":[{"index":0,"message":{"role":"assistant","content":"` + strings.Repeat("token ", 50) + `","refusal":null,"annotations":[]},` +
-		`"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":24,"completion_tokens":50,"total_tokens":74,` +
-		`"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}},` +
-		`"service_tier":"default","system_fingerprint":"fp_0123456789"}`
-	resp := fmt.Sprintf("%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", benchHead, len(body), body)
-	c := benchClient(b, []byte(resp))
+	c := benchClient(b, chatAnswer())
 	req := benchRequest()
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -102,9 +96,43 @@ func BenchmarkClientChat(b *testing.B) {
 	}
 }
 
-// BenchmarkClientStream is BenchmarkClientChat for a stream of 20 tokens,
-// each event in a chunk of its own.
+// chatAnswer is a whole non-streaming answer, head and body.
+func chatAnswer() []byte {
+	body := `{"id":"chatcmpl-AbCdEf0123456789","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini-2024-07-18",` +
+		`"choices":[{"index":0,"message":{"role":"assistant","content":"` + strings.Repeat("token ", 50) + `","refusal":null,"annotations":[]},` +
+		`"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":24,"completion_tokens":50,"total_tokens":74,` +
+		`"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}},` +
+		`"service_tier":"default","system_fingerprint":"fp_0123456789"}`
+	return fmt.Appendf(nil, "%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", benchHead, len(body), body)
+}
+
+// BenchmarkClientStream is BenchmarkClientChat for a stream of 20 tokens.
 func BenchmarkClientStream(b *testing.B) {
+	c := benchClient(b, streamAnswer())
+	req := benchRequest()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		readStream(b, c, ctx, req)
+	}
+}
+
+func readStream(tb testing.TB, c *Client, ctx context.Context, req *octomesh.ChatRequest) {
+	s, err := c.ChatStream(ctx, req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for s.Next() {
+	}
+	if err := s.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	s.Close()
+}
+
+// streamAnswer is a whole answer of 20 streamed tokens, each event in a
+// chunk of its own.
+func streamAnswer() []byte {
 	var r bytes.Buffer
 	r.WriteString(benchHead + "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
 	events := bytes.SplitAfter(benchStreamBody(20), []byte("\n\n"))
@@ -114,20 +142,27 @@ func BenchmarkClientStream(b *testing.B) {
 		}
 	}
 	r.WriteString("0\r\n\r\n")
-	c := benchClient(b, r.Bytes())
-	req := benchRequest()
+	return r.Bytes()
+}
+
+// A request through the client, transport included, allocates a handful
+// of objects, and a streamed token next to none: a guard against the
+// allocations this package was rid of coming back.
+func TestClientAllocations(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("allocation counts: not under the race detector")
+	}
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		s, err := c.ChatStream(ctx, req)
-		if err != nil {
-			b.Fatal(err)
+	req := benchRequest()
+	chat, stream := benchClient(t, chatAnswer()), benchClient(t, streamAnswer())
+	if n := testing.AllocsPerRun(200, func() {
+		if _, err := chat.Chat(ctx, req); err != nil {
+			t.Fatal(err)
 		}
-		for s.Next() {
-		}
-		if err := s.Err(); err != nil {
-			b.Fatal(err)
-		}
-		s.Close()
+	}); n > 10 {
+		t.Errorf("chat: %v allocations per request, want at most 10", n)
+	}
+	if n := testing.AllocsPerRun(200, func() { readStream(t, stream, ctx, req) }); n > 12 {
+		t.Errorf("stream of 20 tokens: %v allocations per request, want at most 12", n)
 	}
 }
