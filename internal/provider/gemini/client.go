@@ -88,6 +88,9 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = provider.NewHTTPClient(provider.HTTPOptions{}, false)
 	}
+	// The header with its Content-Type, as a post sends it: posts then
+	// share it instead of building a header for each request.
+	h = provider.JSONHeader(h)
 	return &Client{id: id, base: base, header: h, now: now, hc: hc}, nil
 }
 
