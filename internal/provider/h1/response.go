@@ -164,21 +164,22 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 }
 
 // A head's text is kept in the head's own allocation when it is short
-// enough, in one of four sizes: a head and its text then fill the 640-,
-// 768-, 1024- or 1408-byte size class of the allocator, about as the two
+// enough, in one of four sizes: a head and its text, with the 8-byte
+// header the allocator puts before a large object with pointers, then
+// fill the 640-, 768-, 1024- or 1408-byte size class, about as the two
 // allocations apart would.
 func newHead(raw []byte) (*head, string) {
 	switch n := len(raw); {
-	case n == 0 || n > 904:
+	case n == 0 || n > 896:
 		return &head{}, string(raw)
-	case n <= 136:
-		return newHeadWith[[136]byte](raw)
-	case n <= 264:
-		return newHeadWith[[264]byte](raw)
-	case n <= 520:
-		return newHeadWith[[520]byte](raw)
+	case n <= 128:
+		return newHeadWith[[128]byte](raw)
+	case n <= 256:
+		return newHeadWith[[256]byte](raw)
+	case n <= 512:
+		return newHeadWith[[512]byte](raw)
 	default:
-		return newHeadWith[[904]byte](raw)
+		return newHeadWith[[896]byte](raw)
 	}
 }
 
