@@ -39,12 +39,13 @@ type wireResponse struct {
 	choiceArr [1]octomesh.Choice
 	usageBlk  usageBlock
 	partArr   [1]octomesh.Part // the first text content's
+	strs      []byte           // room for its strings, after it (newWireResponse)
 }
 
 // decodeChatResponse parses an upstream chat.completion body.
 func decodeChatResponse(providerID string, b []byte) (*octomesh.ChatResponse, error) {
-	var w wireResponse
-	if err := decodeWireResponse(b, &w); err != nil {
+	w := newWireResponse(len(b))
+	if err := decodeWireResponse(b, w); err != nil {
 		return nil, provider.BadResponse(providerID, err)
 	}
 	if hasError(w.Error) {

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/octomesh/octomesh"
 )
@@ -409,4 +410,36 @@ func FuzzResponseDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkResponseSameAsJSON(t, data)
 	})
+}
+
+// A completion and the room for its strings fill a size class of the
+// allocator; the strings decoded into the room are the answer's.
+func TestWireResponseSizes(t *testing.T) {
+	for _, c := range []struct{ size, class uintptr }{
+		{unsafe.Sizeof(wireResponseWith[[592]byte]{}), 1024},
+		{unsafe.Sizeof(wireResponseWith[[720]byte]{}), 1152},
+		{unsafe.Sizeof(wireResponseWith[[848]byte]{}), 1280},
+		{unsafe.Sizeof(wireResponseWith[[976]byte]{}), 1408},
+		{unsafe.Sizeof(wireResponseWith[[1104]byte]{}), 1536},
+		{unsafe.Sizeof(wireResponseWith[[1360]byte]{}), 1792},
+		{unsafe.Sizeof(wireResponseWith[[1616]byte]{}), 2048},
+		{unsafe.Sizeof(wireResponseWith[[2640]byte]{}), 3072},
+		{unsafe.Sizeof(wireResponseWith[[3664]byte]{}), 4096},
+	} {
+		if c.size+8 > c.class { // the allocator's header of a large object with pointers
+			t.Errorf("a completion with room is %d bytes, past the %d-byte class", c.size, c.class)
+		}
+	}
+	for _, n := range []int{10, 500, 650, 800, 900, 1000, 1200, 1500, 2500, 3500, 5000} {
+		text := strings.Repeat("é", n/2)
+		body := []byte(`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"` + text + `"},"finish_reason":"stop"}]}`)
+		r, err := decodeChatResponse("p", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body[len(body)-10] = 'X' // the answer's buffer is reused after decoding
+		if got := r.Choices[0].Message.Content.Text(); got != text || r.ID != "c" || r.Model != "m" {
+			t.Fatalf("%d: %q %q %q", n, got, r.ID, r.Model)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"unsafe"
 
 	"github.com/octomesh/octomesh"
 )
@@ -16,7 +17,7 @@ func decodeWireResponse(data []byte, w *wireResponse) error {
 	// block as large as the body holds every string of a typical answer
 	// (a large one's strings share blocks as a stream's do, lest one
 	// block as large as the body be kept for an id).
-	d := chunkDecoder{}
+	d := chunkDecoder{strs: w.strs[:0]}
 	if len(data) <= maxAnswerBlock {
 		d.strsSize = len(data)
 	}
@@ -31,6 +32,49 @@ func decodeWireResponse(data []byte, w *wireResponse) error {
 // the raw values it is put in (and drops a null logprobs), and its
 // capacity is its length, so an append copies it.
 var nullRaw = json.RawMessage("null")[:4:4]
+
+// newWireResponse returns a zero wireResponse for an answer of n bytes,
+// in one allocation with room for the answer's strings when it is small
+// (they cannot be longer than the answer): the response and its text,
+// with the 8-byte header the allocator puts before a large object with
+// pointers, then fill one size class (1024 to 4096 bytes), about as the
+// two allocations apart would. The room is only ever appended to.
+func newWireResponse(n int) *wireResponse {
+	switch {
+	case n <= 592:
+		return newWireResponseWith[[592]byte]()
+	case n <= 720:
+		return newWireResponseWith[[720]byte]()
+	case n <= 848:
+		return newWireResponseWith[[848]byte]()
+	case n <= 976:
+		return newWireResponseWith[[976]byte]()
+	case n <= 1104:
+		return newWireResponseWith[[1104]byte]()
+	case n <= 1360:
+		return newWireResponseWith[[1360]byte]()
+	case n <= 1616:
+		return newWireResponseWith[[1616]byte]()
+	case n <= 2640:
+		return newWireResponseWith[[2640]byte]()
+	case n <= 3664:
+		return newWireResponseWith[[3664]byte]()
+	}
+	return new(wireResponse)
+}
+
+// wireResponseWith is a wireResponse allocated with room T (an array) for
+// its strings.
+type wireResponseWith[T any] struct {
+	wireResponse
+	text T
+}
+
+func newWireResponseWith[T any]() *wireResponse {
+	x := new(wireResponseWith[T])
+	x.strs = unsafe.Slice((*byte)(unsafe.Pointer(&x.text)), unsafe.Sizeof(x.text))[:0]
+	return &x.wireResponse
+}
 
 // maxAnswerBlock is the largest answer whose strings share one block.
 const maxAnswerBlock = 16 << 10
