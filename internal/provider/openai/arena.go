@@ -21,9 +21,10 @@ const (
 	// maxBlockString is the longest string carved from a stream's block;
 	// a longer one is allocated alone (it would waste most of a block).
 	maxBlockString = strBlock / 4
-	// maxChoiceBlock is the most choices a block holds; blocks grow to it
-	// from 8 (the first is the stream's own, streamRoom), so that a short
-	// stream allocates little.
+	// maxChoiceBlock is the most choices a block holds; after the stream's
+	// own (streamRoom), blocks grow to it from minChoiceBlock, so that a
+	// short stream allocates little.
+	minChoiceBlock = 16
 	maxChoiceBlock = 32
 )
 
@@ -74,7 +75,7 @@ func (d *chunkDecoder) carveChoices(cs []octomesh.ChunkChoice) []octomesh.ChunkC
 			r.usedChoices = true
 			d.choiceBlk = r.choices[:0]
 		} else {
-			size := min(max(2*cap(d.choiceBlk), 8), maxChoiceBlock)
+			size := min(max(2*cap(d.choiceBlk), minChoiceBlock), maxChoiceBlock)
 			d.choiceBlk = make([]octomesh.ChunkChoice, 0, max(size, n))
 		}
 	}

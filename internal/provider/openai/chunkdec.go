@@ -41,6 +41,13 @@ type chunkDecoder struct {
 	parts *[1]octomesh.Part // a completion's room for its first text content
 }
 
+// A stream's first string and choice blocks, the ones in the stream, are
+// as large as leaves the stream in the allocator's 2304-byte class.
+const (
+	roomStrs    = strBlock / 2
+	roomChoices = 7
+)
+
 // streamRoom is room in a stream's own allocation for what its decoder
 // would otherwise allocate apart, once per stream: the choices' scratch,
 // the remembered header, and the first choice and string blocks and usage
@@ -48,8 +55,8 @@ type chunkDecoder struct {
 type streamRoom struct {
 	choiceScratch [2]octomesh.ChunkChoice
 	head          [256]byte
-	choices       [8]octomesh.ChunkChoice
-	strs          [strBlock / 2]byte
+	choices       [roomChoices]octomesh.ChunkChoice
+	strs          [roomStrs]byte
 	usage         usageBlock
 	usedChoices   bool
 	usedStrs      bool

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/octomesh/octomesh"
@@ -354,5 +355,14 @@ func TestCancelAndCloseMidStream(t *testing.T) {
 			t.Fatalf("the upstream was not let go (by cancel: %v)", byCancel)
 		}
 		cancel()
+	}
+}
+
+// A stream, its room for its first blocks included, fills the allocator's
+// 2304-byte size class (with the 8-byte header of a large object with
+// pointers), not a fraction of the next.
+func TestStreamSize(t *testing.T) {
+	if n := unsafe.Sizeof(stream{}); n+8 > 2304 {
+		t.Errorf("a stream is %d bytes, past the 2304-byte class", n)
 	}
 }
