@@ -93,3 +93,39 @@ func (d *chunkDecoder) usageRoom() *usageBlock {
 	}
 	return nil
 }
+
+// Tool-call blocks hold this many; index blocks, intBlock.
+const (
+	toolBlock = 16
+	intBlock  = 32
+)
+
+// carveToolCalls is carveChoices for a delta's tool calls.
+func (d *chunkDecoder) carveToolCalls(tcs []octomesh.ToolCall) []octomesh.ToolCall {
+	n := len(tcs)
+	if n == 0 {
+		return []octomesh.ToolCall{} // not nil: as encoding/json decodes []
+	}
+	if cap(d.toolBlk)-len(d.toolBlk) < n {
+		d.toolBlk = make([]octomesh.ToolCall, 0, max(toolBlock, n))
+	}
+	start := len(d.toolBlk)
+	d.toolBlk = append(d.toolBlk, tcs...)
+	return d.toolBlk[start : start+n : start+n]
+}
+
+// intPtr returns a pointer to a new int holding v: in a stream, one of an
+// index block's (each handed out once, never written again by the
+// decoder); otherwise allocated alone.
+func (d *chunkDecoder) intPtr(v int) *int {
+	if d.room == nil {
+		p := new(int)
+		*p = v
+		return p
+	}
+	if len(d.intBlk) == cap(d.intBlk) {
+		d.intBlk = make([]int, 0, intBlock)
+	}
+	d.intBlk = append(d.intBlk, v)
+	return &d.intBlk[len(d.intBlk)-1]
+}

@@ -36,6 +36,9 @@ type chunkDecoder struct {
 	strsSize  int                    // its size: 0 for a stream's default
 	choiceBuf []octomesh.ChunkChoice // a chunk's choices while they are read
 	choiceBlk []octomesh.ChunkChoice // the choice block being filled
+	toolBuf   []octomesh.ToolCall    // a delta's tool calls while they are read
+	toolBlk   []octomesh.ToolCall    // the tool-call block being filled
+	intBlk    []int                  // the block tool-call indexes point into
 
 	room  *streamRoom       // a stream's; nil for a completion
 	parts *[1]octomesh.Part // a completion's room for its first text content
@@ -45,7 +48,7 @@ type chunkDecoder struct {
 // as large as leaves the stream in the allocator's 2304-byte class.
 const (
 	roomStrs    = strBlock / 2
-	roomChoices = 7
+	roomChoices = 6
 )
 
 // streamRoom is room in a stream's own allocation for what its decoder
@@ -289,9 +292,20 @@ func (s *scanner) delta(dl *octomesh.Delta) bool {
 	}
 }
 
-// toolCalls reads a delta's "tool_calls" array.
+// toolCalls reads a "tool_calls" array: a stream's are carved from blocks,
+// as its choices are; a completion's are a slice of their own.
 func (s *scanner) toolCalls(dst *[]octomesh.ToolCall) bool {
-	return scanArray(s, dst, s.toolCall)
+	d := s.d
+	if d.room == nil {
+		return scanArray(s, dst, s.toolCall)
+	}
+	buf, null, ok := scanArrayInto(s, d.toolBuf[:0], s.toolCall)
+	d.toolBuf = buf[:0]
+	if ok && !null {
+		*dst = d.carveToolCalls(buf)
+	}
+	clear(buf) // keep no strings alive through the scratch slice
+	return ok
 }
 
 // toolCall reads one tool-call delta.
@@ -318,7 +332,7 @@ func (s *scanner) toolCall(tc *octomesh.ToolCall) bool {
 			} else {
 				var i int
 				if ok = s.int(&i); ok {
-					tc.Index = &i
+					tc.Index = s.d.intPtr(i)
 				}
 			}
 		case "id":

@@ -138,10 +138,18 @@ func checkSameAsJSON(t *testing.T, d *chunkDecoder, data []byte) (fast bool) {
 }
 
 func TestChunkDecoderMatchesEncodingJSON(t *testing.T) {
+	t.Run("alone", func(t *testing.T) { checkGoldenChunks(t, &chunkDecoder{}) })
+	// With a stream's room, whose blocks its chunks are carved from.
+	t.Run("in a stream", func(t *testing.T) {
+		checkGoldenChunks(t, &newStream(context.Background(), func() {}, "p", io.NopCloser(strings.NewReader(""))).dec)
+	})
+}
+
+// checkGoldenChunks decodes every golden event with d, one decoder across
+// all events as in a stream: the strings it reuses from earlier chunks
+// must not leak into later ones.
+func checkGoldenChunks(t *testing.T, d *chunkDecoder) {
 	stream, other := goldenEvents(t)
-	// One decoder across all events, as in a stream: the strings it reuses
-	// from earlier chunks must not leak into later ones.
-	d := &chunkDecoder{}
 	fast := 0
 	for _, data := range stream {
 		if string(data) == doneMarker {
@@ -227,8 +235,8 @@ func checkKeptChunks(t *testing.T, d *chunkDecoder) {
 			text = strings.Repeat("long", 40) + text // past the block limit
 		}
 		data := fmt.Sprintf(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[`+
-			`{"index":0,"delta":{"content":%q},"finish_reason":null},{"index":1,"delta":{"content":"b%d"},"finish_reason":null}],`+
-			`"usage":{"prompt_tokens":%d,"completion_tokens":1,"total_tokens":1,"prompt_tokens_details":{"cached_tokens":%d}}}`, text, i, i, i)
+			`{"index":0,"delta":{"content":%q},"finish_reason":null},{"index":1,"delta":{"content":"b%d","tool_calls":[{"index":%d,"function":{"arguments":"a%d"}}]},"finish_reason":null}],`+
+			`"usage":{"prompt_tokens":%d,"completion_tokens":1,"total_tokens":1,"prompt_tokens_details":{"cached_tokens":%d}}}`, text, i, i, i, i, i)
 		w, err := d.decode([]byte(data))
 		if err != nil {
 			t.Fatal(err)
@@ -238,12 +246,17 @@ func checkKeptChunks(t *testing.T, d *chunkDecoder) {
 	for i := range kept {
 		if i+1 < len(kept) {
 			kept[i].Choices = append(kept[i].Choices, octomesh.ChunkChoice{Index: 9, Delta: octomesh.Delta{Content: "appended"}})
+			tc := &kept[i].Choices[1].Delta
+			tc.ToolCalls = append(tc.ToolCalls, octomesh.ToolCall{ID: "appended"})
 		}
 	}
 	for i, c := range kept {
 		want := fmt.Sprintf("tok%d", i)
 		if i%7 == 0 {
 			want = strings.Repeat("long", 40) + want
+		}
+		if tcs := c.Choices[1].Delta.ToolCalls; len(tcs) < 1 || tcs[0].Index == nil || *tcs[0].Index != i || tcs[0].Function.Arguments != fmt.Sprintf("a%d", i) {
+			t.Fatalf("chunk %d's tool calls changed: %+v", i, tcs)
 		}
 		if c.Usage.PromptTokens != i || c.Usage.CachedTokens() != i {
 			t.Fatalf("chunk %d's usage changed: %+v", i, c.Usage)
