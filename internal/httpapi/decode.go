@@ -110,18 +110,21 @@ func readAll(r io.Reader, buf []byte, size, limit int64) ([]byte, error) {
 	if size >= 0 && size <= maxPresize && int64(cap(buf)-len(buf)) < size+1 {
 		buf = slices.Grow(buf, int(size)+1)
 	}
-	left := limit + 1 // bytes still allowed, one past the limit included
+	left := limit // bytes still allowed
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, max(512, len(buf))) // doubling, as io.ReadAll does
 		}
 		p := buf[len(buf):cap(buf)]
-		if int64(len(p)) > left {
-			p = p[:left]
+		// One byte past the limit tells whether it is exceeded. Compared
+		// as http.MaxBytesReader does, so that left+1 cannot overflow (a
+		// limit of math.MaxInt64).
+		if int64(len(p))-1 > left {
+			p = p[:left+1]
 		}
 		n, err := r.Read(p)
 		buf = buf[:len(buf)+n]
-		if left -= int64(n); left <= 0 {
+		if left -= int64(n); left < 0 {
 			return buf, &http.MaxBytesError{Limit: limit}
 		}
 		if err == io.EOF {
