@@ -105,9 +105,6 @@ type Account struct {
 	TTL time.Duration
 }
 
-// Counters are the shared counters. Implementations are safe for concurrent
-// use; every method is atomic with respect to the others, across all
-// processes sharing the implementation's backend.
 // AllowerInto is implemented by Counters that can write Allow's results
 // into the caller's slice instead of a new one, saving an allocation per
 // admitted request. res must have room for a result per check; its first
@@ -119,6 +116,9 @@ type AllowerInto interface {
 // errShortResults is AllowInto's error for a res shorter than checks.
 var errShortResults = errors.New("limit: AllowInto: fewer results than checks")
 
+// Counters are the shared counters. Implementations are safe for concurrent
+// use; every method is atomic with respect to the others, across all
+// processes sharing the implementation's backend.
 type Counters interface {
 	// Allow applies the checks all-or-nothing with GCRA: if every bucket
 	// can take its N units, all take them and allowed is true; otherwise
