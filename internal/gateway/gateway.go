@@ -167,6 +167,7 @@ func (s *Service) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomes
 	}
 	c := new(chatCall)
 	c.init(s, octomesh.RequestIDFrom(ctx))
+	c.exec.spareReq = &c.up
 	served := &c.served
 	prompt := req.EstimateTokens()
 	mt, err := s.admit(ctx, served, int64(prompt+maxOutput(req, nil)), &c.mt)

@@ -211,8 +211,8 @@ func TestChunkDecoderReusesRepeatedStrings(t *testing.T) {
 			}
 		}
 	})
-	// A choice block per 32 chunks, a string block per 85.
-	if allocs > chunks/32+chunks/85+2 {
+	// A choice block per maxChoiceBlock chunks, a string block per 85.
+	if allocs > chunks/maxChoiceBlock+chunks/85+2 {
 		t.Errorf("%v allocations for %d chunks", allocs, chunks)
 	}
 }
