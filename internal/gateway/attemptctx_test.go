@@ -74,6 +74,31 @@ func TestAttemptCause(t *testing.T) {
 			t.Errorf("cause = %v, want %v", got, errStalled)
 		}
 	})
+	t.Run("idle timer measures the gap since the last chunk", func(t *testing.T) {
+		// Chunks every idle/4 for three idle periods: no stall, though
+		// the timer is not Reset per chunk; then silence: a stall, no
+		// sooner than idle after the last chunk and not much later.
+		const idle = 40 * time.Millisecond
+		la := newLA(context.Background(), timeouts{firstByte: time.Hour, idle: idle})
+		la.timer = time.AfterFunc(la.a.firstByte, la.fire)
+		var lastChunk time.Time
+		for range 12 {
+			la.armIdle()
+			lastChunk = time.Now()
+			time.Sleep(idle / 4)
+			if la.ctx.Err() != nil {
+				t.Fatalf("stalled %v after a chunk, with chunks every %v and an idle bound of %v", time.Since(lastChunk), idle/4, idle)
+			}
+		}
+		<-la.ctx.Done()
+		gap := time.Since(lastChunk)
+		if got := la.cause(); got != errStalled {
+			t.Errorf("cause = %v, want %v", got, errStalled)
+		}
+		if gap < idle || gap > idle+time.Second {
+			t.Errorf("stalled %v after the last chunk; want the idle bound, %v", gap, idle)
+		}
+	})
 	t.Run("first byte passed before content", func(t *testing.T) {
 		la := newLA(context.Background(), timeouts{firstByte: time.Millisecond, idle: time.Hour})
 		la.timer = time.AfterFunc(la.a.firstByte, la.fire)

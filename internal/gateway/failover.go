@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,19 +27,29 @@ var (
 // as context.Cause would have. One timer serves as the first-byte timer
 // and then the idle timer.
 type liveAttempt struct {
-	a      *planned
-	s      octomesh.ChatStream
-	ctx    context.Context
-	stop   context.CancelFunc // ends ctx
-	why    atomic.Int32       // why we ended ctx, if we did first: a whyX
-	timer  *time.Timer        // first-byte timer, then idle timer (fire)
-	idling atomic.Bool        // timer is the idle timer
-	begun  begun
-	in     router.Inflight // the router's accounting, which begun ends
-	rec    octomesh.AttemptRecord
-	at     time.Time
-	ttfb   time.Duration
-	gotAny bool // a content chunk arrived
+	a     *planned
+	s     octomesh.ChatStream
+	ctx   context.Context
+	stop  context.CancelFunc // ends ctx
+	timer *time.Timer        // first-byte timer, then idle timer (fire)
+	// last is when content last arrived (monoNow): armIdle stores it and
+	// the idle timer, when it fires, re-arms itself for what is left of
+	// the gap (a Reset per chunk cost a lock and a timer heap update per
+	// token). timerMu orders fire's re-arming before finishAttempt's
+	// Stop, so no timer outlives its attempt (holding the stream's state
+	// until it fires).
+	last    atomic.Int64
+	timerMu sync.Mutex
+	why     atomic.Int32 // why we ended ctx, if we did first: a whyX
+	idling  atomic.Bool  // timer is the idle timer
+	begun   begun
+	in      router.Inflight // the router's accounting, which begun ends
+	rec     octomesh.AttemptRecord
+	at      time.Time
+	ttfb    time.Duration
+	// Together, in one word.
+	gotAny   bool // a content chunk arrived
+	finished bool // under timerMu: the attempt is over, the timer stopped
 }
 
 // Why an attempt's context was ended by us.
@@ -65,14 +76,33 @@ func (la *liveAttempt) cancel(why int32) {
 	la.stop()
 }
 
+// monoBase anchors monoNow.
+var monoBase = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds, for the idle timer's
+// gaps: real time, whatever clock the Service was given (tests run
+// services on fake ones, and the timers are real).
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
 // fire is the timer's function: the first-byte deadline or, once content
 // flows, the idle deadline has passed.
 func (la *liveAttempt) fire() {
-	if la.idling.Load() {
-		la.cancel(whyStalled)
-	} else {
+	if !la.idling.Load() {
 		la.cancel(whyNoFirstByte)
+		return
 	}
+	la.timerMu.Lock()
+	if la.finished {
+		la.timerMu.Unlock()
+		return
+	}
+	if gap := time.Duration(monoNow() - la.last.Load()); gap < la.a.idle {
+		la.timer.Reset(la.a.idle - gap) // content came since it was armed
+		la.timerMu.Unlock()
+		return
+	}
+	la.timerMu.Unlock()
+	la.cancel(whyStalled)
 }
 
 // cause is what context.Cause of the attempt's context would be had we
@@ -129,16 +159,17 @@ func (e *executor) newAttempt() *liveAttempt {
 	return new(liveAttempt)
 }
 
-// armIdle (re)starts the idle timer after a content chunk: from the first
-// content on, it bounds the gap between chunks. The first call turns the
-// first-byte timer into the idle timer; later ones Reset it rather than
-// make one per chunk. If the idle timer fired meanwhile, the attempt is
-// cancelled already and the rearmed timer's second cancel is a no-op.
+// armIdle notes a content chunk: from the first content on, the idle
+// timer bounds the gap between chunks. The first call turns the
+// first-byte timer into the idle timer; later ones only record the time,
+// which the timer reads when it fires (fire). If the idle timer fired
+// meanwhile, the attempt is cancelled already.
 func (la *liveAttempt) armIdle() {
 	if la.idling.Load() {
-		la.timer.Reset(la.a.idle)
+		la.last.Store(monoNow())
 		return
 	}
+	la.last.Store(monoNow())
 	if la.timer != nil {
 		if !la.timer.Stop() {
 			// The first-byte deadline passed (fire ran, or is running
@@ -156,7 +187,9 @@ func (la *liveAttempt) armIdle() {
 	}
 	if la.a.idle > 0 {
 		la.idling.Store(true)
+		la.timerMu.Lock() // fire may run before AfterFunc returns
 		la.timer = time.AfterFunc(la.a.idle, la.fire)
+		la.timerMu.Unlock()
 	}
 }
 
@@ -191,7 +224,10 @@ func (e *executor) attemptStreamErr(parent context.Context, la *liveAttempt, err
 // finishAttempt stops an attempt's timers, closes its stream and records it.
 func (e *executor) finishAttempt(la *liveAttempt, err error) {
 	if la.timer != nil {
+		la.timerMu.Lock()
+		la.finished = true
 		la.timer.Stop()
+		la.timerMu.Unlock()
 	}
 	if la.s != nil {
 		la.s.Close()
