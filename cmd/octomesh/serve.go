@@ -59,6 +59,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Info("stopped")
 		}
 	}()
+	defer startGCTuner(cfg.Server.GCHeadroom, getenv, log)()
 	stopProfiling, err := profiling.Start(*pprofAddr, log)
 	if err != nil {
 		return err

@@ -73,6 +73,13 @@ type Server struct {
 	// gateway's own, internal/h1server, which costs less per request) or
 	// "net/http" (Go's standard server).
 	Engine string `yaml:"engine"`
+	// GCHeadroom bounds the garbage the Go heap may hold above its live
+	// size before a collection (internal/gctune): with Go's default the
+	// heap grows to twice its live size, which doubles what each of
+	// thousands of waiting streams costs. Default 16MiB; 0 = Go's default
+	// (GOGC=100). Ignored when GOGC or GOMEMLIMIT is set in the
+	// environment: whoever set those has taken control.
+	GCHeadroom ByteSize `yaml:"gc_headroom"`
 }
 
 // Database selects the store.
@@ -290,6 +297,7 @@ func Default() Config {
 			ShutdownTimeout:   30 * time.Second,
 			UpstreamTimeout:   10 * time.Minute,
 			Engine:            "octomesh",
+			GCHeadroom:        16 * MiB,
 		},
 		DataDir: "./octomesh-data",
 		Log:     Log{Level: "info", Format: "text", FlushInterval: 100 * time.Millisecond},

@@ -95,6 +95,9 @@ func (s *Server) validate(p *problems) {
 	if s.ReadHeaderTimeout <= 0 {
 		p.add("server.read_header_timeout", "must be positive")
 	}
+	if s.GCHeadroom < 0 {
+		p.add("server.gc_headroom", "must be 0 (Go's default) or positive")
+	}
 	if !oneOf(s.Engine, "octomesh", "net/http") {
 		p.add("server.engine", "%s is not one of octomesh, net/http", quoted(s.Engine))
 	}
