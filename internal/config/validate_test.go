@@ -45,6 +45,7 @@ func TestValidateRules(t *testing.T) {
 		{"listen bad port", func(c *Config) { c.Server.Listen = "127.0.0.1:http" }, "server.listen: must be host:port"},
 		{"listen port range", func(c *Config) { c.Server.Listen = ":70000" }, "server.listen: must be host:port"},
 		{"max body zero", func(c *Config) { c.Server.MaxBodyBytes = 0 }, "server.max_body_bytes: must be positive"},
+		{"gc headroom negative", func(c *Config) { c.Server.GCHeadroom = -1 }, "server.gc_headroom: must be 0 (Go's default) or positive"},
 		{"read header timeout zero", func(c *Config) { c.Server.ReadHeaderTimeout = 0 }, "server.read_header_timeout: must be positive"},
 		{"read timeout negative", func(c *Config) { c.Server.ReadTimeout = -time.Second }, "server.read_timeout: must not be negative"},
 		{"write timeout negative", func(c *Config) { c.Server.WriteTimeout = -1 }, "server.write_timeout: must not be negative"},
