@@ -200,14 +200,17 @@ func TestOpenLoopRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 200/s for 0.5s = 100 requests, scheduled exactly: the server sees
-	// them all. A request is measured only when it finishes inside the
-	// window, and on a loaded machine (CI runs packages in parallel) the
-	// last few can finish just after it: those are neither requests nor
-	// errors.
+	// 200/s for 0.5s = 100 arrivals, and every one is accounted for:
+	// sent (the server sees it) or dropped (no free connection). On a
+	// loaded machine the scheduler can wake late and send a burst that
+	// finds all 8 connections busy, so some drops are allowed; before,
+	// the arrivals it woke for after the window were neither sent nor
+	// dropped (the server saw 96, none dropped). A request is measured
+	// only when it finishes inside the window: the last few can finish
+	// just after it, and those are neither requests nor errors.
 	sent := cs.requests.Load()
-	if sent < 98 || sent > 101 || res.Errors != 0 || res.Dropped != 0 {
-		t.Errorf("server saw %d requests, errors %d dropped %d; want 100 (±2), 0, 0", sent, res.Errors, res.Dropped)
+	if sent+int64(res.Dropped) != 100 || sent < 50 || res.Errors != 0 {
+		t.Errorf("server saw %d requests, errors %d dropped %d; want 100 sent or dropped, most of them sent, no errors", sent, res.Errors, res.Dropped)
 	}
 	if int64(res.Requests) > sent || int64(res.Requests) < sent-10 {
 		t.Errorf("measured %d of the %d sent, want all but the few that finish after the window", res.Requests, sent)
