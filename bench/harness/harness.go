@@ -218,28 +218,47 @@ func (h *run) scenario(ctx context.Context, sc Scenario) ScenarioResult {
 		return res
 	}
 	defer mock.stop()
-	for _, t := range h.o.Targets {
-		if ctx.Err() != nil {
-			break
+	rounds := make(map[string][]measured, len(h.o.Targets))
+	for r := 1; r <= sc.rounds(); r++ {
+		if sc.rounds() > 1 {
+			fmt.Fprintf(h.o.Log, "   round %d of %d\n", r, sc.rounds())
 		}
-		if sc.Soak && t != TargetOctoMesh {
-			continue // the soak asks about OctoMesh's memory only
-		}
-		tr := h.measure(ctx, sc, t, mock, warmup, dur)
-		res.Targets = append(res.Targets, tr)
-		if tr.Err != "" {
-			fmt.Fprintf(h.o.Log, "   %-9s %s\n", t, tr.Err)
-		} else {
-			allocs := ""
-			if tr.AllocsPerReq > 0 {
-				allocs = fmt.Sprintf("  allocs/req %.0f (%.1f KB)", tr.AllocsPerReq, tr.AllocKBPerReq)
+		for _, t := range h.o.Targets {
+			if ctx.Err() != nil {
+				break
 			}
-			fmt.Fprintf(h.o.Log, "   %-9s %9.0f req/s  p50 %7.2fms  p99 %7.2fms  errors %d  cpu %.2f cores  peak RSS %.1f MB%s\n",
-				t, tr.Throughput, tr.Latency.P50, tr.Latency.P99, tr.Errors, tr.CPUCores, tr.PeakRSSMB, allocs)
+			if sc.Soak && t != TargetOctoMesh {
+				continue // the soak asks about OctoMesh's memory only
+			}
+			if prev := rounds[t]; len(prev) > 0 && prev[0].tr.Err != "" {
+				continue // failed or skipped in the first round
+			}
+			m := h.measure(ctx, sc, t, mock, warmup, dur)
+			rounds[t] = append(rounds[t], m)
+			h.logResult(t, m.tr)
+			time.Sleep(300 * time.Millisecond) // let closed connections drain
 		}
-		time.Sleep(300 * time.Millisecond) // let closed connections drain
+	}
+	for _, t := range h.o.Targets {
+		if ms := rounds[t]; len(ms) > 0 {
+			res.Targets = append(res.Targets, mergeRounds(sc, ms))
+		}
 	}
 	return res
+}
+
+// logResult prints one target's line of a scenario.
+func (h *run) logResult(t string, tr TargetResult) {
+	if tr.Err != "" {
+		fmt.Fprintf(h.o.Log, "   %-9s %s\n", t, tr.Err)
+		return
+	}
+	allocs := ""
+	if tr.AllocsPerReq > 0 {
+		allocs = fmt.Sprintf("  allocs/req %.0f (%.1f KB)", tr.AllocsPerReq, tr.AllocKBPerReq)
+	}
+	fmt.Fprintf(h.o.Log, "   %-9s %9.0f req/s  p50 %7.2fms  p99 %7.2fms  errors %d  cpu %.2f cores  peak RSS %.1f MB%s\n",
+		t, tr.Throughput, tr.Latency.P50, tr.Latency.P99, tr.Errors, tr.CPUCores, tr.PeakRSSMB, allocs)
 }
 
 // startTarget starts the target's process in front of mock; the direct
@@ -329,13 +348,14 @@ models:
 }
 
 // measure runs the scenario's load against one target.
-func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *proc, warmup, dur time.Duration) TargetResult {
-	tr := TargetResult{Target: target}
+func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *proc, warmup, dur time.Duration) (m measured) {
+	tr := &m.tr
+	tr.Target = target
 	p, owned, err := h.startTarget(ctx, sc, target, mock)
 	if err != nil {
 		tr.Err = err.Error()
 		tr.Skipped = errors.Is(err, errSkipped)
-		return tr
+		return m
 	}
 	if owned {
 		defer p.stop()
@@ -343,7 +363,7 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	req := sc.request(h.key)
 	if err := probe(ctx, p.addr, req); err != nil {
 		tr.Err = "probe: " + err.Error()
-		return tr
+		return m
 	}
 	if err := procstat.ResetPeak(p.pid()); err != nil {
 		tr.Notes = append(tr.Notes, "peak RSS not reset: "+err.Error())
@@ -351,7 +371,7 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	base, err := procstat.ReadTree(p.pid())
 	if err != nil {
 		tr.Err = "read /proc: " + err.Error()
-		return tr
+		return m
 	}
 	var prof *profiler
 	var profWait func() error
@@ -391,15 +411,16 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	})
 	if err != nil {
 		tr.Err = err.Error()
-		return tr
+		return m
 	}
 	after, err := procstat.ReadTree(p.pid())
 	if err != nil {
 		tr.Err = "read /proc: " + err.Error()
-		return tr
+		return m
 	}
 	c := <-cpu
 	tr.fill(res, c[1]-c[0], base, after, sc)
+	m.res = res
 	if m := <-allocs; m[0].ok && m[1].ok && res.Requests > 0 {
 		tr.AllocsPerReq = float64(m[1].objects-m[0].objects) / float64(res.Requests)
 		tr.AllocKBPerReq = float64(m[1].bytes-m[0].bytes) / 1024 / float64(res.Requests)
@@ -415,7 +436,7 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 			tr.Notes = append(tr.Notes, err.Error())
 		}
 	}
-	return tr
+	return m
 }
 
 // probe sends one request with net/http and checks the answer: status 200,

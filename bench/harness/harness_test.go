@@ -40,8 +40,8 @@ func buildOctomesh(t *testing.T) string {
 // TestSmoke runs the real harness for a fraction of a second per target:
 // the mock, the Go proxy and `octomesh serve` as child processes (nginx
 // too when it is installed; the smoke test never installs it), one
-// non-streaming, two streaming (closed and open loop) and one translating
-// scenario.
+// non-streaming, two streaming (closed and open loop), one translating
+// scenario, and one measured in rounds.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs octomesh; skipped with -short")
@@ -50,14 +50,14 @@ func TestSmoke(t *testing.T) {
 	var log bytes.Buffer
 	rep, err := Run(context.Background(), Options{
 		Binary: bin, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
-		Scenarios: []string{"nonstream", "stream", TTFBScenario, "pair-anthropic-openai"},
+		Scenarios: []string{"nonstream", "stream", TTFBScenario, "pair-anthropic-openai", "upstream50ms"},
 		Mode:      "smoke", Command: "go test", Log: &log, WorkDir: t.TempDir(),
 	})
 	t.Logf("harness output:\n%s", log.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(rep.Scenarios), 4; got != want {
+	if got, want := len(rep.Scenarios), 5; got != want {
 		t.Fatalf("%d scenarios, want %d", got, want)
 	}
 	for _, s := range rep.Scenarios {
@@ -93,6 +93,10 @@ func TestSmoke(t *testing.T) {
 			}
 			if tr.Latency.P50 <= 0 || tr.Latency.P99 < tr.Latency.P50 {
 				t.Errorf("%s/%s: latency %+v", s.Name, tr.Target, tr.Latency)
+			}
+			// upstream50ms measures the targets in turn three times.
+			if got, want := len(tr.Rounds), map[bool]int{true: 3, false: 0}[s.Rounds > 1]; got != want {
+				t.Errorf("%s/%s: %d rounds, want %d", s.Name, tr.Target, got, want)
 			}
 			if s.Stream && (tr.TTFB == nil || tr.TTFB.P50 <= 0) {
 				t.Errorf("%s/%s: no time to first byte", s.Name, tr.Target)

@@ -135,7 +135,11 @@ func (s *ScenarioResult) table(b *bytes.Buffer) {
 	if s.Rate > 0 {
 		loop = fmt.Sprintf("open loop at %.0f req/s, up to %d connections", s.Rate, s.Connections)
 	}
-	fmt.Fprintf(b, "`%s`: %s, %s in → %s upstream, warm-up %s, window %s.\n\n", s.Name, loop, formatTitle(s.Inbound), formatTitle(s.Outbound), s.Warmup, s.Window)
+	rounds := ""
+	if s.Rounds > 1 {
+		rounds = fmt.Sprintf("; the targets measured in turn %d times, figures over all rounds", s.Rounds)
+	}
+	fmt.Fprintf(b, "`%s`: %s, %s in → %s upstream, warm-up %s, window %s%s.\n\n", s.Name, loop, formatTitle(s.Inbound), formatTitle(s.Outbound), s.Warmup, s.Window, rounds)
 	if note := scenarioNote(s.Name); note != "" {
 		b.WriteString(note + "\n\n")
 	}

@@ -1,0 +1,110 @@
+package harness
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/octomesh/octomesh/bench/loadgen"
+)
+
+// measured is one target's measurement in one round: the figures and the
+// load generator's result, whose histograms the rounds merge.
+type measured struct {
+	tr  TargetResult
+	res *loadgen.Result // nil when the measurement failed
+}
+
+// Round is one round's headline figures for a target.
+type Round struct {
+	Throughput float64 `json:"throughput_rps"`
+	P99        float64 `json:"p99_ms"`
+}
+
+// mergeRounds folds a target's rounds into one result: counts and CPU are
+// summed over all windows, latencies come from the merged histograms,
+// peak memory is the highest round's, and each round's throughput and p99
+// are kept for paired comparisons. A failed round makes the result that
+// round's failure.
+func mergeRounds(sc Scenario, ms []measured) TargetResult {
+	if len(ms) == 1 {
+		return ms[0].tr
+	}
+	for _, m := range ms {
+		if m.tr.Err != "" || m.res == nil {
+			return m.tr
+		}
+	}
+	out := ms[0].tr
+	lat, fb := loadgen.NewHistogram(), loadgen.NewHistogram()
+	var elapsed time.Duration
+	var allocs, allocKB float64
+	out.Requests, out.Errors, out.Dropped, out.CPUSeconds, out.ErrorKinds, out.Notes = 0, 0, 0, 0, nil, nil
+	for _, m := range ms {
+		out.Requests += m.tr.Requests
+		out.Errors += m.tr.Errors
+		out.Dropped += m.tr.Dropped
+		out.CPUSeconds += m.tr.CPUSeconds
+		for k, v := range m.tr.ErrorKinds {
+			if out.ErrorKinds == nil {
+				out.ErrorKinds = map[string]uint64{}
+			}
+			out.ErrorKinds[k] += v
+		}
+		for _, n := range m.tr.Notes {
+			if !slices.Contains(out.Notes, n) {
+				out.Notes = append(out.Notes, n)
+			}
+		}
+		lat.Merge(m.res.Latency)
+		if m.res.FirstByte != nil {
+			fb.Merge(m.res.FirstByte)
+		}
+		elapsed += m.res.Elapsed
+		allocs += m.tr.AllocsPerReq * float64(m.tr.Requests)
+		allocKB += m.tr.AllocKBPerReq * float64(m.tr.Requests)
+		out.PeakRSSMB = max(out.PeakRSSMB, m.tr.PeakRSSMB)
+		out.PerStreamKB = max(out.PerStreamKB, m.tr.PerStreamKB)
+		out.Rounds = append(out.Rounds, Round{Throughput: m.tr.Throughput, P99: m.tr.Latency.P99})
+	}
+	out.Latency = percentiles(lat)
+	if sc.Stream {
+		p := percentiles(fb)
+		out.TTFB = &p
+	}
+	if elapsed > 0 {
+		out.Throughput = float64(out.Requests) / elapsed.Seconds()
+		out.CPUCores = out.CPUSeconds / elapsed.Seconds()
+	}
+	if out.Requests > 0 {
+		out.CPUPerReq = out.CPUSeconds * 1e6 / float64(out.Requests)
+		out.AllocsPerReq = allocs / float64(out.Requests)
+		out.AllocKBPerReq = allocKB / float64(out.Requests)
+	}
+	return out
+}
+
+// p99Added is how much o's p99 exceeds d's, in ms. With rounds on both
+// sides it is the median of the rounds' paired differences, and how says
+// so with every round's difference; otherwise it is the two windows'
+// difference.
+func p99Added(o, d *TargetResult) (added float64, how string) {
+	if len(o.Rounds) < 2 || len(o.Rounds) != len(d.Rounds) {
+		return o.Latency.P99 - d.Latency.P99, ""
+	}
+	diffs := make([]float64, len(o.Rounds))
+	each := make([]string, len(o.Rounds))
+	for i := range o.Rounds {
+		diffs[i] = o.Rounds[i].P99 - d.Rounds[i].P99
+		each[i] = fmt.Sprintf("%+.2f", diffs[i])
+	}
+	sorted := slices.Clone(diffs)
+	slices.Sort(sorted)
+	n := len(sorted)
+	added = sorted[n/2]
+	if n%2 == 0 {
+		added = (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+	return added, fmt.Sprintf(" (median of %d rounds: %s ms)", n, strings.Join(each, ", "))
+}
