@@ -247,34 +247,41 @@ func (e *executor) finishAttempt(la *liveAttempt, err error) {
 // original error, never as a complete answer. The usage chunk is emitted once
 // at the end with the totals of every attempt that produced content.
 type failoverStream struct {
-	e        *executor
-	ctx      context.Context
-	req      *octomesh.ChatRequest // the request the current attempt serves
-	orig     *octomesh.ChatRequest // the caller's request
-	rejected map[string]bool       // deployments that refused a continuation
-	cur      *liveAttempt
-	curIdx   int
-	served   *octomesh.Served
-	start    time.Time // when the request arrived
-	mt       *metering // nil: no metering
-	settled  bool      // settle has run
+	e *executor
+	// ctx is the caller's context. The request's start is e.start.
+	ctx context.Context
+	// req is the request the current attempt serves and orig the caller's.
+	// Once content was sent, neither is needed unless the answer may be
+	// continued (keepText): they are then dropped (release), so that a
+	// stream waiting for its next token does not hold the prompt.
+	req       *octomesh.ChatRequest
+	orig      *octomesh.ChatRequest
+	reqTokens int             // req's EstimateTokens, for estimate once req is dropped
+	rejected  map[string]bool // deployments that refused a continuation
+	cur       *liveAttempt
+	curIdx    int
+	served    *octomesh.Served
+	mt        *metering // nil: no metering
 
-	held      *octomesh.Chunk // a role chunk held back until content arrives
-	chunk     *octomesh.Chunk
-	pending   bool            // chunk was fetched by ChatStream and not yet returned
-	sent      bool            // content reached the caller
-	cont      bool            // the current attempt continues an earlier one: drop its role chunk
-	text      strings.Builder // what was sent, if keepText
-	keepText  bool            // a candidate of the plan can continue an answer
-	toolCall  bool            // a tool call was relayed: such answers cannot be continued
+	held     *octomesh.Chunk // a role chunk held back until content arrives
+	chunk    *octomesh.Chunk
+	text     strings.Builder // what was sent, if keepText
+	id       string
+	created  int64
+	attBytes int             // content bytes relayed by the current attempt
+	attUsage *octomesh.Usage // usage the current attempt reported
+	spent    []billed        // attempts that produced content, for billing
+	err      error
+
+	// Flags, together: apart, each cost a word of padding.
+	settled   bool // settle has run
+	pending   bool // chunk was fetched by ChatStream and not yet returned
+	sent      bool // content reached the caller
+	cont      bool // the current attempt continues an earlier one: drop its role chunk
+	keepText  bool // a candidate of the plan can continue an answer
+	toolCall  bool // a tool call was relayed: such answers cannot be continued
 	finished  bool
-	id        string
-	created   int64
-	attBytes  int             // content bytes relayed by the current attempt
-	attUsage  *octomesh.Usage // usage the current attempt reported
-	spent     []billed        // attempts that produced content, for billing
 	usageDone bool
-	err       error
 	closed    bool
 
 	// Room for what a stream needs once, so that it needs no allocation:
@@ -285,9 +292,10 @@ type failoverStream struct {
 	// and then the final usage chunk: next returns a held chunk before it
 	// reads on, so the first is long returned when the second is made.
 	lateChunk octomesh.Chunk
-	usage     octomesh.Usage // the usage chunk's usage
-	attUsageV octomesh.Usage // what attUsage points to
-	spentBuf  [1]billed      // backs spent for one attempt with content
+	// attUsageV is what attUsage points to and, once the last attempt is
+	// booked, the final usage chunk's usage.
+	attUsageV octomesh.Usage
+	spentBuf  [1]billed // backs spent for one attempt with content
 }
 
 // Next advances the stream, failing over as described on failoverStream.
@@ -309,7 +317,7 @@ func (f *failoverStream) finalize() {
 		return
 	}
 	f.settled = true
-	if err := f.settle(f.start, f.err); err != nil && f.err == nil {
+	if err := f.settle(f.e.start, f.err); err != nil && f.err == nil {
 		f.err = err
 	}
 }
@@ -376,7 +384,7 @@ func (f *failoverStream) endAttempt(err error) {
 			m = metered{Usage: *f.attUsage}
 		} else {
 			// No usage report (the stream was cut): bill what was relayed.
-			m = estimate(f.req, f.attBytes)
+			m = estimateFrom(f.reqTokens, f.attBytes)
 		}
 		if f.spent == nil {
 			f.spent = f.spentBuf[:0:len(f.spentBuf)]
@@ -414,8 +422,8 @@ func (f *failoverStream) emitUsage() bool {
 	}
 	f.usageDone = true
 	t, _ := f.total()
-	f.usage = t.Usage
-	f.lateChunk = octomesh.Chunk{ID: f.id, Object: octomesh.ObjectChatCompletionChunk, Created: f.created, Model: f.served.Model, Choices: []octomesh.ChunkChoice{}, Usage: &f.usage}
+	f.attUsageV = t.Usage // every attempt is booked (spent holds copies)
+	f.lateChunk = octomesh.Chunk{ID: f.id, Object: octomesh.ObjectChatCompletionChunk, Created: f.created, Model: f.served.Model, Choices: []octomesh.ChunkChoice{}, Usage: &f.attUsageV}
 	f.chunk = &f.lateChunk
 	return true
 }
@@ -482,16 +490,28 @@ func (f *failoverStream) accept(la *liveAttempt, c *octomesh.Chunk) bool {
 			f.finished = true
 		}
 	}
-	if !f.sent && f.held != nil {
-		// Send the held role chunk first, then this one.
+	if !f.sent {
 		f.sent = true
-		f.lateChunk = *c // once per stream: the first content sent
-		f.chunk, f.held = f.held, &f.lateChunk
-		return true
+		f.release()
+		if f.held != nil {
+			// Send the held role chunk first, then this one.
+			f.lateChunk = *c // once per stream: the first content sent
+			f.chunk, f.held = f.held, &f.lateChunk
+			return true
+		}
 	}
-	f.sent = true
 	f.chunk = c
 	return true
+}
+
+// release drops the requests once content was sent, unless the answer may
+// have to be continued: no other attempt can be opened on them then
+// (recover fails over only before content, and continues only on a
+// candidate that can continue, which keepText says the plan has).
+func (f *failoverStream) release() {
+	if !f.keepText {
+		f.req, f.orig = nil, nil
+	}
 }
 
 // recover opens the next attempt after a failure; it reports whether the
@@ -529,7 +549,9 @@ func (f *failoverStream) recover(err error) bool {
 	}
 	// Always continue from the caller's own request plus everything sent so
 	// far, also when a continuation itself fails and is continued again.
-	creq := continuationRequest(f.orig, f.text.String())
+	// It is made once a candidate is found: without one (keepText false,
+	// and then orig is released) there is nothing to make it for.
+	var creq *octomesh.ChatRequest
 	for {
 		i := e.pickNextWhere(f.ctx, f.curIdx, err, func(a *planned) bool {
 			return a.d.Capabilities.Continuation && !f.rejected[a.d.Name]
@@ -538,9 +560,12 @@ func (f *failoverStream) recover(err error) bool {
 			f.err = original
 			return false
 		}
+		if creq == nil {
+			creq = continuationRequest(f.orig, f.text.String())
+		}
 		la, oerr := e.open(f.ctx, creq, &e.plan.attempts[i], true)
 		if oerr == nil {
-			f.req = creq
+			f.req, f.reqTokens = creq, creq.EstimateTokens()
 			f.setCurrent(la, i, true)
 			return true
 		}

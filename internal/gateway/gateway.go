@@ -277,7 +277,7 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	first := p.attempts[0].d
 	served.Model, served.Provider = first.Name, first.Provider
 	f := &c.stream
-	*f = failoverStream{e: e, ctx: ctx, req: req, orig: req, served: served, curIdx: -1, mt: mt, start: start}
+	*f = failoverStream{e: e, ctx: ctx, req: req, orig: req, reqTokens: prompt, served: served, curIdx: -1, mt: mt}
 	for i := range p.attempts {
 		f.keepText = f.keepText || p.attempts[i].d.Capabilities.Continuation
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -23,10 +24,13 @@ type metering struct {
 	// admission and reservation are what adm and res point to.
 	admission   meter.Admission
 	reservation meter.Reservation
-	// entries is room for the ledger entries of a request that made one
-	// attempt (Settle's writers copy what they keep).
-	entries [1]octomesh.LedgerEntry
 }
+
+// entryRoom lends settle room for the ledger entries of a request that
+// made one attempt: Settle's writers copy what they keep
+// (meter.LedgerWriter), and the 304 bytes of an entry kept in each
+// request's state were held by every stream for its whole life.
+var entryRoom = sync.Pool{New: func() any { return new([1]octomesh.LedgerEntry) }}
 
 // admit applies rate limits, naming the caller's limits in served for the
 // x-ratelimit-* headers (on a refusal too). It fills in *mt (nil: a new
@@ -96,9 +100,17 @@ func (mt *metering) settle(ctx context.Context, dec *octomesh.Decision, bill []b
 		mt.release(ctx)
 		return nil
 	}
-	entries := mt.entries[:0]
-	if len(dec.Attempts) > len(mt.entries) {
+	var room *[1]octomesh.LedgerEntry
+	var entries []octomesh.LedgerEntry
+	if len(dec.Attempts) > len(room) {
 		entries = make([]octomesh.LedgerEntry, 0, len(dec.Attempts))
+	} else {
+		room = entryRoom.Get().(*[1]octomesh.LedgerEntry)
+		entries = room[:0]
+		defer func() {
+			*room = [1]octomesh.LedgerEntry{} // no strings kept alive from the pool
+			entryRoom.Put(room)
+		}()
 	}
 	for i, a := range dec.Attempts {
 		e := octomesh.LedgerEntry{

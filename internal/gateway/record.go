@@ -165,7 +165,11 @@ func usageOrEstimate(u *octomesh.Usage, req *octomesh.ChatRequest, outText int) 
 
 // estimate counts tokens as about four bytes each.
 func estimate(req *octomesh.ChatRequest, outBytes int) metered {
-	in := req.EstimateTokens()
+	return estimateFrom(req.EstimateTokens(), outBytes)
+}
+
+// estimateFrom is estimate for a request of in estimated prompt tokens.
+func estimateFrom(in, outBytes int) metered {
 	out := (outBytes + 3) / 4
 	return metered{Usage: octomesh.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}, Estimated: true}
 }

@@ -27,7 +27,9 @@ import (
 )
 
 // LedgerWriter writes entries durably; it returns once they are committed
-// (or spooled on local disk). internal/ledger.Writer implements it.
+// (or spooled on local disk). internal/ledger.Writer implements it. It
+// must not keep entries once it returns (copy what it keeps): callers
+// lend the slice for the call.
 type LedgerWriter interface {
 	Write(ctx context.Context, entries ...octomesh.LedgerEntry) error
 }
