@@ -22,7 +22,11 @@ func (s *Service) simplePlan(ctx context.Context, req *octomesh.ChatRequest, dst
 	if req.Stream && !d.Capabilities.Streaming {
 		return nil, octomesh.Errorf(octomesh.EINVALID, "model %q does not support streaming", d.Name).WithParam("stream")
 	}
-	dec := &octomesh.Decision{RequestID: octomesh.RequestIDFrom(ctx), Time: s.now(), Requested: req.Model,
+	requested := req.Model
+	if d.Name == requested {
+		requested = d.Name // the catalog's string: the decision outlives the request's (see router.requested)
+	}
+	dec := &octomesh.Decision{RequestID: octomesh.RequestIDFrom(ctx), Time: s.now(), Requested: requested,
 		Objective: octomesh.ObjectiveCheapest, PolicyVersion: "simple", Plan: []string{d.Name},
 		Candidates: []octomesh.CandidateScore{{Deployment: d.Name}}}
 	if pr := octomesh.PrincipalFrom(ctx); pr != nil {

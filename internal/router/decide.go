@@ -259,6 +259,17 @@ type smallPlanBox struct {
 	names    [smallPlan]string
 }
 
+// requested is the model name the decision records: the resolved
+// target's own string when it is the name asked for, so that a decision,
+// which lives as long as its stream, does not keep the decoded request's
+// strings (its prompt's text, often in the same allocation) alive.
+func requested(model string, targets []*target) string {
+	if len(targets) > 0 && targets[0].name == model {
+		return targets[0].name
+	}
+	return model
+}
+
 // newPlan allocates the plan for n attempts (in space, if it is small
 // enough and space is not nil) and records the exclusions.
 func (r *Router) newPlan(space *PlanSpace, req *octomesh.ChatRequest, sc *scratch, f *facts, n int) *Plan {
@@ -286,7 +297,7 @@ func (r *Router) newPlan(space *PlanSpace, req *octomesh.ChatRequest, sc *scratc
 	p.Attempts = attempts
 	b.dec = octomesh.Decision{
 		Time:          time.Unix(0, f.now),
-		Requested:     req.Model,
+		Requested:     requested(req.Model, sc.targets),
 		Objective:     f.objective,
 		PolicyVersion: r.version,
 		Candidates:    cands,
