@@ -220,7 +220,7 @@ const discardWait = 100 * time.Millisecond
 // bufferedToEnd reports whether the read buffer holds the rest of a body
 // of known length.
 func (b *body) bufferedToEnd() bool {
-	return b.chunked == nil && int64(b.c.reader().Buffered()) >= b.remaining
+	return b.chunked == nil && int64(b.c.buffered()) >= b.remaining
 }
 
 // finish ends the body when the handler returns, and reports whether the

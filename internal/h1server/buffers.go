@@ -37,9 +37,44 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<
 func (c *conn) reader() *bufio.Reader {
 	if c.br == nil {
 		c.br = readerPool.Get().(*bufio.Reader)
-		c.br.Reset(c.rwc)
+		c.br.Reset(c)
 	}
 	return c.br
+}
+
+// stashPool lends the buffers awaitBytes reads a request's first bytes
+// into, as large as the read buffer that takes them.
+var stashPool = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
+
+// Read is the read buffer's source: what awaitBytes stashed, then the
+// connection. The stash goes back to its pool once taken.
+func (c *conn) Read(p []byte) (int, error) {
+	if len(c.stashed) == 0 {
+		return c.rwc.Read(p)
+	}
+	n := copy(p, c.stashed)
+	c.stashed = c.stashed[n:]
+	if len(c.stashed) == 0 {
+		c.putStash()
+	}
+	return n, nil
+}
+
+func (c *conn) putStash() {
+	if c.stash != nil {
+		stashPool.Put(c.stash)
+		c.stash, c.stashed = nil, nil
+	}
+}
+
+// buffered is how many bytes the connection has read and not yet
+// consumed: in its read buffer and its stash.
+func (c *conn) buffered() int {
+	n := len(c.stashed)
+	if c.br != nil {
+		n += c.br.Buffered()
+	}
+	return n
 }
 
 // parkReader gives the read buffer back when it holds nothing: the request

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -28,11 +29,18 @@ const newConnGrace = 5 * time.Second
 type conn struct {
 	srv    *Server
 	rwc    net.Conn
-	br     *bufio.Reader
+	br     *bufio.Reader // lent while a request is read (buffers.go); reads from c (Read)
 	remote string
-	base   context.Context
-	state  atomic.Int32
-	born   time.Time // when it was accepted
+	// raw, for a TCP connection, awaits the next request without a
+	// buffer (awaitBytes), which then reads into stash: stashed is what
+	// of it the read buffer has yet to take.
+	raw      syscall.RawConn
+	waitRead func(fd uintptr) bool // awaitBytes' callback, made once
+	stash    *[]byte
+	stashed  []byte
+	base     context.Context
+	state    atomic.Int32
+	born     time.Time // when it was accepted
 
 	// Lent buffers (buffers.go): nil when not in use.
 	pend *[]byte // body bytes written by the handler and not yet sent
@@ -41,6 +49,8 @@ type conn struct {
 	// linger: the connection closes with request bytes it may not have
 	// read (an unread body, a refused request): see lingerClose.
 	linger bool
+	// waitFailed: awaitBytes' callback met the end or an error.
+	waitFailed bool
 
 	// The request in flight, for the watcher: its start (unix nanoseconds,
 	// 0 when none), when it was last checked, and how to cancel it.
@@ -50,10 +60,10 @@ type conn struct {
 	cancel  context.CancelFunc
 }
 
+// newConn takes no buffer: the connection waits for its first request
+// holding none (awaitBytes), as 2,000 clients connecting at once do.
 func newConn(s *Server, rwc net.Conn, base context.Context) *conn {
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(rwc)
-	c := &conn{srv: s, rwc: rwc, br: br, remote: rwc.RemoteAddr().String(), base: base, born: time.Now()}
+	c := &conn{srv: s, rwc: rwc, raw: rawConnOf(rwc), remote: rwc.RemoteAddr().String(), base: base, born: time.Now()}
 	c.state.Store(stateNew)
 	return c
 }
@@ -107,7 +117,7 @@ func (c *conn) waitForRequest() (start time.Time, ok bool) {
 	} else if !c.state.CompareAndSwap(stateActive, stateIdle) || c.srv.shutdown.Load() {
 		return time.Time{}, false
 	}
-	if c.reader().Buffered() == 0 {
+	if c.buffered() == 0 {
 		var deadline time.Time
 		if d := c.srv.idleTimeout(); d > 0 {
 			deadline = time.Now().Add(d)
@@ -118,7 +128,8 @@ func (c *conn) waitForRequest() (start time.Time, ok bool) {
 			}
 		}
 		c.rwc.SetReadDeadline(deadline)
-		if _, err := c.br.Peek(1); err != nil {
+		c.parkReader()
+		if !c.awaitBytes() {
 			return time.Time{}, false
 		}
 	}
@@ -174,6 +185,7 @@ func (c *conn) close() {
 		readerPool.Put(c.br)
 		c.br = nil
 	}
+	c.putStash()
 	putBuf(c.pend)
 	putBuf(c.hdr)
 	c.pend, c.hdr = nil, nil

@@ -56,6 +56,10 @@ type Server struct {
 	shutdown  atomic.Bool
 	done      chan struct{} // closed by Shutdown and Close: stops the watcher
 	doneOnce  sync.Once
+
+	// onWait, when set (by tests), runs on a connection's goroutine each
+	// time it is about to wait for a request without a buffer.
+	onWait func(c *conn)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
