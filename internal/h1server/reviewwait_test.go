@@ -198,3 +198,39 @@ func TestTimeoutsAroundTheWait(t *testing.T) {
 		})
 	}
 }
+
+// A connection that is not TCP (here a Unix socket) waits in its read
+// buffer instead: pipelined and kept-alive requests are served on it too.
+func TestANonTCPConnectionWaitsInItsReader(t *testing.T) {
+	ln, err := net.Listen("unix", t.TempDir()+"/s")
+	if err != nil {
+		t.Skip("no unix sockets:", err)
+	}
+	s := &Server{Handler: echo, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-errc; err != ErrServerClosed {
+			t.Errorf("Serve = %v, want ErrServerClosed", err)
+		}
+	})
+	c, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "POST /1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"+"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+	for _, want := range []string{"/1:0:2", "/2:0:0"} {
+		if _, got := readAnswer(t, br); got != want {
+			t.Fatalf("answer %q, want %q", got, want)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // the next request comes after a wait
+	io.WriteString(c, "GET /3 HTTP/1.1\r\nHost: a\r\n\r\n")
+	if _, got := readAnswer(t, br); got != "/3:0:0" {
+		t.Fatalf("answer %q", got)
+	}
+}
