@@ -129,21 +129,24 @@ func TestPauseStreamAfter(t *testing.T) {
 			p := f.adapter(t, s, s.Key())
 
 			// A slow first token: headers at once, content after the pause.
-			s.PauseStreamAfter(0, 300*time.Millisecond)
+			// The pause is long so that the bound on the headers is far
+			// above a loaded machine's scheduling delays (a 300 ms pause
+			// with a 250 ms bound failed at 305 ms under load).
+			s.PauseStreamAfter(0, time.Second)
 			start := time.Now()
 			st, err := p.ChatStream(context.Background(), chatRequest(f.model, true))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := time.Since(start); d > 250*time.Millisecond {
+			if d := time.Since(start); d > 800*time.Millisecond {
 				t.Errorf("ChatStream returned after %v; the headers should come before the pause", d)
 			}
 			c, err := collect(t, st)
 			if err != nil || c.text != s.ReplyText(question) {
 				t.Errorf("paused stream: %q, %v; want the whole answer", c.text, err)
 			}
-			if d := time.Since(start); d < 300*time.Millisecond {
-				t.Errorf("paused stream took %v, want at least the 300ms pause", d)
+			if d := time.Since(start); d < time.Second {
+				t.Errorf("paused stream took %v, want at least the 1s pause", d)
 			}
 
 			// A stall the client gives up on: the fake sees it go.
