@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -355,4 +356,81 @@ func TestAppendEntriesAfterClose(t *testing.T) {
 	if n, err := db.AppendEntries(context.Background(), testEntries("o", "s", 3)); err == nil {
 		t.Errorf("AppendEntries after close = %d, nil; want an error", n)
 	}
+}
+
+// TestLedgerConstraints checks the ledger's CHECK constraints and foreign
+// keys are those that the inserts' connection may leave unchecked (see
+// insertPragmas): the kind, which AppendEntries validates, and the
+// organisation, which the statement looks up. A new one fails here: it
+// needs a check of its own before the insert, or insertPragmas changed.
+func TestLedgerConstraints(t *testing.T) {
+	db := ledgerDB(t)
+	var schema string
+	if err := db.db.QueryRow(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'ledger'`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Count(strings.ToUpper(schema), "CHECK"), 1; got != want {
+		t.Errorf("the ledger has %d CHECK constraints, want %d:\n%s", got, want, schema)
+	}
+	if !strings.Contains(schema, "CHECK (kind IN ('usage', 'correction', 'topup'))") {
+		t.Errorf("the ledger's CHECK is not the kind's:\n%s", schema)
+	}
+	for _, k := range []octomesh.EntryKind{octomesh.EntryUsage, octomesh.EntryCorrection, octomesh.EntryTopUp, "other"} {
+		if !k.Valid() != (k == "other") {
+			t.Errorf("EntryKind(%q).Valid() = %v, the CHECK's answer differs", k, k.Valid())
+		}
+	}
+	rows, err := db.db.Query(`SELECT "table", "from", "to" FROM pragma_foreign_key_list('ledger')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var fks []string
+	for rows.Next() {
+		var table, from, to string
+		if err := rows.Scan(&table, &from, &to); err != nil {
+			t.Fatal(err)
+		}
+		fks = append(fks, from+" → "+table+"."+to)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"org_id → orgs.id"}, fks); diff != "" {
+		t.Errorf("the ledger's foreign keys (-want +got):\n%s", diff)
+	}
+}
+
+// TestLedgerPragmasStayOnTheInsertConnection checks every connection the
+// pool hands out still enforces CHECK constraints and foreign keys, while
+// the inserts hold theirs and after they close it.
+func TestLedgerPragmasStayOnTheInsertConnection(t *testing.T) {
+	db := ledgerDB(t)
+	db.db.SetMaxIdleConns(100) // so that the pool would keep it
+	ctx := context.Background()
+	checkPool := func(when string) {
+		t.Helper()
+		conns := make([]*sql.Conn, db.db.Stats().Idle+1) // every idle one and a new one
+		for i := range conns {
+			c, err := db.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			conns[i] = c
+		}
+		for i, c := range conns {
+			var fk, ignore int
+			if err := c.QueryRowContext(ctx, `SELECT * FROM pragma_foreign_keys, pragma_ignore_check_constraints`).Scan(&fk, &ignore); err != nil {
+				t.Fatal(err)
+			}
+			if fk != 1 || ignore != 0 {
+				t.Errorf("%s: connection %d of the pool has foreign_keys = %d, ignore_check_constraints = %d; want 1, 0", when, i, fk, ignore)
+			}
+		}
+	}
+	appendAndCheck(t, db, testEntries("o", "r", 3))
+	checkPool("with the inserts' connection held")
+	db.ledgerInserts.close()
+	checkPool("after the inserts closed")
 }
