@@ -244,22 +244,89 @@ func TestAppendEntriesRepeatedValues(t *testing.T) {
 		return ""
 	}
 	for _, reversed := range []bool{false, true} {
-		t.Run(fmt.Sprint("reversed=", reversed), func(t *testing.T) {
-			db := ledgerDB(t)
-			batch := testEntries("o", "r", 300)
-			for i := range batch {
-				e := &batch[i]
-				if i%7 == 3 {
-					e.OrgID = "p"
+		for _, lean := range []bool{false, true} {
+			t.Run(fmt.Sprint("reversed=", reversed, "/lean=", lean), func(t *testing.T) {
+				db := ledgerDB(t)
+				batch := testEntries("o", "r", 300)
+				if lean {
+					batch = leanEntries("o", "r", 300)
 				}
-				e.KeyID, e.UserID, e.Project, e.Deployment = text(i, 1), text(i, 2), text(i, 3), text(i, 4)
-				e.Provider, e.PriceVersion, e.Outcome, e.Ref, e.Note = text(i, 5), text(i, 6), text(i, 7), text(i, 8), text(i, 9)
-			}
-			if reversed {
-				slices.Reverse(batch)
-			}
-			appendAndCheck(t, db, batch)
-		})
+				for i := range batch {
+					e := &batch[i]
+					if i%7 == 3 {
+						e.OrgID = "p"
+					}
+					e.KeyID, e.UserID, e.Project, e.Deployment = text(i, 1), text(i, 2), text(i, 3), text(i, 4)
+					e.Provider, e.PriceVersion, e.Outcome = text(i, 5), text(i, 6), text(i, 7)
+					if !lean {
+						e.Ref, e.Note = text(i, 8), text(i, 9)
+					}
+				}
+				if reversed {
+					slices.Reverse(batch)
+				}
+				appendAndCheck(t, db, batch)
+				if got := db.ledgerInserts.stmts[1][sizeFor(300)] != nil; got != lean {
+					t.Errorf("the lean statement was prepared: %v, want %v", got, lean)
+				}
+			})
+		}
+	}
+}
+
+// leanEntries is testEntries with the values that the lean shape binds
+// once the same in every entry, and not their columns' defaults, so that
+// such a value in the wrong place shows: usage entries, all estimated,
+// with the same cache writes, reference and note.
+func leanEntries(org, tag string, n int) []octomesh.LedgerEntry {
+	es := testEntries(org, tag, n)
+	for i := range es {
+		e := &es[i]
+		e.Kind, e.Cost = octomesh.EntryUsage, octomesh.Money(1_000_000_007*int64(i))
+		e.CacheWriteTokens, e.Estimated, e.Ref, e.Note = 11, true, "ref", "a note"
+	}
+	return es
+}
+
+// TestAppendEntriesLean stores batches whose entries allow the lean shape,
+// and batches whose last entry differs in one of the values it binds once
+// (so that they take the full one), in statements of several sizes and
+// across statements: a batch of several takes the shape statement by
+// statement.
+func TestAppendEntriesLean(t *testing.T) {
+	breaks := []struct {
+		name string
+		set  func(e *octomesh.LedgerEntry)
+	}{
+		{"none", nil},
+		{"kind", func(e *octomesh.LedgerEntry) { e.Kind, e.Cost = octomesh.EntryCorrection, -3 }},
+		{"cache_write_tokens", func(e *octomesh.LedgerEntry) { e.CacheWriteTokens = 0 }},
+		{"estimated", func(e *octomesh.LedgerEntry) { e.Estimated = false }},
+		{"ref", func(e *octomesh.LedgerEntry) { e.Ref = "" }},
+		{"note", func(e *octomesh.LedgerEntry) { e.Note = "another" }},
+	}
+	for _, size := range []int{2, 65, 200, maxInsertRows + 2, 2*maxInsertRows + 77} { // a lone entry takes lean whatever its values
+		for _, b := range breaks {
+			t.Run(fmt.Sprint(size, "/", b.name), func(t *testing.T) {
+				db := ledgerDB(t)
+				batch := leanEntries("o", "r", size)
+				if size > 2 {
+					batch[size/2].OrgID = "missing"
+					batch[size/3].OrgID = "p"
+				}
+				if b.set != nil {
+					b.set(&batch[size-1])
+				}
+				appendAndCheck(t, db, batch)
+				first, last := min(size, maxInsertRows), (size-1)%maxInsertRows+1 // the first statement's entries, the last's
+				if got, want := db.ledgerInserts.stmts[1][sizeFor(first)] != nil, b.set == nil || size > maxInsertRows; got != want {
+					t.Errorf("the lean statement of the first %d entries was prepared: %v, want %v", first, got, want)
+				}
+				if got, want := db.ledgerInserts.stmts[0][sizeFor(last)] != nil, b.set != nil; got != want {
+					t.Errorf("the full statement of the last %d entries was prepared: %v, want %v", last, got, want)
+				}
+			})
+		}
 	}
 }
 
