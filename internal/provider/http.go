@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -220,20 +221,50 @@ func isJSONHeader(h http.Header) bool {
 var jsonContentType = []string{"application/json"}[:1:1]
 
 // outRequest is what an upstream POST needs besides the request itself,
-// in one allocation: a copy of its URL and its body's reader
+// in one allocation: a copy of its URL, its body's reader
 // (http.NewRequestWithContext allocates each apart, and parses the URL
-// every time).
+// every time), and room for the response's body (h1.BodyRoom). The
+// response's body keeps it alive, for as long as a stream runs: its
+// readers let go of the request's bytes when they are closed.
 type outRequest struct {
 	url    url.URL
 	body   bytesBody
 	pooled bodyReader // the body's reader instead, when it is pooled
+	room   h1.BodyRoom
 }
 
-// bytesBody is a request body over a byte slice; closing it does nothing,
-// as closing io.NopCloser(bytes.NewReader(b)) does nothing.
-type bytesBody struct{ bytes.Reader }
+// bytesBody is a request body over a byte slice. Close drops the slice,
+// and a Read after it fails; both are serialised, as a transport may
+// close a body while another goroutine of its reads it.
+type bytesBody struct {
+	mu     sync.Mutex
+	r      bytes.Reader
+	closed bool
+	room   *h1.BodyRoom
+}
 
-func (*bytesBody) Close() error { return nil }
+func (b *bytesBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, errBodyClosed
+	}
+	return b.r.Read(p)
+}
+
+func (b *bytesBody) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.r.Reset(nil)
+	b.mu.Unlock()
+	return nil
+}
+
+// BodyRoom lends the response's body its room (h1.BodyRoom).
+func (b *bytesBody) BodyRoom() *h1.BodyRoom { return b.room }
+
+// errBodyClosed is what a Read of a closed request body returns.
+var errBodyClosed = errors.New("provider: request body read after its close")
 
 // newOutRequest builds the POST of body to u that
 // http.NewRequestWithContext(ctx, "POST", u.String(), bytes.NewReader(body))
@@ -258,11 +289,13 @@ func newOutRequest(ctx context.Context, u *url.URL, body []byte, rb *RequestBody
 		tmpl.GetBody = noBody
 	case rb != nil:
 		gen := rb.use()
+		o.pooled.room = &o.room
 		tmpl.Body = rb.reader(&o.pooled, gen)
 		tmpl.ContentLength = int64(len(body))
 		tmpl.GetBody = rb.getBody(gen)
 	default:
-		o.body.Reset(body)
+		o.body.r.Reset(body)
+		o.body.room = &o.room
 		tmpl.Body = &o.body
 		tmpl.ContentLength = int64(len(body))
 		tmpl.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }

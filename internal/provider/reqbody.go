@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
+
+	"github.com/octomesh/octomesh/internal/provider/h1"
 )
 
 // RequestBody is an upstream request's body encoded into a pooled buffer:
@@ -78,44 +81,61 @@ func (b *RequestBody) reader(r *bodyReader, gen uint64) *bodyReader {
 		r = new(bodyReader)
 	}
 	b.refs++
-	r.b, r.gen = b, gen
+	r.b.Store(b)
+	r.gen = gen
 	r.r.Reset(b.B)
 	return r
 }
 
-// bodyReader reads a RequestBody. Its Close gives up its hold, once; its
-// reads and its close are serialised with the body's release, so that no
-// read can reach the buffer once it may be reused.
+// bodyReader reads a RequestBody. Its Close gives up its hold, once, and
+// forgets the body: a reader can outlive its request by far (it lends its
+// outRequest's room to a stream's response body, h1.BodyRoom), and a
+// released buffer it still pointed to would stay alive with it once its
+// pool let go of it. Its reads and its close are serialised with the
+// body's release, so that no read can reach the buffer once it may be
+// reused.
 type bodyReader struct {
-	b      *RequestBody
-	gen    uint64
-	r      bytes.Reader
-	closed bool // under b.mu
+	b    atomic.Pointer[RequestBody] // nil once closed; set to nil under b's mu
+	gen  uint64
+	r    bytes.Reader
+	room *h1.BodyRoom // the outRequest's, for a request's first reader
 }
 
 func (r *bodyReader) Read(p []byte) (int, error) {
-	r.b.mu.Lock()
-	defer r.b.mu.Unlock()
-	if r.closed || r.b.gen != r.gen {
+	b := r.b.Load()
+	if b == nil {
+		return 0, errBodyReleased
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r.b.Load() == nil || b.gen != r.gen { // closed meanwhile, or released
 		return 0, errBodyReleased
 	}
 	return r.r.Read(p)
 }
 
 func (r *bodyReader) Close() error {
-	b := r.b
-	b.mu.Lock()
-	open := !r.closed && b.gen == r.gen
-	if open {
-		r.closed = true
-		r.r.Reset(nil)
+	b := r.b.Load()
+	if b == nil {
+		return nil
 	}
+	b.mu.Lock()
+	if r.b.Load() == nil { // another Close came first
+		b.mu.Unlock()
+		return nil
+	}
+	open := b.gen == r.gen
+	r.r.Reset(nil)
+	r.b.Store(nil) // a Read that loaded b waits for b.mu, then sees it
 	b.mu.Unlock()
 	if open {
 		b.unref()
 	}
 	return nil
 }
+
+// BodyRoom lends the response's body its room (h1.BodyRoom).
+func (r *bodyReader) BodyRoom() *h1.BodyRoom { return r.room }
 
 // getBody is the request's GetBody for a resend: a new reader of the same
 // use of the body, or an error once that use has ended.

@@ -60,7 +60,7 @@ func TestCloseDuringASuccessfulRead(t *testing.T) {
 		io.Copy(io.Discard, server)
 	}()
 	req, _ := http.NewRequest(http.MethodPost, "http://x/", strings.NewReader("{}"))
-	resp, err := pc.roundTrip(req, false)
+	resp, err := pc.roundTrip(req, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

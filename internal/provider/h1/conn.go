@@ -66,7 +66,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // roundTrip writes req and reads the response's head. On success the
 // connection belongs to the response body; on failure it is closed.
-func (pc *persistConn) roundTrip(req *http.Request, reused bool) (*http.Response, error) {
+// room, when not nil, is where the response's body is to live (BodyRoom).
+func (pc *persistConn) roundTrip(req *http.Request, reused bool, room *BodyRoom) (*http.Response, error) {
 	ctx := req.Context()
 	// Cancellation interrupts whatever I/O is in flight by moving the
 	// connection's deadline into the past; the body stops this watch once
@@ -113,7 +114,7 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool) (*http.Response
 		}
 	}
 	resp := h.resp
-	resp.Body = newBody(pc, w, h, !resp.Close && !closeRequested(req))
+	resp.Body = newBody(pc, w, h, !resp.Close && !closeRequested(req), room)
 	return resp, nil
 }
 

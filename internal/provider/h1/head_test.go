@@ -60,10 +60,10 @@ func TestReadHeadAllocations(t *testing.T) {
 // outlive the scratch buffer the head was read into.
 func TestHeadSizes(t *testing.T) {
 	for _, c := range []struct{ size, class uintptr }{
-		{unsafe.Sizeof(headWithText[[128]byte]{}), 640},
-		{unsafe.Sizeof(headWithText[[256]byte]{}), 768},
-		{unsafe.Sizeof(headWithText[[512]byte]{}), 1024},
-		{unsafe.Sizeof(headWithText[[896]byte]{}), 1408},
+		{unsafe.Sizeof(headWithText[[208]byte]{}), 640},
+		{unsafe.Sizeof(headWithText[[336]byte]{}), 768},
+		{unsafe.Sizeof(headWithText[[592]byte]{}), 1024},
+		{unsafe.Sizeof(headWithText[[976]byte]{}), 1408},
 	} {
 		if c.size+8 > c.class { // the allocator's header of a large object with pointers
 			t.Errorf("a head with text is %d bytes, past the %d-byte class", c.size, c.class)

@@ -39,7 +39,9 @@ type head struct {
 	length  int64
 	r       http.Response // allocated with the head, in one
 	vals    [16]string    // the header values of a typical head, likewise
-	body    body          // the response's body (newBody), likewise
+	// The body is not: a stream is read long after its head was, and a
+	// body in the head's allocation kept the head, its text and the
+	// request (resp.Request) alive for the stream's whole life (BodyRoom).
 }
 
 // readResponse reads a response's head for req, skipping interim 1xx
@@ -170,16 +172,16 @@ func readHead(br *bufio.Reader, budget *int) (*head, error) {
 // allocations apart would.
 func newHead(raw []byte) (*head, string) {
 	switch n := len(raw); {
-	case n == 0 || n > 896:
+	case n == 0 || n > 976:
 		return &head{}, string(raw)
-	case n <= 128:
-		return newHeadWith[[128]byte](raw)
-	case n <= 256:
-		return newHeadWith[[256]byte](raw)
-	case n <= 512:
-		return newHeadWith[[512]byte](raw)
+	case n <= 208:
+		return newHeadWith[[208]byte](raw)
+	case n <= 336:
+		return newHeadWith[[336]byte](raw)
+	case n <= 592:
+		return newHeadWith[[592]byte](raw)
 	default:
-		return newHeadWith[[896]byte](raw)
+		return newHeadWith[[976]byte](raw)
 	}
 }
 

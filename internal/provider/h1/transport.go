@@ -75,13 +75,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	pool := t.pool(req.URL)
+	// Taken before the first attempt: a resend's body, from GetBody, is
+	// another reader, and the room of a failed attempt is still unused.
+	room := roomOf(req)
 	for {
 		pc, reused, err := pool.get(ctx)
 		if err != nil {
 			closeBody(req)
 			return nil, err
 		}
-		resp, err := pc.roundTrip(req, reused)
+		resp, err := pc.roundTrip(req, reused, room)
 		if err == nil {
 			return resp, nil
 		}

@@ -35,7 +35,7 @@ func chunkedPair(t *testing.T) (b *body, send func(string), conn *lateConn) {
 	}()
 	t.Cleanup(func() { close(out) })
 	req, _ := http.NewRequest(http.MethodPost, "http://x/", strings.NewReader("{}"))
-	resp, err := pc.roundTrip(req, false)
+	resp, err := pc.roundTrip(req, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
