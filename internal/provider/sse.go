@@ -22,25 +22,27 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 // SSEReader parses a text/event-stream (WHATWG server-sent events) from r,
 // one event at a time, without goroutines. It is not safe for concurrent use.
 type SSEReader struct {
-	buf      *sseBuffers   // nil once released
+	buf      *sseBuffers   // lent while an event is read and used; nil while parked (see park)
 	src      stickyReader  // the stream; read through &src
-	r        *bufio.Reader // reads src; nil while parked (see park)
+	r        *bufio.Reader // reads src; nil while parked
 	max      int
-	name     []byte
-	data     []byte
+	released bool
 	lastName string // the previous event's name, reused while names repeat
 }
 
-// sseBuffers are a reader's event buffer, reused from one stream to the
-// next (a gateway opens thousands of streams a second).
+// sseBuffers are the buffers an event is parsed into, lent to a reader from
+// when it starts reading an event until its next Next finds it has to wait
+// (a gateway opens thousands of streams a second, and keeps thousands
+// waiting for their next token).
 type sseBuffers struct {
-	data []byte
+	data []byte // the "data:" lines joined
+	name []byte // the "event:" field
 }
 
 // maxPooledEvent bounds the event buffer kept for reuse.
 const maxPooledEvent = 64 << 10
 
-// ssePool holds released buffers. A sync.Pool is the one kind of
+// ssePool holds buffers not lent. A sync.Pool is the one kind of
 // package-level state kept here: it holds no meaning, only spare memory.
 var ssePool = sync.Pool{New: func() any { return &sseBuffers{} }}
 
@@ -95,10 +97,10 @@ func (s *SSEReader) Init(r io.Reader, maxEvent int) {
 	if maxEvent <= 0 {
 		maxEvent = 8 << 20
 	}
-	b := ssePool.Get().(*sseBuffers)
-	*s = SSEReader{buf: b, src: stickyReader{r: r}, max: maxEvent, data: b.data[:0]}
-	s.r = getReader(&s.src)
-	s.r.Reset(&s.src)
+	// Parked: the first Next waits for the first event holding no buffer
+	// (a model may think for many seconds before its first token), and
+	// sizes its read buffer to what has arrived by then.
+	*s = SSEReader{src: stickyReader{r: r}, max: maxEvent}
 }
 
 // stickyReader remembers the first error of its reader and returns it from
@@ -143,7 +145,8 @@ func (s *stickyReader) waitData() {
 }
 
 // park gives the read buffer back while it holds nothing unparsed; the
-// next read takes one again.
+// next read takes one again. The event buffers go back at that next read,
+// once the event parsed into them is no longer valid.
 func (s *SSEReader) park() {
 	if s.r != nil && s.r.Buffered() == 0 {
 		putReader(s.r)
@@ -151,23 +154,34 @@ func (s *SSEReader) park() {
 	}
 }
 
+// putBuffers gives the event buffers back.
+func (s *SSEReader) putBuffers() {
+	b := s.buf
+	if b == nil {
+		return
+	}
+	s.buf = nil
+	if cap(b.data) > maxPooledEvent {
+		b.data = nil
+	}
+	if cap(b.name) > maxPooledEvent {
+		b.name = nil
+	}
+	ssePool.Put(b)
+}
+
 // Release returns the reader's buffers for reuse; the data of the last
 // event is invalid from then on. After it Next fails and Buffered reports
 // 0. Calling it again does nothing; not calling it only forgoes the reuse.
 func (s *SSEReader) Release() {
-	b := s.buf
-	if b == nil {
+	if s.released {
 		return
 	}
 	if s.r != nil {
 		putReader(s.r)
 	}
-	b.data = nil
-	if cap(s.data) <= maxPooledEvent {
-		b.data = s.data[:0]
-	}
-	s.buf, s.src, s.r, s.data = nil, stickyReader{}, nil, nil
-	ssePool.Put(b)
+	s.putBuffers()
+	*s = SSEReader{released: true}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends on an
@@ -175,16 +189,23 @@ func (s *SSEReader) Release() {
 // was never terminated by a blank line (the pending event is discarded: a
 // half-received event is not trusted).
 func (s *SSEReader) Next() (Event, error) {
-	if s.buf == nil {
+	if s.released {
 		return Event{}, errReleased
 	}
 	if s.r == nil {
+		// Parked: the last event's data is invalid now, and the wait for
+		// the next one may be long; wait holding no buffer at all.
+		s.putBuffers()
 		s.src.waitData()
 		s.r = getReader(&s.src)
 		s.r.Reset(&s.src)
 	}
-	s.name = s.name[:0]
-	s.data = s.data[:0]
+	if s.buf == nil {
+		s.buf = ssePool.Get().(*sseBuffers)
+	}
+	b := s.buf
+	b.name = b.name[:0]
+	b.data = b.data[:0]
 	hasData := false
 	pending := false
 	for {
@@ -198,10 +219,10 @@ func (s *SSEReader) Next() (Event, error) {
 		if len(line) == 0 {
 			if hasData {
 				s.park()
-				return Event{Name: s.eventName(), Data: s.data}, nil
+				return Event{Name: s.eventName(), Data: b.data}, nil
 			}
 			// A blank line after only comments or an event name: nothing to dispatch.
-			s.name = s.name[:0]
+			b.name = b.name[:0]
 			pending = false
 			continue
 		}
@@ -216,15 +237,15 @@ func (s *SSEReader) Next() (Event, error) {
 		switch string(field) {
 		case "data":
 			if hasData {
-				s.data = append(s.data, '\n')
+				b.data = append(b.data, '\n')
 			}
-			if len(s.data)+len(value) > s.max {
+			if len(b.data)+len(value) > s.max {
 				return Event{}, ErrEventTooLarge
 			}
-			s.data = append(s.data, value...)
+			b.data = append(b.data, value...)
 			hasData = true
 		case "event":
-			s.name = append(s.name[:0], value...)
+			b.name = append(b.name[:0], value...)
 		}
 		// "id", "retry" and unknown fields are ignored.
 	}
@@ -234,8 +255,8 @@ func (s *SSEReader) Next() (Event, error) {
 // allocating when it repeats the previous one (Anthropic names every event,
 // and sends a run of content_block_delta events for each answer).
 func (s *SSEReader) eventName() string {
-	if string(s.name) != s.lastName {
-		s.lastName = string(s.name)
+	if name := s.buf.name; string(name) != s.lastName {
+		s.lastName = string(name)
 	}
 	return s.lastName
 }

@@ -74,7 +74,7 @@ func TestSSEReaderKeepsAnErrorThatCameWithAnEventAcrossParking(t *testing.T) {
 
 // waitingPipe is a body that can wait for data without a buffer, as the
 // h1 transport's bodies do; it records whether the reader held its read
-// buffer while it waited.
+// buffer or its event buffers while it waited.
 type waitingPipe struct {
 	*io.PipeReader
 	s          *SSEReader
@@ -85,18 +85,20 @@ type waitingPipe struct {
 
 func (w *waitingPipe) WaitData() {
 	w.waits++
-	w.heldBuffer = w.heldBuffer || w.s.r != nil
+	w.heldBuffer = w.heldBuffer || w.s.r != nil || w.s.buf != nil
 	<-w.ready
 }
 
-// A reader whose body can wait for data waits without its read buffer:
-// it takes the buffer only once the next event's bytes are there.
+// A reader whose body can wait for data waits without its read buffer
+// or its event buffers, for the first event as for the next ones: it
+// takes them only once the next event's bytes are there.
 func TestSSEReaderWaitsWithoutItsBuffer(t *testing.T) {
 	pr, pw := io.Pipe()
 	src := &waitingPipe{PipeReader: pr, ready: make(chan struct{}, 1)}
 	s := NewSSEReader(src, 0)
 	src.s = s
 	defer s.Release()
+	src.ready <- struct{}{}
 	go io.WriteString(pw, "data: 1\n\n")
 	if ev, err := s.Next(); err != nil || string(ev.Data) != "1" {
 		t.Fatalf("first event %q, %v", ev.Data, err)
@@ -108,7 +110,7 @@ func TestSSEReaderWaitsWithoutItsBuffer(t *testing.T) {
 	if ev, err := s.Next(); err != nil || string(ev.Data) != "2" {
 		t.Fatalf("second event %q, %v", ev.Data, err)
 	}
-	if src.waits != 1 || src.heldBuffer {
-		t.Fatalf("waits %d, buffer held while waiting %v; want one wait with the buffer parked", src.waits, src.heldBuffer)
+	if src.waits != 2 || src.heldBuffer {
+		t.Fatalf("waits %d, buffer held while waiting %v; want two waits with the buffers parked", src.waits, src.heldBuffer)
 	}
 }
