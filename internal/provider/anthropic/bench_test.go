@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net/http"
 	"testing"
 
 	"github.com/octomesh/octomesh/internal/anthropicwire"
@@ -41,7 +40,7 @@ func BenchmarkStreamDecode(b *testing.B) {
 	for b.Loop() {
 		r.Reset(body)
 		rc := io.NopCloser(r)
-		s := &stream{ctx: context.Background(), cancel: func() {}, id: "bench", resp: &http.Response{Body: rc},
+		s := &stream{ctx: context.Background(), cancel: func() {}, id: "bench", body: rc,
 			sse: provider.NewSSEReader(rc, 0), dec: anthropicwire.NewStreamDecoder("")}
 		for s.Next() {
 			chunks++

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/internal/anthropicwire"
@@ -29,7 +28,7 @@ func (c *Client) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oct
 		ctx:     ctx,
 		cancel:  cancel,
 		id:      c.id,
-		resp:    resp,
+		body:    resp.Body,
 		sse:     provider.NewSSEReader(resp.Body, 0),
 		dec:     anthropicwire.NewStreamDecoder(body.JSONTool),
 		created: c.now().Unix(),
@@ -42,7 +41,7 @@ type stream struct {
 	ctx     context.Context // the request's context, cancelled by Close
 	cancel  context.CancelFunc
 	id      string
-	resp    *http.Response
+	body    io.ReadCloser // not the response: its head is not kept while the stream runs
 	sse     *provider.SSEReader
 	dec     *anthropicwire.StreamDecoder
 	created int64
@@ -129,7 +128,7 @@ func (s *stream) Close() error {
 	}
 	s.closed = true
 	s.cancel()
-	s.resp.Body.Close()
+	s.body.Close()
 	s.sse.Release()
 	return nil
 }
