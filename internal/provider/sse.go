@@ -170,6 +170,14 @@ func (s *SSEReader) putBuffers() {
 	ssePool.Put(b)
 }
 
+// WillWait reports whether the next Next will wait for more of the stream
+// to arrive, as far as the reader can tell: it holds no unparsed bytes,
+// and its source (when it can say) holds none either. A caller about to
+// wait can let go of what it would hold through the wait.
+func (s *SSEReader) WillWait() bool {
+	return !s.released && s.r == nil && s.src.buffered() == 0
+}
+
 // Release returns the reader's buffers for reuse; the data of the last
 // event is invalid from then on. After it Next fails and Buffered reports
 // 0. Calling it again does nothing; not calling it only forgoes the reuse.

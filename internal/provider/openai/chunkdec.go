@@ -39,6 +39,7 @@ type chunkDecoder struct {
 	toolBuf   []octomesh.ToolCall    // a delta's tool calls while they are read
 	toolBlk   []octomesh.ToolCall    // the tool-call block being filled
 	intBlk    []int                  // the block tool-call indexes point into
+	forgot    bool                   // forget was called: a nil block is one let go of
 
 	room  *streamRoom       // a stream's; nil for a completion
 	parts *[1]octomesh.Part // a completion's room for its first text content

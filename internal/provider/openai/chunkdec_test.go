@@ -221,15 +221,25 @@ func TestChunkDecoderReusesRepeatedStrings(t *testing.T) {
 // chunk kept past the next ones (by value, as the failover stream keeps
 // one) must not see them, nor reach them by appending to its choices.
 func TestKeptChunksKeepTheirOwnValues(t *testing.T) {
-	t.Run("alone", func(t *testing.T) { checkKeptChunks(t, &chunkDecoder{}) })
+	t.Run("alone", func(t *testing.T) { checkKeptChunks(t, &chunkDecoder{}, 0) })
 	t.Run("in a stream", func(t *testing.T) {
-		checkKeptChunks(t, &newStream(context.Background(), func() {}, "p", io.NopCloser(strings.NewReader(""))).dec)
+		checkKeptChunks(t, &newStream(context.Background(), func() {}, "p", io.NopCloser(strings.NewReader(""))).dec, 0)
+	})
+	t.Run("in a stream that waits", func(t *testing.T) {
+		for _, every := range []int{1, 2, 5} {
+			checkKeptChunks(t, &newStream(context.Background(), func() {}, "p", io.NopCloser(strings.NewReader(""))).dec, every)
+		}
 	})
 }
 
-func checkKeptChunks(t *testing.T, d *chunkDecoder) {
+// checkKeptChunks decodes chunks with d, which forgets its blocks before
+// every forgetEvery-th chunk (never when 0), as a stream does before a wait.
+func checkKeptChunks(t *testing.T, d *chunkDecoder, forgetEvery int) {
 	var kept []octomesh.Chunk
 	for i := range 200 {
+		if forgetEvery > 0 && i%forgetEvery == 0 {
+			d.forget()
+		}
 		text := fmt.Sprintf("tok%d", i)
 		if i%7 == 0 {
 			text = strings.Repeat("long", 40) + text // past the block limit
@@ -264,6 +274,47 @@ func checkKeptChunks(t *testing.T, d *chunkDecoder) {
 		if len(c.Choices) < 2 || c.Choices[0].Delta.Content != want || c.Choices[1].Delta.Content != fmt.Sprintf("b%d", i) || c.Choices[1].Index != 1 {
 			t.Fatalf("chunk %d changed: %+v", i, c.Choices)
 		}
+	}
+}
+
+// After a wait (forget) a chunk of one choice with a short text takes one
+// allocation, which holds both; chunks kept meanwhile keep their values,
+// and appending to one's choices reaches no other's.
+func TestAChunkAfterAWait(t *testing.T) {
+	d := &newStream(context.Background(), func() {}, "p", io.NopCloser(strings.NewReader(""))).dec
+	chunk := func(i int) []byte {
+		return fmt.Appendf(nil, `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"tok%d"},"finish_reason":null}]}`, i)
+	}
+	var kept []octomesh.Chunk
+	for i := range 300 {
+		if i%3 != 2 { // a wait before two chunks in three; the third comes in a burst
+			d.forget()
+		}
+		w, err := d.decode(chunk(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, w.Chunk)
+	}
+	for i := range kept {
+		kept[i].Choices = append(kept[i].Choices, octomesh.ChunkChoice{Index: 9, Delta: octomesh.Delta{Content: "appended"}})
+	}
+	for i, c := range kept {
+		if c.Choices[0].Delta.Content != fmt.Sprintf("tok%d", i) || c.Choices[0].Index != 0 || c.ID != "c" || c.Model != "m" {
+			t.Fatalf("chunk %d changed: %+v", i, c)
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	data := chunk(7)
+	if allocs := testing.AllocsPerRun(200, func() {
+		d.forget()
+		if _, err := d.decode(data); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs > 1 {
+		t.Errorf("a chunk after a wait: %v allocations, want 1", allocs)
 	}
 }
 

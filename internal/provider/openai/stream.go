@@ -141,6 +141,12 @@ const doneMarker = "[DONE]"
 // Next advances to the next canonical chunk. It returns false at [DONE]
 // (after the usage chunk, if any) or when the stream fails.
 func (s *stream) Next() bool {
+	if !s.done && s.events.WillWait() {
+		// The last chunk is no longer valid, and the wait for the next
+		// may be long: hold nothing of it through the wait.
+		s.cur = octomesh.Chunk{}
+		s.dec.forget()
+	}
 	for !s.done {
 		ev, err := s.events.Next()
 		if err != nil {

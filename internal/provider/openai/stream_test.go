@@ -183,16 +183,51 @@ func TestStreamParsing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := drain(t, streamOf(tt.body))
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("chunks mismatch (-want +got):\n%s", diff)
-			}
-			if code := errCode(t, err); code != tt.wantCode {
-				t.Errorf("error code = %q (err %v), want %q", code, err, tt.wantCode)
+			// At once, and with a wait before every event (when the
+			// stream lets go of the last chunk and of its blocks).
+			for i, s := range []*stream{streamOf(tt.body), waitingStreamOf(tt.body)} {
+				got, err := drain(t, s)
+				if waited := i == 1; waited && len(got) > 1 && !s.dec.forgot {
+					t.Errorf("the stream never let go of its blocks before a wait")
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("chunks mismatch (-want +got):\n%s", diff)
+				}
+				if code := errCode(t, err); code != tt.wantCode {
+					t.Errorf("error code = %q (err %v), want %q", code, err, tt.wantCode)
+				}
 			}
 		})
 	}
 }
+
+// waitingStreamOf returns a stream over the raw SSE body that arrives an
+// event at a time, each after a wait.
+func waitingStreamOf(body string) *stream {
+	return newStream(context.Background(), func() {}, "test", &eventAtATime{rest: body})
+}
+
+// eventAtATime is a body whose reads end at an event's end, and which has
+// nothing buffered when asked: as a slow stream's body, each of whose
+// events comes after a wait.
+type eventAtATime struct{ rest string }
+
+func (e *eventAtATime) Read(p []byte) (int, error) {
+	if e.rest == "" {
+		return 0, io.EOF
+	}
+	n := len(e.rest)
+	if i := strings.Index(e.rest, "\n\n"); i >= 0 {
+		n = i + 2
+	}
+	n = copy(p, e.rest[:n])
+	e.rest = e.rest[n:]
+	return n, nil
+}
+
+func (*eventAtATime) Close() error  { return nil }
+func (*eventAtATime) Buffered() int { return 0 }
+func (*eventAtATime) WaitData()     {}
 
 func TestStreamEndIsSticky(t *testing.T) {
 	s := streamOf(roleEvt + doneEvt)
