@@ -25,9 +25,8 @@ type SSEReader struct {
 	buf      *sseBuffers   // lent while an event is read and used; nil while parked (see park)
 	src      stickyReader  // the stream; read through &src
 	r        *bufio.Reader // reads src; nil while parked
-	max      int
-	released bool
-	lastName string // the previous event's name, reused while names repeat
+	max      int           // 0 once released (Init sets it)
+	lastName string        // the previous event's name, reused while names repeat
 }
 
 // sseBuffers are the buffers an event is parsed into, lent to a reader from
@@ -175,21 +174,21 @@ func (s *SSEReader) putBuffers() {
 // and its source (when it can say) holds none either. A caller about to
 // wait can let go of what it would hold through the wait.
 func (s *SSEReader) WillWait() bool {
-	return !s.released && s.r == nil && s.src.buffered() == 0
+	return s.max > 0 && s.r == nil && s.src.buffered() == 0
 }
 
 // Release returns the reader's buffers for reuse; the data of the last
 // event is invalid from then on. After it Next fails and Buffered reports
 // 0. Calling it again does nothing; not calling it only forgoes the reuse.
 func (s *SSEReader) Release() {
-	if s.released {
+	if s.max == 0 {
 		return
 	}
 	if s.r != nil {
 		putReader(s.r)
 	}
 	s.putBuffers()
-	*s = SSEReader{released: true}
+	*s = SSEReader{}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends on an
@@ -197,7 +196,7 @@ func (s *SSEReader) Release() {
 // was never terminated by a blank line (the pending event is discarded: a
 // half-received event is not trusted).
 func (s *SSEReader) Next() (Event, error) {
-	if s.released {
+	if s.max == 0 {
 		return Event{}, errReleased
 	}
 	if s.r == nil {

@@ -46,20 +46,24 @@ type chunkDecoder struct {
 }
 
 // A stream's first string and choice blocks, the ones in the stream, are
-// as large as leaves the stream in the allocator's 2048-byte class: a
+// as large as leaves the stream in the allocator's 1536-byte class: a
 // stream lives as long as its client waits, and 2,000 waiting streams in
-// the 2304-byte class held half a megabyte more.
+// the 2048-byte class held a megabyte more. Two choices, as the stream's
+// first blocks of four took four: a stream of 20 tokens takes as many
+// blocks either way (and one of 100 tokens at 50 a second, one per token
+// after a wait). The strings hold a mock's 20 tokens and header strings.
 const (
-	roomStrs    = 216
-	roomChoices = 4
+	roomStrs    = 144
+	roomChoices = 2
 )
 
 // streamRoom is room in a stream's own allocation for what its decoder
-// would otherwise allocate apart, once per stream: the choices' scratch,
-// the remembered header, and the first choice and string blocks and usage
-// (carved out as blocks are, and likewise never written again).
+// would otherwise allocate apart, once per stream: the choices' scratch
+// (one choice, as nearly every chunk has), the remembered header, and the
+// first choice and string blocks and usage (carved out as blocks are, and
+// likewise never written again).
 type streamRoom struct {
-	choiceScratch [2]octomesh.ChunkChoice
+	choiceScratch [1]octomesh.ChunkChoice
 	head          [256]byte
 	choices       [roomChoices]octomesh.ChunkChoice
 	strs          [roomStrs]byte

@@ -44,7 +44,7 @@ func TestAWaitingStreamsFootprint(t *testing.T) {
 // body lives in), its connection (net's file descriptor and addresses,
 // the pool's persistConn), and its context's watch. (It held 5,566 bytes
 // when the body lived in the response's head.)
-const maxWaitingFootprint = 3200
+const maxWaitingFootprint = 2600
 
 type site struct {
 	name  string

@@ -110,10 +110,10 @@ type stream struct {
 	dec        chunkDecoder
 	room       streamRoom // dec's
 
-	cur      octomesh.Chunk
+	cur      *octomesh.Chunk         // &dec.w.Chunk, or &usage at the end
 	usage    octomesh.Chunk          // the latest usage, reported when [DONE] arrives
-	hasUsage bool                    // usage holds one
 	roleSent [maxChoices / 64]uint64 // bit i: the role of choice i has been reported
+	hasUsage bool                    // usage holds one
 	done     bool                    // nothing more will be read
 	closed   bool
 	err      error
@@ -132,6 +132,7 @@ func newStream(ctx context.Context, cancel context.CancelFunc, providerID string
 	}
 	s.events.Init(body, maxEvent)
 	s.dec.room = &s.room
+	s.cur = &s.dec.w.Chunk
 	return s
 }
 
@@ -144,7 +145,6 @@ func (s *stream) Next() bool {
 	if !s.done && s.events.WillWait() {
 		// The last chunk is no longer valid, and the wait for the next
 		// may be long: hold nothing of it through the wait.
-		s.cur = octomesh.Chunk{}
 		s.dec.forget()
 	}
 	for !s.done {
@@ -161,7 +161,7 @@ func (s *stream) Next() bool {
 		if string(data) == doneMarker {
 			s.release()
 			if s.hasUsage {
-				s.cur, s.usage, s.hasUsage = s.usage, octomesh.Chunk{}, false
+				s.cur, s.hasUsage = &s.usage, false
 				return true
 			}
 			return false
@@ -188,7 +188,7 @@ func (s *stream) Next() bool {
 			return false
 		}
 		if ok {
-			s.cur = w.Chunk
+			s.cur = &w.Chunk // valid until the next decode, as the chunk is until the next Next
 			return true
 		}
 	}
@@ -309,7 +309,7 @@ func (s *stream) release() {
 }
 
 // Chunk returns the current chunk, valid until the next call to Next.
-func (s *stream) Chunk() *octomesh.Chunk { return &s.cur }
+func (s *stream) Chunk() *octomesh.Chunk { return s.cur }
 
 // Err returns the error that ended the stream, or nil after [DONE].
 func (s *stream) Err() error { return s.err }
