@@ -153,7 +153,9 @@ func PostBytesURL(ctx context.Context, c *http.Client, providerID string, u *url
 // PostRequestBody is PostBytesURL with a pooled body, which it takes over
 // from the caller (see RequestBody): the caller must not use it after.
 func PostRequestBody(ctx context.Context, c *http.Client, providerID string, u *url.URL, header http.Header, body *RequestBody, classify Classifier) (*http.Response, error) {
-	defer body.unref() // the caller's hold; readers still open keep theirs
+	// The caller's hold, unless the transport dropped it once it had sent
+	// the body; readers still open keep theirs.
+	defer body.dropPoster(body.use())
 	return post(ctx, c, providerID, u, header, body.B, body, classify)
 }
 

@@ -20,9 +20,10 @@ import (
 type RequestBody struct {
 	B []byte // the body; append to B[:0] before posting
 
-	mu   sync.Mutex
-	refs int    // the poster's hold and each reader not yet closed
-	gen  uint64 // counts the buffer's returns to the pool
+	mu     sync.Mutex
+	refs   int    // the poster's hold and each reader not yet closed
+	gen    uint64 // counts the buffer's returns to the pool
+	poster bool   // the poster's hold is among refs
 }
 
 // maxPooledRequest is the largest request buffer kept for reuse.
@@ -38,7 +39,7 @@ var errBodyReleased = errors.New("provider: request body read after its release"
 func GetRequestBody() *RequestBody {
 	b := requestBodies.Get().(*RequestBody)
 	b.mu.Lock()
-	b.refs = 1
+	b.refs, b.poster = 1, true
 	b.B = b.B[:0]
 	b.mu.Unlock()
 	return b
@@ -46,7 +47,21 @@ func GetRequestBody() *RequestBody {
 
 // Release drops the caller's hold on a body it did not post. B must not be
 // used after it.
-func (b *RequestBody) Release() { b.unref() }
+func (b *RequestBody) Release() { b.dropPoster(b.use()) }
+
+// dropPoster drops the poster's hold on the use gen of the body, once:
+// when the post returns, or earlier, when the transport has sent the
+// body and will not read it again (bodyReader.Sent), so that a request
+// waiting for its response holds no buffer.
+func (b *RequestBody) dropPoster(gen uint64) {
+	b.mu.Lock()
+	drop := b.poster && b.gen == gen
+	b.poster = b.poster && !drop
+	b.mu.Unlock()
+	if drop {
+		b.unref()
+	}
+}
 
 // unref drops one hold, and returns the buffer to the pool after the last.
 func (b *RequestBody) unref() {
@@ -136,6 +151,15 @@ func (r *bodyReader) Close() error {
 
 // BodyRoom lends the response's body its room (h1.BodyRoom).
 func (r *bodyReader) BodyRoom() *h1.BodyRoom { return r.room }
+
+// Sent is told by the h1 transport that the request was written whole,
+// and that neither this reader nor another of the body (GetBody) will be
+// read again: the poster's hold goes, and the buffer with the reader's.
+func (r *bodyReader) Sent() {
+	if b := r.b.Load(); b != nil {
+		b.dropPoster(r.gen)
+	}
+}
 
 // getBody is the request's GetBody for a resend: a new reader of the same
 // use of the body, or an error once that use has ended.

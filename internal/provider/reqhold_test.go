@@ -33,7 +33,7 @@ func TestAStreamHoldsNoRequestBody(t *testing.T) {
 	posts := map[string]func(gone chan struct{}) (*http.Response, error){
 		"pooled": func(gone chan struct{}) (*http.Response, error) {
 			// Too large for the pool, so that only the request can keep it.
-			rb := &RequestBody{B: make([]byte, 0, maxPooledRequest+1), refs: 1}
+			rb := &RequestBody{B: make([]byte, 0, maxPooledRequest+1), refs: 1, poster: true}
 			rb.B = append(rb.B, `{"stream":true}`...)
 			runtime.AddCleanup(rb, func(ch chan struct{}) { close(ch) }, gone)
 			return PostRequestBody(context.Background(), c, "p", u, nil, rb, nil)
@@ -105,5 +105,41 @@ func TestARequestBodyClosedDuringARead(t *testing.T) {
 func TestOutRequestSize(t *testing.T) {
 	if n := unsafe.Sizeof(outRequest{}); n > 352 {
 		t.Errorf("an outRequest is %d bytes, past the 352-byte class", n)
+	}
+}
+
+// sendingTransport reads and sends a request's body as h1 does (Sent, then
+// Close), and notes whether the pooled body was released then, before the
+// response came.
+type sendingTransport struct {
+	rb       *RequestBody
+	released bool
+}
+
+func (s *sendingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	io.ReadAll(req.Body)
+	req.Body.(interface{ Sent() }).Sent()
+	req.Body.Close()
+	s.rb.mu.Lock()
+	s.released = s.rb.refs == 0
+	s.rb.mu.Unlock()
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody}, nil
+}
+
+// A request whose body was sent does not hold the pooled buffer while it
+// waits for its response, and the post's end does not drop a hold twice.
+func TestASentRequestHoldsNoBody(t *testing.T) {
+	u, _ := ParseURL("http://h/x")
+	rb := GetRequestBody()
+	rb.B = append(rb.B, "{}"...)
+	tr := &sendingTransport{rb: rb}
+	if _, err := PostRequestBody(context.Background(), &http.Client{Transport: tr}, "p", u, nil, rb, nil); err != nil {
+		t.Fatal(err)
+	}
+	rb.mu.Lock()
+	refs := rb.refs
+	rb.mu.Unlock()
+	if !tr.released || refs != 0 {
+		t.Errorf("released while waiting %v, holds after the post %d; want true, 0", tr.released, refs)
 	}
 }

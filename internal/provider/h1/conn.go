@@ -149,12 +149,15 @@ func (pc *persistConn) writeRequest(req *http.Request) error {
 		bw.Reset(nil)
 		writers.Put(bw)
 	}()
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	if hasBody {
+		defer req.Body.Close()
+	}
 	if err := writeHead(bw, req, pc.pool.hostHeader); err != nil {
 		return err
 	}
-	if req.Body != nil && req.Body != http.NoBody {
+	if hasBody {
 		n, err := copyBody(bw, req.Body, req.ContentLength)
-		req.Body.Close()
 		if err != nil {
 			return err
 		}
@@ -162,8 +165,20 @@ func (pc *persistConn) writeRequest(req *http.Request) error {
 			return fmt.Errorf("h1: request body was %d bytes, ContentLength %d", n, req.ContentLength)
 		}
 	}
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if s, ok := req.Body.(sentNotifier); ok {
+		s.Sent()
+	}
+	return nil
 }
+
+// sentNotifier is a request body told when its request has been written
+// whole (a method Sent): the transport reads neither it nor a copy of it
+// (GetBody, for a resend) from then on, so the buffer under it can go
+// while the request waits for its response, which can take long.
+type sentNotifier interface{ Sent() }
 
 // copyBody is io.CopyN(bw, r, n), reading straight into bw's buffer:
 // io.CopyN allocates the io.LimitedReader it reads through.

@@ -3,7 +3,9 @@
 package h1
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -88,5 +90,97 @@ func TestABodyWithoutARoom(t *testing.T) {
 	p := make([]byte, 64)
 	if n, err := io.ReadAtLeast(resp.Body, p, len("data: 1\n\n")); err != nil {
 		t.Fatalf("first event: %q, %v", p[:n], err)
+	}
+}
+
+// sentBody records when it is told its request was sent, and fails its
+// reads when fail is set.
+type sentBody struct {
+	io.Reader
+	fail   bool
+	sent   int
+	closed bool
+}
+
+func (b *sentBody) Read(p []byte) (int, error) {
+	if b.fail {
+		return 0, errors.New("no body today")
+	}
+	return b.Reader.Read(p)
+}
+func (b *sentBody) Close() error { b.closed = true; return nil }
+func (b *sentBody) Sent()        { b.sent++ }
+
+// A request body hears that its request was sent once it was written
+// whole, before the wait for the response (which can be long) and before
+// it is closed; a request that failed to go out is not sent.
+func TestABodyHearsItWasSent(t *testing.T) {
+	// The server answers once the client waits for its answer.
+	answer := make(chan struct{}, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					<-answer
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	u := "http://" + ln.Addr().String()
+	tr := &Transport{}
+	var sentAtWait []int
+	body := &sentBody{Reader: strings.NewReader("{}")}
+	onWait = func(_ *persistConn, head bool) {
+		if head {
+			sentAtWait = append(sentAtWait, body.sent)
+			select {
+			case answer <- struct{}{}:
+			default:
+			}
+		}
+	}
+	t.Cleanup(func() { onWait = nil })
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 2
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if body.sent != 1 || !body.closed {
+		t.Errorf("sent %d times, closed %v; want once, closed", body.sent, body.closed)
+	}
+	if len(sentAtWait) == 0 || sentAtWait[0] != 1 {
+		t.Errorf("waited for the head with the body sent %v times, want 1", sentAtWait)
+	}
+
+	failing := &sentBody{Reader: strings.NewReader("{}"), fail: true}
+	req, _ = http.NewRequestWithContext(context.Background(), http.MethodPost, u, failing)
+	req.ContentLength = 2
+	if _, err := tr.RoundTrip(req); err == nil {
+		t.Fatal("a body that fails to read went out")
+	}
+	if failing.sent != 0 || !failing.closed {
+		t.Errorf("a request that did not go out: sent %d times, closed %v", failing.sent, failing.closed)
 	}
 }
