@@ -15,8 +15,11 @@ import (
 // request otherwise. The buffer goes back to the pool only when nothing
 // can read it any more: the poster has released it and every reader a
 // transport was given has been closed (a transport may read the body
-// after RoundTrip returns, and takes a new reader for a resend). A reader
-// of an earlier use fails rather than read the next request's bytes.
+// after RoundTrip returns, and takes a new reader for a resend). The h1
+// transport releases the poster's hold itself once it has written the
+// request (bodyReader.Sent), as it takes no new reader after that. A
+// reader of an earlier use fails rather than read the next request's
+// bytes.
 type RequestBody struct {
 	B []byte // the body; append to B[:0] before posting
 
