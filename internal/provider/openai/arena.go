@@ -128,7 +128,10 @@ func (d *chunkDecoder) takeTokenBlock() {
 // too): a token block, for a chunk of one choice with a short text, as
 // they nearly all are; they grow again when chunks come in a burst.
 func (d *chunkDecoder) forget() {
-	d.w = wireChunk{}
+	// The last chunk's choices hold its blocks' strings; its header
+	// strings are the stream's (d.head keeps them), and its usage the
+	// stream's room or its own.
+	d.w.Choices, d.w.Usage = nil, nil
 	d.strs, d.choiceBlk, d.toolBlk, d.intBlk = nil, nil, nil, nil
 	d.forgot = true
 }
