@@ -13,9 +13,15 @@ import (
 func TestAttemptCause(t *testing.T) {
 	newLA := func(parent context.Context, tm timeouts) *liveAttempt {
 		a := &planned{timeouts: tm}
-		ctx, stop := newAttemptContext(parent, a)
-		t.Cleanup(stop)
-		return &liveAttempt{a: a, ctx: ctx, stop: stop}
+		ctx, stop := newAttemptContext(parent)
+		la := &liveAttempt{a: a, ctx: ctx, stop: stop}
+		t.Cleanup(func() {
+			if la.timer != nil {
+				la.timer.Stop()
+			}
+			stop()
+		})
+		return la
 	}
 	t.Run("first reason wins", func(t *testing.T) {
 		la := newLA(context.Background(), timeouts{total: time.Hour})
@@ -42,13 +48,76 @@ func TestAttemptCause(t *testing.T) {
 	})
 	t.Run("deadline first", func(t *testing.T) {
 		la := newLA(context.Background(), timeouts{total: time.Millisecond})
+		la.startTimer()
 		<-la.ctx.Done()
 		la.cancel(whyStalled) // too late: the deadline ended it
 		if got := la.cause(); !errors.Is(got, context.DeadlineExceeded) {
 			t.Errorf("cause = %v, want the deadline", got)
 		}
-		if _, ok := la.ctx.Deadline(); !ok {
-			t.Error("the attempt's context has no deadline")
+	})
+	// The total timeout is the attempt's one timer's, whichever of the
+	// first-byte, idle and total deadlines it is serving.
+	t.Run("total before the first byte", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{firstByte: time.Hour, idle: time.Hour, total: 5 * time.Millisecond})
+		la.startTimer()
+		<-la.ctx.Done()
+		if got := la.cause(); got != context.DeadlineExceeded {
+			t.Errorf("cause = %v, want context.DeadlineExceeded", got)
+		}
+	})
+	t.Run("first byte before the total", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{firstByte: 5 * time.Millisecond, total: time.Hour})
+		la.startTimer()
+		<-la.ctx.Done()
+		if got := la.cause(); got != errNoFirstByte {
+			t.Errorf("cause = %v, want %v", got, errNoFirstByte)
+		}
+	})
+	t.Run("total while content flows", func(t *testing.T) {
+		// Chunks keep coming, well within the idle bound: the total
+		// deadline still ends the attempt.
+		const total = 60 * time.Millisecond
+		la := newLA(context.Background(), timeouts{firstByte: time.Hour, idle: time.Hour, total: total})
+		start := time.Now()
+		la.startTimer()
+		for la.ctx.Err() == nil {
+			la.armIdle()
+			time.Sleep(5 * time.Millisecond)
+			if time.Since(start) > 30*time.Second {
+				t.Fatal("the total deadline never ended the attempt")
+			}
+		}
+		if got := la.cause(); got != context.DeadlineExceeded {
+			t.Errorf("cause = %v, want context.DeadlineExceeded", got)
+		}
+		if el := time.Since(start); el < total {
+			t.Errorf("ended after %v, before the %v total", el, total)
+		}
+	})
+	t.Run("total without an idle bound", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{firstByte: time.Hour, total: 5 * time.Millisecond})
+		la.startTimer()
+		la.armIdle() // content: the timer now waits for the total alone
+		<-la.ctx.Done()
+		if got := la.cause(); got != context.DeadlineExceeded {
+			t.Errorf("cause = %v, want context.DeadlineExceeded", got)
+		}
+	})
+	t.Run("total alone", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{total: 5 * time.Millisecond})
+		la.startTimer()
+		<-la.ctx.Done()
+		if got := la.cause(); got != context.DeadlineExceeded {
+			t.Errorf("cause = %v, want context.DeadlineExceeded", got)
+		}
+	})
+	t.Run("stall before the total", func(t *testing.T) {
+		la := newLA(context.Background(), timeouts{firstByte: time.Hour, idle: 5 * time.Millisecond, total: time.Hour})
+		la.startTimer()
+		la.armIdle()
+		<-la.ctx.Done()
+		if got := la.cause(); got != errStalled {
+			t.Errorf("cause = %v, want %v", got, errStalled)
 		}
 	})
 	t.Run("parent first", func(t *testing.T) {

@@ -537,3 +537,30 @@ func TestStreamHedging(t *testing.T) {
 		t.Errorf("first chunk = %+v", chunks[0])
 	}
 }
+
+// A stream whose upstream stalls within its idle bound but past its total
+// timeout is cut at the total, as a timeout, and continued elsewhere: the
+// total is the attempt's one timer's, not a context deadline's.
+func TestStreamTotalTimeoutCutsAStall(t *testing.T) {
+	scripts := map[string][]step{
+		"a": {{text: "Once upon a time", stall: 2}},
+		"b": {{text: "n a time."}}, // continues after "Once upo"
+	}
+	tb := newTestbed(t, scripts, []string{"a", "b"}, timeouts{idle: time.Hour, total: 50 * time.Millisecond}, 0, nil, map[string]bool{"b": true})
+	ctx := octomesh.WithRequestID(context.Background(), "req-total")
+	st, _, err := tb.svc.ChatStream(ctx, streamReq("x/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, err := collectStream(t, st)
+	if err != nil || text != "Once upon a time." {
+		t.Errorf("text %q err %v", text, err)
+	}
+	dec, err := tb.svc.Decision(ctx, "req-total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := routeHeader(dec.Attempts), "x/a:timeout>x/b:cont-ok"; got != want {
+		t.Errorf("route = %q, want %q: a's attempt ended by its total timeout", got, want)
+	}
+}

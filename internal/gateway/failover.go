@@ -21,11 +21,14 @@ var (
 
 // liveAttempt is one open upstream stream with its timers.
 //
-// Its context is one context.WithTimeout (WithCancel without a total
-// bound) rather than a cancel-cause context with a timeout child: the
-// cause of our own cancellations is kept in why, which cause reads back
-// as context.Cause would have. One timer serves as the first-byte timer
-// and then the idle timer.
+// Its context is one context.WithCancel, not a cancel-cause context with a
+// timeout child: the cause of our own cancellations is kept in why, which
+// cause reads back as context.Cause would have. One timer serves as the
+// first-byte timer, then the idle timer, and bounds the attempt's total
+// time throughout (a context.WithTimeout per attempt was a second timer,
+// started and stopped per stream, and three more allocations). The
+// provider sees context.Canceled at any of the three; attemptStreamErr
+// turns each into its timeout.
 type liveAttempt struct {
 	a     *planned
 	s     octomesh.ChatStream
@@ -38,15 +41,18 @@ type liveAttempt struct {
 	// token). timerMu orders fire's re-arming before finishAttempt's
 	// Stop, so no timer outlives its attempt (holding the stream's state
 	// until it fires).
-	last    atomic.Int64
-	timerMu sync.Mutex
-	why     atomic.Int32 // why we ended ctx, if we did first: a whyX
-	idling  atomic.Bool  // timer is the idle timer
-	begun   begun
-	in      router.Inflight // the router's accounting, which begun ends
-	rec     octomesh.AttemptRecord
-	at      time.Time
-	ttfb    time.Duration
+	last atomic.Int64
+	// deadline is when the attempt's total time runs out (monoNow; 0:
+	// no total timeout). Set before the timer starts, then only read.
+	deadline int64
+	timerMu  sync.Mutex
+	why      atomic.Int32 // why we ended ctx, if we did first: a whyX
+	idling   atomic.Bool  // timer is the idle timer
+	begun    begun
+	in       router.Inflight // the router's accounting, which begun ends
+	rec      octomesh.AttemptRecord
+	at       time.Time
+	ttfb     time.Duration
 	// Together, in one word.
 	gotAny   bool // a content chunk arrived
 	finished bool // under timerMu: the attempt is over, the timer stopped
@@ -58,15 +64,28 @@ const (
 	whyCanceled          // the attempt was abandoned or is over: context.Canceled
 	whyNoFirstByte       // errNoFirstByte
 	whyStalled           // errStalled
+	whyDeadline          // the total timeout: context.DeadlineExceeded
 )
 
-// newAttemptContext derives the context of an attempt on a: bounded by
-// its total timeout, if it has one.
-func newAttemptContext(ctx context.Context, a *planned) (context.Context, context.CancelFunc) {
-	if a.total > 0 {
-		return context.WithTimeout(ctx, a.total)
-	}
+// newAttemptContext derives the context of an attempt. Its total timeout
+// is the attempt's timer's (startTimer), not the context's.
+func newAttemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithCancel(ctx)
+}
+
+// startTimer starts the attempt's one timer: for the first byte or the
+// total timeout, whichever ends first (neither: no timer until armIdle).
+func (la *liveAttempt) startTimer() {
+	first, total := la.a.firstByte, la.a.total
+	if total > 0 {
+		la.deadline = monoNow() + int64(total)
+		if first <= 0 || total < first {
+			first = total
+		}
+	}
+	if first > 0 {
+		la.timer = time.AfterFunc(first, la.fire)
+	}
 }
 
 // cancel ends the attempt's context for the reason why; the first reason
@@ -84,10 +103,16 @@ var monoBase = time.Now()
 // services on fake ones, and the timers are real).
 func monoNow() int64 { return int64(time.Since(monoBase)) }
 
-// fire is the timer's function: the first-byte deadline or, once content
-// flows, the idle deadline has passed.
+// fire is the timer's function: the total deadline, the first-byte
+// deadline or, once content flows, the idle deadline has passed, or the
+// idle timer re-arms for what is left of the gap.
 func (la *liveAttempt) fire() {
 	if !la.idling.Load() {
+		// Armed by startTimer for whichever of the two ends first.
+		if dl := la.deadline; dl > 0 && monoNow() >= dl {
+			la.cancel(whyDeadline)
+			return
+		}
 		la.cancel(whyNoFirstByte)
 		return
 	}
@@ -96,13 +121,36 @@ func (la *liveAttempt) fire() {
 		la.timerMu.Unlock()
 		return
 	}
-	if gap := time.Duration(monoNow() - la.last.Load()); gap < la.a.idle {
-		la.timer.Reset(la.a.idle - gap) // content came since it was armed
+	now := monoNow()
+	if dl := la.deadline; dl > 0 && now >= dl {
 		la.timerMu.Unlock()
+		la.cancel(whyDeadline)
 		return
 	}
+	if idle := la.a.idle; idle > 0 {
+		if gap := time.Duration(now - la.last.Load()); gap >= idle {
+			la.timerMu.Unlock()
+			la.cancel(whyStalled)
+			return
+		}
+	}
+	la.timer.Reset(la.untilNext(now)) // content came since it was armed
 	la.timerMu.Unlock()
-	la.cancel(whyStalled)
+}
+
+// untilNext is how long the idle timer waits from now: until the idle
+// gap since the last content or the total deadline, whichever ends first.
+func (la *liveAttempt) untilNext(now int64) time.Duration {
+	wait := time.Duration(-1)
+	if idle := la.a.idle; idle > 0 {
+		wait = idle - time.Duration(now-la.last.Load())
+	}
+	if dl := la.deadline; dl > 0 {
+		if left := time.Duration(dl - now); wait < 0 || left < wait {
+			wait = left
+		}
+	}
+	return max(wait, 0)
 }
 
 // cause is what context.Cause of the attempt's context would be had we
@@ -118,6 +166,8 @@ func (la *liveAttempt) cause() error {
 			return errNoFirstByte
 		case whyStalled:
 			return errStalled
+		case whyDeadline:
+			return context.DeadlineExceeded
 		}
 	}
 	return cause
@@ -126,14 +176,12 @@ func (la *liveAttempt) cause() error {
 // open starts a streaming attempt on a. The first-byte timer runs until the
 // first content chunk; after that the idle timer bounds every gap.
 func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *planned, continued bool) (*liveAttempt, error) {
-	actx, stop := newAttemptContext(ctx, a)
+	actx, stop := newAttemptContext(ctx)
 	la := e.newAttempt()
 	*la = liveAttempt{a: a, ctx: actx, stop: stop, at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Continued: continued}}
 	la.rec.Start = la.at.Sub(e.start)
-	if a.firstByte > 0 {
-		la.timer = time.AfterFunc(a.firstByte, la.fire)
-	}
+	la.startTimer()
 	b, err := e.svc.health.begin(a, &la.in)
 	if err != nil {
 		e.finishAttempt(la, err)
@@ -160,32 +208,33 @@ func (e *executor) newAttempt() *liveAttempt {
 }
 
 // armIdle notes a content chunk: from the first content on, the idle
-// timer bounds the gap between chunks. The first call turns the
-// first-byte timer into the idle timer; later ones only record the time,
-// which the timer reads when it fires (fire). If the idle timer fired
-// meanwhile, the attempt is cancelled already.
+// timer bounds the gap between chunks (and the total deadline still
+// holds). The first call turns the first-byte timer into the idle timer;
+// later ones only record the time, which the timer reads when it fires
+// (fire). If the timer fired meanwhile, the attempt is cancelled already.
 func (la *liveAttempt) armIdle() {
 	if la.idling.Load() {
 		la.last.Store(monoNow())
 		return
 	}
-	la.last.Store(monoNow())
+	now := monoNow()
+	la.last.Store(now)
 	if la.timer != nil {
 		if !la.timer.Stop() {
-			// The first-byte deadline passed (fire ran, or is running
-			// and reads idling false): the attempt is ending with that
-			// cause, and needs no idle timer.
+			// A deadline passed (fire ran, or is running and reads
+			// idling false): the attempt is ending with that cause, and
+			// needs no idle timer.
 			return
 		}
-		if la.a.idle <= 0 {
+		if la.a.idle <= 0 && la.deadline == 0 {
 			la.timer = nil
 			return
 		}
 		la.idling.Store(true)
-		la.timer.Reset(la.a.idle)
+		la.timer.Reset(la.untilNext(now))
 		return
 	}
-	if la.a.idle > 0 {
+	if la.a.idle > 0 { // no first-byte or total timer: the idle one alone
 		la.idling.Store(true)
 		la.timerMu.Lock() // fire may run before AfterFunc returns
 		la.timer = time.AfterFunc(la.a.idle, la.fire)

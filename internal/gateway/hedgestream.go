@@ -32,7 +32,7 @@ func hasContent(c *octomesh.Chunk) bool {
 // timers are set up here, on the caller's goroutine.
 func (e *executor) race(ctx context.Context, req *octomesh.ChatRequest, idx int, hedge bool, out chan<- firstContent) (*liveAttempt, error) {
 	a := &e.plan.attempts[idx]
-	actx, stop := newAttemptContext(ctx, a)
+	actx, stop := newAttemptContext(ctx)
 	la := e.newAttempt()
 	*la = liveAttempt{a: a, ctx: actx, stop: stop, at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Hedge: hedge}}
@@ -43,9 +43,7 @@ func (e *executor) race(ctx context.Context, req *octomesh.ChatRequest, idx int,
 		return nil, err
 	}
 	la.begun = b
-	if a.firstByte > 0 {
-		la.timer = time.AfterFunc(a.firstByte, la.fire)
-	}
+	la.startTimer()
 	up := e.upstreamRequest(req, a.d)
 	go func() {
 		s, err := a.p.ChatStream(actx, up)
