@@ -20,6 +20,8 @@ type Reservation struct {
 	accts   []limit.Account
 	budgets []*octomesh.Budget // parallel to accts; nil for prepaid credit
 	ended   atomic.Bool
+	// detached is the context Settle or Release works in (detach).
+	detached detachedCtx
 }
 
 // Amount is what the reservation holds.
@@ -249,7 +251,7 @@ func (r *Reservation) Settle(ctx context.Context, entries []octomesh.LedgerEntry
 	}
 	m := r.m
 	// The client going away must not abort the ledger write.
-	ctx = context.WithoutCancel(ctx)
+	ctx = r.detach(ctx)
 	var total octomesh.Money
 	var tokens int64
 	for i := range entries {
@@ -309,7 +311,7 @@ func (r *Reservation) Release(ctx context.Context) {
 	if r == nil || !r.ended.CompareAndSwap(false, true) {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx = r.detach(ctx)
 	if len(r.accts) > 0 {
 		if err := r.m.o.Counters.Release(ctx, r.id, r.accts); err != nil {
 			r.m.stats.CounterErrors.Add(1)

@@ -1,0 +1,47 @@
+package meter
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+// The context Settle and Release work in keeps the request's values and
+// drops its cancellation, as context.WithoutCancel's does: Err, Done and
+// Cause all say it is live while its parent is cancelled with a cause.
+func TestDetach(t *testing.T) {
+	type key struct{}
+	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
+	cancel(errors.New("client gone"))
+	var r Reservation
+	ctx := r.detach(parent)
+	if ctx.Err() != nil || ctx.Done() != nil {
+		t.Errorf("Err, Done = %v, %v; want nil, nil", ctx.Err(), ctx.Done())
+	}
+	if got := context.Cause(ctx); got != nil {
+		t.Errorf("Cause = %v, want nil", got)
+	}
+	if _, ok := ctx.Deadline(); ok {
+		t.Error("the detached context has a deadline")
+	}
+	if got := ctx.Value(key{}); got != "v" {
+		t.Errorf("Value = %v, want the parent's", got)
+	}
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	if child.Err() != nil {
+		t.Errorf("a child of the detached context is cancelled: %v", child.Err())
+	}
+	if want := context.WithoutCancel(parent); context.Cause(want) != context.Cause(ctx) {
+		t.Errorf("Cause differs from WithoutCancel's: %v, %v", context.Cause(want), context.Cause(ctx))
+	}
+}
+
+// A context that cannot be cancelled is used as it is.
+func TestDetachUncancellable(t *testing.T) {
+	var r Reservation
+	bg := context.Background()
+	if got := r.detach(bg); got != bg {
+		t.Errorf("detach(Background) = %v, want it unchanged", got)
+	}
+}
