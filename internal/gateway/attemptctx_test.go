@@ -135,7 +135,7 @@ func TestAttemptCause(t *testing.T) {
 		la := newLA(context.Background(), timeouts{firstByte: time.Hour, idle: 5 * time.Millisecond})
 		la.timer = time.AfterFunc(la.a.firstByte, la.fire)
 		la.armIdle() // content: the same timer now bounds the gap
-		if !la.idling.Load() {
+		if !la.idling() {
 			t.Fatal("armIdle did not turn the first-byte timer into the idle timer")
 		}
 		<-la.ctx.Done()
@@ -173,7 +173,7 @@ func TestAttemptCause(t *testing.T) {
 		la.timer = time.AfterFunc(la.a.firstByte, la.fire)
 		<-la.ctx.Done()
 		la.armIdle() // content arrived just after the deadline
-		if la.idling.Load() {
+		if la.idling() {
 			t.Error("armIdle armed the idle timer after the first-byte deadline ended the attempt")
 		}
 		if got := la.cause(); got != errNoFirstByte {
@@ -185,7 +185,7 @@ func TestAttemptCause(t *testing.T) {
 		la.timer = time.AfterFunc(la.a.firstByte, la.fire)
 		la.armIdle()
 		la.armIdle()
-		if la.timer != nil || la.idling.Load() {
+		if la.timer != nil || la.idling() {
 			t.Error("without an idle bound, content left a timer running")
 		}
 		if la.ctx.Err() != nil {

@@ -46,16 +46,18 @@ type liveAttempt struct {
 	// no total timeout). Set before the timer starts, then only read.
 	deadline int64
 	timerMu  sync.Mutex
-	why      atomic.Int32 // why we ended ctx, if we did first: a whyX
-	idling   atomic.Bool  // timer is the idle timer
+	// state is why we ended ctx, if we did first (a whyX, in whyMask),
+	// and idleBit: timer is the idle timer. One word for both, so that
+	// the two flags below fit beside it (the stream's state keeps its
+	// size class).
+	state    atomic.Int32
+	gotAny   bool // a content chunk arrived
+	finished bool // under timerMu: the attempt is over, the timer stopped
 	begun    begun
 	in       router.Inflight // the router's accounting, which begun ends
 	rec      octomesh.AttemptRecord
 	at       time.Time
 	ttfb     time.Duration
-	// Together, in one word.
-	gotAny   bool // a content chunk arrived
-	finished bool // under timerMu: the attempt is over, the timer stopped
 }
 
 // Why an attempt's context was ended by us.
@@ -65,7 +67,16 @@ const (
 	whyNoFirstByte       // errNoFirstByte
 	whyStalled           // errStalled
 	whyDeadline          // the total timeout: context.DeadlineExceeded
+
+	whyMask int32 = 0xff
+	idleBit int32 = 0x100
 )
+
+// why is why we ended the attempt's context, if we did first.
+func (la *liveAttempt) why() int32 { return la.state.Load() & whyMask }
+
+// idling reports whether the timer is the idle timer.
+func (la *liveAttempt) idling() bool { return la.state.Load()&idleBit != 0 }
 
 // newAttemptContext derives the context of an attempt. Its total timeout
 // is the attempt's timer's (startTimer), not the context's.
@@ -91,7 +102,12 @@ func (la *liveAttempt) startTimer() {
 // cancel ends the attempt's context for the reason why; the first reason
 // given is the one cause reports.
 func (la *liveAttempt) cancel(why int32) {
-	la.why.CompareAndSwap(whyNone, why)
+	for {
+		old := la.state.Load()
+		if old&whyMask != whyNone || la.state.CompareAndSwap(old, old|why) {
+			break
+		}
+	}
 	la.stop()
 }
 
@@ -107,7 +123,7 @@ func monoNow() int64 { return int64(time.Since(monoBase)) }
 // deadline or, once content flows, the idle deadline has passed, or the
 // idle timer re-arms for what is left of the gap.
 func (la *liveAttempt) fire() {
-	if !la.idling.Load() {
+	if !la.idling() {
 		// Armed by startTimer for whichever of the two ends first.
 		if dl := la.deadline; dl > 0 && monoNow() >= dl {
 			la.cancel(whyDeadline)
@@ -161,7 +177,7 @@ func (la *liveAttempt) cause() error {
 	if cause == context.Canceled {
 		// Ended by stop (or by a parent cancelled without a cause, which
 		// attemptStreamErr has looked at already).
-		switch la.why.Load() {
+		switch la.why() {
 		case whyNoFirstByte:
 			return errNoFirstByte
 		case whyStalled:
@@ -213,7 +229,7 @@ func (e *executor) newAttempt() *liveAttempt {
 // later ones only record the time, which the timer reads when it fires
 // (fire). If the timer fired meanwhile, the attempt is cancelled already.
 func (la *liveAttempt) armIdle() {
-	if la.idling.Load() {
+	if la.idling() {
 		la.last.Store(monoNow())
 		return
 	}
@@ -230,12 +246,12 @@ func (la *liveAttempt) armIdle() {
 			la.timer = nil
 			return
 		}
-		la.idling.Store(true)
+		la.state.Or(idleBit)
 		la.timer.Reset(la.untilNext(now))
 		return
 	}
 	if la.a.idle > 0 { // no first-byte or total timer: the idle one alone
-		la.idling.Store(true)
+		la.state.Or(idleBit)
 		la.timerMu.Lock() // fire may run before AfterFunc returns
 		la.timer = time.AfterFunc(la.a.idle, la.fire)
 		la.timerMu.Unlock()
