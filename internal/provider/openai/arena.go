@@ -1,7 +1,9 @@
 package openai
 
 import (
+	"math"
 	"unsafe"
+	"weak"
 
 	"github.com/octomesh/octomesh"
 )
@@ -12,7 +14,8 @@ import (
 // handed out are never written again, so a string or a chunk kept by a
 // consumer (past the next chunk, or past the stream) stays as it was, and
 // keeps its block alive as long as it needs it. A new block replaces a
-// full one; nothing is reused.
+// full one; nothing is reused. A stream that waits holds its blocks only
+// weakly (park), and fills on after the wait those still there.
 
 const (
 	// strBlock is the size of a stream's string block: a token's text is
@@ -23,13 +26,15 @@ const (
 	maxBlockString = strBlock / 4
 	// maxChoiceBlock is the most choices a block holds; after the stream's
 	// own (streamRoom), blocks grow to it from minChoiceBlock, so that a
-	// short stream allocates little. They stay small: a stream keeps its
-	// current block while it waits for the next token, and 2,000 waiting
-	// streams with 32-choice blocks (3 KiB) held 6 MB more than with
-	// one allocation per chunk. Four choices (384 bytes) still spare
-	// three allocations in four.
+	// short stream allocates little. A waiting stream holds its blocks
+	// only weakly (park), so a larger block costs no waiting stream
+	// anything; it is bounded as a consumer that keeps one chunk keeps
+	// its whole block, and as a block the collector frees while a stream
+	// waits wastes what it had left. Sixteen choices (1,536 bytes): a
+	// block and a weak pointer to it per 16 tokens (4 choices took 0.5
+	// allocations a token after a wait).
 	minChoiceBlock = 4
-	maxChoiceBlock = 4
+	maxChoiceBlock = 16
 )
 
 // text returns raw as a string: a common value without allocating, other
@@ -42,8 +47,8 @@ func (d *chunkDecoder) text(raw []byte) string {
 	if n == 1 {
 		return string(raw) // the runtime has every one-byte string
 	}
-	if d.forgot && d.strs == nil && d.choiceBlk == nil && n <= tokenStrs {
-		d.takeTokenBlock()
+	if d.strs == nil {
+		d.strs = unpark(&d.parked.strs, &d.parked.size[0])
 	}
 	if cap(d.strs)-len(d.strs) < n {
 		size := d.strsSize
@@ -52,12 +57,8 @@ func (d *chunkDecoder) text(raw []byte) string {
 				return string(raw)
 			}
 			// From half a block up, so that a short stream's few
-			// tokens do not take a whole one; after a wait, from a
-			// token's, as a wait may well follow it too (forget).
+			// tokens do not take a whole one.
 			size = min(max(2*cap(d.strs), strBlock/2), strBlock)
-			if d.forgot && d.strs == nil {
-				size = max(n, minAfterWait)
-			}
 		}
 		if n > size {
 			return string(raw)
@@ -65,8 +66,10 @@ func (d *chunkDecoder) text(raw []byte) string {
 		if r := d.room; r != nil && !r.usedStrs && n <= len(r.strs) {
 			r.usedStrs = true
 			d.strs = r.strs[:0]
+			d.parked.strs = weak.Pointer[byte]{}
 		} else {
 			d.strs = make([]byte, 0, size)
+			d.parked.strs = weak.Pointer[byte]{}
 		}
 	}
 	start := len(d.strs)
@@ -81,19 +84,18 @@ func (d *chunkDecoder) carveChoices(cs []octomesh.ChunkChoice) []octomesh.ChunkC
 	if n == 0 {
 		return []octomesh.ChunkChoice{} // not nil: as encoding/json decodes []
 	}
-	if d.forgot && d.choiceBlk == nil && d.strs == nil && n == 1 {
-		d.takeTokenBlock()
+	if d.choiceBlk == nil {
+		d.choiceBlk = unpark(&d.parked.choices, &d.parked.size[1])
 	}
 	if cap(d.choiceBlk)-len(d.choiceBlk) < n {
 		if r := d.room; r != nil && !r.usedChoices && n <= len(r.choices) {
 			r.usedChoices = true
 			d.choiceBlk = r.choices[:0]
+			d.parked.choices = weak.Pointer[octomesh.ChunkChoice]{}
 		} else {
 			size := min(max(2*cap(d.choiceBlk), minChoiceBlock), maxChoiceBlock)
-			if d.forgot && d.choiceBlk == nil {
-				size = n // after a wait: only this chunk's (forget)
-			}
 			d.choiceBlk = make([]octomesh.ChunkChoice, 0, max(size, n))
+			d.parked.choices = weak.Pointer[octomesh.ChunkChoice]{}
 		}
 	}
 	start := len(d.choiceBlk)
@@ -101,39 +103,75 @@ func (d *chunkDecoder) carveChoices(cs []octomesh.ChunkChoice) []octomesh.ChunkC
 	return d.choiceBlk[start : start+n : start+n]
 }
 
-// minAfterWait is the smallest string block taken after a wait.
-const minAfterWait = 16
-
-// tokenBlock is the first block a chunk after a wait takes: room for its
-// one choice and its text, in one allocation of the 128-byte class.
-type tokenBlock struct {
-	choices [1]octomesh.ChunkChoice
-	strs    [tokenStrs]byte
+// parked is what a stream waiting for its next event keeps of the blocks
+// it carves from: a weak pointer to each, and its length and capacity. The
+// stream holds its chunks' blocks only while it reads a burst; through a
+// wait, only what a consumer kept of a chunk holds them, so 2,000 streams
+// waiting for their next token hold no blocks (800 bytes each when they
+// held their current ones). A block that is still there after the wait is
+// filled on, as if the stream had held it: a token after a wait costs no
+// allocation, as one in a burst. One the collector freed meanwhile, as
+// nothing held it, is replaced. Filling on is safe as blocks are only
+// appended to: what a consumer kept of them is never written.
+//
+// A weak pointer is made once per block (it costs the runtime a 16-byte
+// handle and a lock): a block's stays set until a new block replaces it.
+type parked struct {
+	strs    weak.Pointer[byte]
+	choices weak.Pointer[octomesh.ChunkChoice]
+	tools   weak.Pointer[octomesh.ToolCall]
+	ints    weak.Pointer[int]
+	size    [4][2]uint16 // each block's length and capacity, in that order
 }
 
-const tokenStrs = 32
-
-// takeTokenBlock makes a new token block the choice and string blocks.
-func (d *chunkDecoder) takeTokenBlock() {
-	b := new(tokenBlock)
-	d.choiceBlk, d.strs = b.choices[:0], b.strs[:0]
-}
-
-// forget lets go of the last chunk and of the blocks being filled, for a
-// stream about to wait for its next event: what a consumer kept of the
-// chunk stays alive through its own references, and nothing else is held
-// through the wait. 2,000 streams waiting for their next token held a
-// choice block and a string block each, 800 bytes. The blocks taken after
-// a wait hold only the chunk that comes (a wait most likely follows it
-// too): a token block, for a chunk of one choice with a short text, as
-// they nearly all are; they grow again when chunks come in a burst.
-func (d *chunkDecoder) forget() {
+// park lets go of the decoder's last chunk and of its blocks, for a
+// stream about to wait for its next event (see parked). The stream's own
+// room, in the stream, stays as it is.
+func (d *chunkDecoder) park() {
 	// The last chunk's choices hold its blocks' strings; its header
 	// strings are the stream's (d.head keeps them), and its usage the
 	// stream's room or its own.
 	d.w.Choices, d.w.Usage = nil, nil
-	d.strs, d.choiceBlk, d.toolBlk, d.intBlk = nil, nil, nil, nil
-	d.forgot = true
+	p, r := &d.parked, d.room
+	if r == nil || cap(d.strs) == 0 || unsafe.SliceData(d.strs) != &r.strs[0] {
+		d.strs = park(d.strs, &p.strs, &p.size[0])
+	}
+	if r == nil || cap(d.choiceBlk) == 0 || unsafe.SliceData(d.choiceBlk) != &r.choices[0] {
+		d.choiceBlk = park(d.choiceBlk, &p.choices, &p.size[1])
+	}
+	d.toolBlk = park(d.toolBlk, &p.tools, &p.size[2])
+	d.intBlk = park(d.intBlk, &p.ints, &p.size[3])
+}
+
+// park returns nil, having set *wp (unless already set: it is the block's)
+// and *size to find blk again; a block too large to note is let go of.
+func park[T any](blk []T, wp *weak.Pointer[T], size *[2]uint16) []T {
+	if blk == nil {
+		return nil // not taken again since the last wait, or none yet
+	}
+	if cap(blk) == 0 || cap(blk) > math.MaxUint16 {
+		*wp, *size = weak.Pointer[T]{}, [2]uint16{}
+		return nil
+	}
+	if *wp == (weak.Pointer[T]{}) {
+		*wp = weak.Make(unsafe.SliceData(blk[:1]))
+	}
+	*size = [2]uint16{uint16(len(blk)), uint16(cap(blk))}
+	return nil
+}
+
+// unpark returns the block park noted, if the collector has not freed it,
+// or nil.
+func unpark[T any](wp *weak.Pointer[T], size *[2]uint16) []T {
+	if *wp == (weak.Pointer[T]{}) {
+		return nil
+	}
+	p := wp.Value()
+	if p == nil {
+		*wp = weak.Pointer[T]{} // let go of the runtime's handle too
+		return nil
+	}
+	return unsafe.Slice(p, size[1])[:size[0]]
 }
 
 // usageRoom returns the stream's room for its first usage, or nil (usage
@@ -158,12 +196,12 @@ func (d *chunkDecoder) carveToolCalls(tcs []octomesh.ToolCall) []octomesh.ToolCa
 	if n == 0 {
 		return []octomesh.ToolCall{} // not nil: as encoding/json decodes []
 	}
+	if d.toolBlk == nil {
+		d.toolBlk = unpark(&d.parked.tools, &d.parked.size[2])
+	}
 	if cap(d.toolBlk)-len(d.toolBlk) < n {
-		size := toolBlock
-		if d.forgot && d.toolBlk == nil {
-			size = n // after a wait: only this chunk's (forget)
-		}
-		d.toolBlk = make([]octomesh.ToolCall, 0, max(size, n))
+		d.toolBlk = make([]octomesh.ToolCall, 0, max(toolBlock, n))
+		d.parked.tools = weak.Pointer[octomesh.ToolCall]{}
 	}
 	start := len(d.toolBlk)
 	d.toolBlk = append(d.toolBlk, tcs...)
@@ -179,12 +217,12 @@ func (d *chunkDecoder) intPtr(v int) *int {
 		*p = v
 		return p
 	}
+	if d.intBlk == nil {
+		d.intBlk = unpark(&d.parked.ints, &d.parked.size[3])
+	}
 	if len(d.intBlk) == cap(d.intBlk) {
-		size := intBlock
-		if d.forgot && d.intBlk == nil {
-			size = 1 // after a wait: only this chunk's (forget)
-		}
-		d.intBlk = make([]int, 0, size)
+		d.intBlk = make([]int, 0, intBlock)
+		d.parked.ints = weak.Pointer[int]{}
 	}
 	d.intBlk = append(d.intBlk, v)
 	return &d.intBlk[len(d.intBlk)-1]

@@ -39,7 +39,7 @@ type chunkDecoder struct {
 	toolBuf   []octomesh.ToolCall    // a delta's tool calls while they are read
 	toolBlk   []octomesh.ToolCall    // the tool-call block being filled
 	intBlk    []int                  // the block tool-call indexes point into
-	forgot    bool                   // forget was called: a nil block is one let go of
+	parked    parked                 // the blocks, while a stream waits (park)
 
 	room  *streamRoom       // a stream's; nil for a completion
 	parts *[1]octomesh.Part // a completion's room for its first text content
@@ -50,10 +50,10 @@ type chunkDecoder struct {
 // stream lives as long as its client waits, and 2,000 waiting streams in
 // the 2048-byte class held a megabyte more. Two choices, as the stream's
 // first blocks of four took four: a stream of 20 tokens takes as many
-// blocks either way (and one of 100 tokens at 50 a second, one per token
-// after a wait). The strings hold a mock's 20 tokens and header strings.
+// blocks either way. The strings hold a mock's header strings and its
+// first tokens (104 bytes, not 144, leave room for the parked blocks).
 const (
-	roomStrs    = 144
+	roomStrs    = 104
 	roomChoices = 2
 )
 

@@ -142,12 +142,13 @@ const doneMarker = "[DONE]"
 // Next advances to the next canonical chunk. It returns false at [DONE]
 // (after the usage chunk, if any) or when the stream fails.
 func (s *stream) Next() bool {
-	if !s.done && s.events.WillWait() {
-		// The last chunk is no longer valid, and the wait for the next
-		// may be long: hold nothing of it through the wait.
-		s.dec.forget()
-	}
 	for !s.done {
+		if s.events.WillWait() {
+			// The last chunk is no longer valid (or was not yielded),
+			// and the wait for the next may be long: hold nothing of it
+			// through the wait.
+			s.dec.park()
+		}
 		ev, err := s.events.Next()
 		if err != nil {
 			s.fail(s.readError(err))
