@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,5 +142,58 @@ func TestASentRequestHoldsNoBody(t *testing.T) {
 	rb.mu.Unlock()
 	if !tr.released || refs != 0 {
 		t.Errorf("released while waiting %v, holds after the post %d; want true, 0", tr.released, refs)
+	}
+}
+
+// resendingTransport does what h1 does when a reused connection was dead
+// before a byte left: it closes the first reader unsent, resends with a
+// reader from GetBody, which it reads whole, tells Sent and closes; then
+// it notes what GetBody gives once the body was sent.
+type resendingTransport struct {
+	rb           *RequestBody
+	got          string
+	getAfterSent error
+}
+
+func (s *resendingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req.Body.Close() // nothing written
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	b, _ := io.ReadAll(body)
+	s.got = string(b)
+	body.(interface{ Sent() }).Sent()
+	body.Close()
+	if r, err := req.GetBody(); err == nil {
+		r.Close()
+		s.getAfterSent = errors.New("GetBody gave a reader after the body was sent")
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody}, nil
+}
+
+// A resend of a request that never left reads the whole body, although
+// the first reader was closed (the poster's hold keeps the buffer until
+// the body is sent); once sent, the buffer is released exactly once, and
+// no reader of it can be had any more.
+func TestAResendBeforeTheBodyWasSent(t *testing.T) {
+	u, _ := ParseURL("http://h/x")
+	rb := GetRequestBody()
+	rb.B = append(rb.B, `{"resent":true}`...)
+	tr := &resendingTransport{rb: rb}
+	if _, err := PostRequestBody(context.Background(), &http.Client{Transport: tr}, "p", u, nil, rb, nil); err != nil {
+		t.Fatal(err)
+	}
+	if tr.got != `{"resent":true}` {
+		t.Errorf("resent body %q", tr.got)
+	}
+	if tr.getAfterSent != nil {
+		t.Error(tr.getAfterSent)
+	}
+	rb.mu.Lock()
+	refs := rb.refs
+	rb.mu.Unlock()
+	if refs != 0 {
+		t.Errorf("%d holds left after the post, want 0", refs)
 	}
 }
