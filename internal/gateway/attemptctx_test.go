@@ -147,17 +147,30 @@ func TestAttemptCause(t *testing.T) {
 		// Chunks every idle/4 for three idle periods: no stall, though
 		// the timer is not Reset per chunk; then silence: a stall, no
 		// sooner than idle after the last chunk and not much later.
+		// A loaded machine can oversleep past the idle bound (a 10 ms
+		// sleep took 61 ms under -race): then the stall is real and the
+		// run proves nothing, so it is tried again, up to five times.
 		const idle = 40 * time.Millisecond
-		la := newLA(context.Background(), timeouts{firstByte: time.Hour, idle: idle})
-		la.timer = time.AfterFunc(la.a.firstByte, la.fire)
+		var la *liveAttempt
 		var lastChunk time.Time
-		for range 12 {
-			la.armIdle()
-			lastChunk = time.Now()
-			time.Sleep(idle / 4)
-			if la.ctx.Err() != nil {
-				t.Fatalf("stalled %v after a chunk, with chunks every %v and an idle bound of %v", time.Since(lastChunk), idle/4, idle)
+	tries:
+		for try := 1; ; try++ {
+			la = newLA(context.Background(), timeouts{firstByte: time.Hour, idle: idle})
+			la.timer = time.AfterFunc(la.a.firstByte, la.fire)
+			for range 12 {
+				la.armIdle()
+				lastChunk = time.Now()
+				time.Sleep(idle / 4)
+				if la.ctx.Err() != nil {
+					if gap := time.Since(lastChunk); gap < idle {
+						t.Fatalf("stalled %v after a chunk, with chunks every %v and an idle bound of %v", gap, idle/4, idle)
+					} else if try < 5 {
+						continue tries
+					}
+					t.Skipf("the machine paused the test past the idle bound in 5 tries")
+				}
 			}
+			break
 		}
 		<-la.ctx.Done()
 		gap := time.Since(lastChunk)
