@@ -15,6 +15,7 @@
 package gctune
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -43,39 +44,55 @@ type Tuner struct {
 	stopped atomic.Bool
 	// set is debug.SetGCPercent; tests replace it.
 	set func(int) int
-	// read fills the heap figures; tests replace it.
-	read func() (live, stacks, globals uint64)
+	// read returns the heap figures and the GOGC in effect; tests replace
+	// it. Called with mu held: the real one reuses its samples.
+	read func() heap
 
 	mu      sync.Mutex
-	percent int // last GOGC set, 0 before the first
-	cycles  int // adjustments made (tests)
+	percent int  // last GOGC set, 0 before the first
+	yielded bool // someone else set GOGC: it is theirs now
+	cycles  int  // adjustments made (tests)
+}
+
+// heap is what the last cycle found and the GOGC in effect.
+type heap struct {
+	live, stacks, globals uint64
+	gogc                  int
 }
 
 // Start runs a tuner until the returned stop is called; stop restores the
-// GOGC that was in effect before. With opts.Headroom <= 0, or with the
-// collector off (GOGC=off), it does nothing.
+// GOGC that was in effect before, unless something else has set GOGC since
+// the tuner did (debug.SetGCPercent): from then on GOGC is that caller's,
+// and the tuner stops adjusting it, as it stands aside for GOGC in the
+// environment. With opts.Headroom <= 0, or with the collector off (GOGC=off)
+// or collecting constantly (GOGC=0), it does nothing.
 func Start(opts Options) (stop func()) {
-	// SetGCPercent is the only getter: read, then put back.
-	before := debug.SetGCPercent(100)
-	debug.SetGCPercent(before)
-	if opts.Headroom <= 0 || before < 0 {
+	before := newHeapReader().read().gogc
+	if opts.Headroom <= 0 || before <= 0 {
 		return func() {}
 	}
 	if opts.MaxPercent <= 0 {
 		opts.MaxPercent = before
 	}
-	t := newTuner(opts, debug.SetGCPercent, readHeap)
+	t := newTuner(opts, debug.SetGCPercent, newHeapReader().read)
 	t.adjust()
 	t.arm()
-	return func() {
-		t.stopped.Store(true)
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		t.set(before)
-	}
+	return func() { t.stop(before) }
 }
 
-func newTuner(opts Options, set func(int) int, read func() (uint64, uint64, uint64)) *Tuner {
+// stop ends the chain of cleanups and puts back before, if GOGC is still
+// the tuner's.
+func (t *Tuner) stop(before int) {
+	t.stopped.Store(true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.yielded || t.percent != 0 && t.read().gogc != t.percent {
+		return
+	}
+	t.set(before)
+}
+
+func newTuner(opts Options, set func(int) int, read func() heap) *Tuner {
 	if opts.MinPercent <= 0 {
 		opts.MinPercent = 25
 	}
@@ -105,15 +122,22 @@ func (t *Tuner) arm() {
 
 // adjust sets GOGC for the heap the last cycle found.
 func (t *Tuner) adjust() {
-	live, stacks, globals := t.read()
-	p := Percent(t.opts, live+stacks+globals)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.stopped.Load() {
 		return
 	}
+	h := t.read()
+	if t.percent != 0 && h.gogc != t.percent {
+		// debug.SetGCPercent was called since the tuner set GOGC (a test
+		// turning the collector off, say): overriding it at the next
+		// cycle would undo that caller's choice.
+		t.yielded = true
+		t.stopped.Store(true)
+		return
+	}
 	t.cycles++
-	if p != t.percent {
+	if p := Percent(t.opts, h.live+h.stacks+h.globals); p != t.percent {
 		t.set(p)
 		t.percent = p
 	}
@@ -126,24 +150,34 @@ func Percent(opts Options, base uint64) int {
 	if base == 0 {
 		return opts.MaxPercent
 	}
-	p := uint64(opts.Headroom) * 100 / base
+	// Capped so that ×100 cannot wrap: no heap is that large.
+	p := min(uint64(opts.Headroom), math.MaxUint64/100) * 100 / base
 	return int(max(uint64(opts.MinPercent), min(p, uint64(opts.MaxPercent))))
 }
 
-var heapMetrics = []string{"/gc/heap/live:bytes", "/gc/scan/stack:bytes", "/gc/scan/globals:bytes"}
+// heapReader reads the runtime's metrics into samples it keeps, so a
+// cycle's adjustment allocates nothing.
+type heapReader struct{ s [4]metrics.Sample }
 
-// readHeap reads what the last cycle found live and what it scanned.
-func readHeap() (live, stacks, globals uint64) {
-	s := make([]metrics.Sample, len(heapMetrics))
-	for i, name := range heapMetrics {
-		s[i].Name = name
+func newHeapReader() *heapReader {
+	r := new(heapReader)
+	for i, name := range []string{"/gc/heap/live:bytes", "/gc/scan/stack:bytes", "/gc/scan/globals:bytes", "/gc/gogc:percent"} {
+		r.s[i].Name = name
 	}
-	metrics.Read(s)
+	return r
+}
+
+// read returns what the last cycle found live and scanned (the terms of
+// the runtime's heap goal, gcControllerState.commit in mgcpacer.go) and
+// the GOGC in effect, without setting it as debug.SetGCPercent would.
+func (r *heapReader) read() heap {
+	metrics.Read(r.s[:])
 	v := func(i int) uint64 {
-		if s[i].Value.Kind() != metrics.KindUint64 {
+		if r.s[i].Value.Kind() != metrics.KindUint64 {
 			return 0
 		}
-		return s[i].Value.Uint64()
+		return r.s[i].Value.Uint64()
 	}
-	return v(0), v(1), v(2)
+	// GOGC=off reads as the uint64 of int32(-1).
+	return heap{live: v(0), stacks: v(1), globals: v(2), gogc: int(int64(v(3)))}
 }

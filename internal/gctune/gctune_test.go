@@ -1,8 +1,10 @@
 package gctune
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"testing"
 	"time"
 )
@@ -27,10 +29,24 @@ func TestPercentBoundsTheHeadroom(t *testing.T) {
 		{1 << 40, 25},   // no overflow for huge heaps
 		{1, 100},        // nor for tiny ones
 		{17 * mib, 94},  // just above the headroom
+		{1 << 30, 25},   // 1 GiB
 	} {
 		if got := Percent(o, c.base); got != c.want {
 			t.Errorf("Percent(%d MiB) = %d, want %d", c.base/mib, got, c.want)
 		}
+	}
+}
+
+// A headroom larger than any heap (a config's 4 EiB) is Go's default, not
+// a wrapped product under the floor.
+func TestPercentOfAHugeHeadroom(t *testing.T) {
+	o := Options{Headroom: 1 << 62, MinPercent: 25, MaxPercent: 100}
+	if got := Percent(o, 64*mib); got != 100 {
+		t.Errorf("Percent(64 MiB) with 4 EiB of headroom = %d, want 100", got)
+	}
+	o.Headroom = math.MaxInt64
+	if got := Percent(o, 1<<40); got != 100 {
+		t.Errorf("Percent(1 TiB) with MaxInt64 of headroom = %d, want 100", got)
 	}
 }
 
@@ -45,34 +61,102 @@ func TestPercentRespectsARaisedCeiling(t *testing.T) {
 	}
 }
 
+// fakeRuntime stands for the runtime's GOGC and heap figures.
+type fakeRuntime struct {
+	gogc int
+	h    heap
+	sets []int
+}
+
+func (f *fakeRuntime) set(p int) int {
+	old := f.gogc
+	f.gogc = p
+	f.sets = append(f.sets, p)
+	return old
+}
+
+func (f *fakeRuntime) read() heap {
+	h := f.h
+	h.gogc = f.gogc
+	return h
+}
+
+func (f *fakeRuntime) tuner(o Options) *Tuner { return newTuner(o, f.set, f.read) }
+
 func TestAdjustSetsOnlyOnChange(t *testing.T) {
-	var sets []int
-	var base uint64 = 8 * mib
-	tu := newTuner(Options{Headroom: 16 * mib}, func(p int) int { sets = append(sets, p); return 0 },
-		func() (uint64, uint64, uint64) { return base - mib, mib / 2, mib / 2 })
+	f := &fakeRuntime{gogc: 100}
+	tu := f.tuner(Options{Headroom: 16 * mib})
+	heapOf := func(base uint64) { f.h = heap{live: base - mib, stacks: mib / 2, globals: mib / 2} }
+	heapOf(8 * mib)
 	tu.adjust()
 	tu.adjust()
-	base = 64 * mib
+	heapOf(64 * mib)
 	tu.adjust()
-	base = 32 * mib
+	heapOf(32 * mib)
 	tu.adjust()
 	tu.adjust()
-	want := []int{100, 25, 50}
-	if len(sets) != len(want) {
-		t.Fatalf("SetGCPercent calls %v, want %v", sets, want)
-	}
-	for i := range want {
-		if sets[i] != want[i] {
-			t.Fatalf("SetGCPercent calls %v, want %v", sets, want)
-		}
+	if want := []int{100, 25, 50}; !slices.Equal(f.sets, want) {
+		t.Fatalf("SetGCPercent calls %v, want %v", f.sets, want)
 	}
 	// Stacks and globals count: the runtime's goal includes them.
-	sets = nil
-	tu = newTuner(Options{Headroom: 16 * mib}, func(p int) int { sets = append(sets, p); return 0 },
-		func() (uint64, uint64, uint64) { return 16 * mib, 12 * mib, 4 * mib })
+	f = &fakeRuntime{gogc: 100, h: heap{live: 16 * mib, stacks: 12 * mib, globals: 4 * mib}}
+	f.tuner(Options{Headroom: 16 * mib}).adjust()
+	if !slices.Equal(f.sets, []int{50}) {
+		t.Fatalf("with 16 MiB live, 12 MiB stacks and 4 MiB globals: SetGCPercent calls %v, want [50]", f.sets)
+	}
+}
+
+// Once something else sets GOGC (a test turning the collector off to count
+// what a structure holds, a second tuner), the tuner leaves it alone: it
+// neither overrides it at the next cycle nor "restores" over it at stop.
+func TestAnotherSetterTakesGOGCOver(t *testing.T) {
+	f := &fakeRuntime{gogc: 100, h: heap{live: 256 * mib}}
+	tu := f.tuner(Options{Headroom: 16 * mib})
 	tu.adjust()
-	if len(sets) != 1 || sets[0] != 50 {
-		t.Fatalf("with 16 MiB live, 12 MiB stacks and 4 MiB globals: SetGCPercent calls %v, want [50]", sets)
+	if f.gogc != 25 {
+		t.Fatalf("GOGC %d, want 25 for 256 MiB live", f.gogc)
+	}
+	f.gogc = -1 // debug.SetGCPercent(-1) elsewhere
+	f.h.live = 32 * mib
+	tu.adjust()
+	tu.adjust()
+	if f.gogc != -1 {
+		t.Errorf("the tuner overrode another caller's GOGC=off with %d", f.gogc)
+	}
+	tu.stop(100)
+	if f.gogc != -1 {
+		t.Errorf("stop set GOGC %d over another caller's GOGC=off", f.gogc)
+	}
+
+	// Without a cycle in between, stop still sees the change.
+	f = &fakeRuntime{gogc: 100, h: heap{live: 256 * mib}}
+	tu = f.tuner(Options{Headroom: 16 * mib})
+	tu.adjust()
+	f.gogc = 200
+	tu.stop(100)
+	if f.gogc != 200 {
+		t.Errorf("stop set GOGC %d over another caller's 200", f.gogc)
+	}
+	// Left alone, stop puts back what was in effect.
+	f = &fakeRuntime{gogc: 100, h: heap{live: 256 * mib}}
+	tu = f.tuner(Options{Headroom: 16 * mib})
+	tu.adjust()
+	tu.stop(100)
+	if f.gogc != 100 {
+		t.Errorf("after stop GOGC is %d, want 100", f.gogc)
+	}
+}
+
+// A cycle's reading reuses its samples: the tuner costs no allocation per
+// collection.
+func TestReadAllocatesNothing(t *testing.T) {
+	runtime.GC() // the live heap is 0 before the first cycle
+	r := newHeapReader()
+	if n := testing.AllocsPerRun(100, func() { r.read() }); n != 0 {
+		t.Errorf("read: %.0f allocations, want 0", n)
+	}
+	if h := r.read(); h.gogc != currentPercent() || h.live == 0 || h.globals == 0 {
+		t.Errorf("read %+v: want the live heap, the globals and GOGC %d", h, currentPercent())
 	}
 }
 
@@ -150,6 +234,13 @@ func TestStartIsANoOpWhenOffOrWithGOGCOff(t *testing.T) {
 	if p := currentPercent(); p != 100 {
 		t.Errorf("Headroom 0 changed GOGC to %d", p)
 	}
+	// GOGC=0 (collect constantly) is someone's deliberate choice too.
+	debug.SetGCPercent(0)
+	stop0 := Start(Options{Headroom: 16 * mib})
+	if p := currentPercent(); p != 0 {
+		t.Errorf("with GOGC=0, Start set GOGC to %d", p)
+	}
+	stop0()
 	debug.SetGCPercent(-1)
 	stop := Start(Options{Headroom: 16 * mib})
 	if p := currentPercent(); p != -1 {
