@@ -131,6 +131,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Duration <= 0 {
 		return nil, errors.New("loadgen: Duration must be positive")
 	}
+	if o.Rate > 0 && time.Duration(float64(time.Second)/o.Rate) <= 0 {
+		// The arrivals' interval would be 0: every one at the start, and
+		// the open loop, which ends when the schedule reaches the window's
+		// end, would never end.
+		return nil, fmt.Errorf("loadgen: Rate %g is above one request a nanosecond", o.Rate)
+	}
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
 	}

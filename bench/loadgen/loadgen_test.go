@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -288,8 +289,18 @@ func TestRefusedConnection(t *testing.T) {
 }
 
 func TestRunValidatesOptions(t *testing.T) {
-	for _, o := range []Options{{}, {Addr: "x:1", Request: Request{Path: "/"}}, {Addr: "x:1", Request: Request{Path: "/"}, Connections: 1}} {
-		if _, err := Run(context.Background(), o); err == nil {
+	ok := Options{Addr: "127.0.0.1:1", Request: Request{Path: "/"}, Connections: 1, Duration: 50 * time.Millisecond}
+	// A rate whose interval rounds to 0 ns schedules every arrival at the
+	// start: the open loop, which stops at the window's end by the
+	// schedule alone, would spin until ctx ends (here 2 s; forever for a
+	// caller without a deadline).
+	tooFast, infinite := ok, ok
+	tooFast.Rate, infinite.Rate = 2e9, math.Inf(1)
+	for _, o := range []Options{{}, {Addr: "x:1", Request: Request{Path: "/"}}, {Addr: "x:1", Request: Request{Path: "/"}, Connections: 1}, tooFast, infinite} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := Run(ctx, o)
+		cancel()
+		if err == nil {
 			t.Errorf("Run(%+v): no error", o)
 		}
 	}
