@@ -23,7 +23,8 @@ type Round struct {
 }
 
 // mergeRounds folds a target's rounds into one result: counts and CPU are
-// summed over all windows, latencies come from the merged histograms,
+// summed over all windows, allocations per request are weighted over the
+// rounds that read them, latencies come from the merged histograms,
 // peak memory is the highest round's, and each round's throughput and p99
 // are kept for paired comparisons. A failed round makes the result that
 // round's failure.
@@ -40,6 +41,7 @@ func mergeRounds(sc Scenario, ms []measured) TargetResult {
 	lat, fb := loadgen.NewHistogram(), loadgen.NewHistogram()
 	var elapsed time.Duration
 	var allocs, allocKB float64
+	var allocReqs uint64 // requests of the rounds with an allocation figure
 	out.Requests, out.Errors, out.Dropped, out.CPUSeconds, out.ErrorKinds, out.Notes = 0, 0, 0, 0, nil, nil
 	for _, m := range ms {
 		out.Requests += m.tr.Requests
@@ -62,8 +64,11 @@ func mergeRounds(sc Scenario, ms []measured) TargetResult {
 			fb.Merge(m.res.FirstByte)
 		}
 		elapsed += m.res.Elapsed
-		allocs += m.tr.AllocsPerReq * float64(m.tr.Requests)
-		allocKB += m.tr.AllocKBPerReq * float64(m.tr.Requests)
+		if m.tr.AllocsPerReq > 0 { // 0: not OctoMesh, or /metrics unread
+			allocs += m.tr.AllocsPerReq * float64(m.tr.Requests)
+			allocKB += m.tr.AllocKBPerReq * float64(m.tr.Requests)
+			allocReqs += m.tr.Requests
+		}
 		out.PeakRSSMB = max(out.PeakRSSMB, m.tr.PeakRSSMB)
 		out.PerStreamKB = max(out.PerStreamKB, m.tr.PerStreamKB)
 		out.Rounds = append(out.Rounds, Round{Throughput: m.tr.Throughput, P99: m.tr.Latency.P99})
@@ -79,8 +84,10 @@ func mergeRounds(sc Scenario, ms []measured) TargetResult {
 	}
 	if out.Requests > 0 {
 		out.CPUPerReq = out.CPUSeconds * 1e6 / float64(out.Requests)
-		out.AllocsPerReq = allocs / float64(out.Requests)
-		out.AllocKBPerReq = allocKB / float64(out.Requests)
+	}
+	if allocReqs > 0 {
+		out.AllocsPerReq = allocs / float64(allocReqs)
+		out.AllocKBPerReq = allocKB / float64(allocReqs)
 	}
 	return out
 }

@@ -41,6 +41,13 @@ func TestMergeRoundsSumsAndMergesHistograms(t *testing.T) {
 	if got.AllocsPerReq != 25 {
 		t.Errorf("allocs/req %.1f, want 25", got.AllocsPerReq)
 	}
+	// A round whose /metrics scrape failed has no allocation figure (0):
+	// the others' figure stands, not an average with a 0 in it.
+	unread := round(TargetOctoMesh, 300, slow, 1.5, 60)
+	unread.tr.AllocsPerReq, unread.tr.AllocKBPerReq = 0, 0
+	if got := mergeRounds(Scenario{Rounds: 2}, []measured{a, unread}); got.AllocsPerReq != 10 || got.AllocKBPerReq != 1 {
+		t.Errorf("allocs/req %.1f (%.1f KB) with one round unread, want the other's 10 (1 KB)", got.AllocsPerReq, got.AllocKBPerReq)
+	}
 	// The merged histogram holds both rounds' samples: its p50 is not
 	// either round's alone.
 	if got.Latency.P50 < 9 || got.Latency.P50 > 11 || got.Latency.P99 < 85 {
