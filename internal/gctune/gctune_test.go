@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"testing"
 	"time"
@@ -249,5 +250,44 @@ func TestStartIsANoOpWhenOffOrWithGOGCOff(t *testing.T) {
 	stop()
 	if p := currentPercent(); p != -1 {
 		t.Errorf("with the collector off, stop set GOGC to %d", p)
+	}
+}
+
+// The chain of sentinels survives: each collection ends with one more
+// adjustment (at most one: collections the runtime starts on its own
+// count too), for as many cycles as run, and stop ends the chain.
+func TestOneAdjustmentPerCycle(t *testing.T) {
+	f := &fakeRuntime{gogc: 100}
+	tu := newTuner(Options{Headroom: 16 * mib}, f.set, f.read)
+	gcs := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	cycles := func() int {
+		tu.mu.Lock()
+		defer tu.mu.Unlock()
+		return tu.cycles
+	}
+	first := gcs()
+	tu.arm()
+	for i := 1; i <= 20; i++ {
+		runtime.GC() // returns once the cycle is swept: the sentinel's cleanup is queued
+		deadline := time.Now().Add(10 * time.Second)
+		for cycles() < i && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if n, ran := cycles(), gcs()-first; n < i || uint64(n) > ran {
+			t.Fatalf("after %d collections: %d adjustments", ran, n)
+		}
+	}
+	tu.stop(100)
+	n := cycles()
+	for range 3 {
+		runtime.GC()
+	}
+	time.Sleep(20 * time.Millisecond)
+	if m := cycles(); m != n {
+		t.Errorf("after stop: %d adjustments, want the %d before", m, n)
 	}
 }
