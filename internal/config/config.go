@@ -73,12 +73,15 @@ type Server struct {
 	// gateway's own, internal/h1server, which costs less per request) or
 	// "net/http" (Go's standard server).
 	Engine string `yaml:"engine"`
-	// GCHeadroom bounds the garbage the Go heap may hold above its live
-	// size before a collection (internal/gctune): with Go's default the
-	// heap grows to twice its live size, which doubles what each of
-	// thousands of waiting streams costs. Default 16MiB; 0 = Go's default
-	// (GOGC=100). Ignored when GOGC or GOMEMLIMIT is set in the
-	// environment: whoever set those has taken control.
+	// GCHeadroom bounds how far the Go heap may grow past what the last
+	// collection found live (live heap, stacks and globals) before the
+	// next one (internal/gctune): with Go's default the heap grows to
+	// twice its live size, which doubles what each of thousands of
+	// waiting streams costs. GOGC stays between 25 and 100, so past a
+	// base of 64 MiB the headroom is a quarter of the base instead.
+	// Default 16MiB; 0 = Go's default (GOGC=100). Ignored when GOGC or
+	// GOMEMLIMIT is set in the environment: whoever set those has taken
+	// control.
 	GCHeadroom ByteSize `yaml:"gc_headroom"`
 }
 
