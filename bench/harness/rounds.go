@@ -20,6 +20,7 @@ type measured struct {
 type Round struct {
 	Throughput float64 `json:"throughput_rps"`
 	P99        float64 `json:"p99_ms"`
+	TTFBP99    float64 `json:"ttfb_p99_ms,omitempty"` // streams: first byte's p99
 }
 
 // mergeRounds folds a target's rounds into one result: counts and CPU are
@@ -71,7 +72,11 @@ func mergeRounds(sc Scenario, ms []measured) TargetResult {
 		}
 		out.PeakRSSMB = max(out.PeakRSSMB, m.tr.PeakRSSMB)
 		out.PerStreamKB = max(out.PerStreamKB, m.tr.PerStreamKB)
-		out.Rounds = append(out.Rounds, Round{Throughput: m.tr.Throughput, P99: m.tr.Latency.P99})
+		round := Round{Throughput: m.tr.Throughput, P99: m.tr.Latency.P99}
+		if m.tr.TTFB != nil {
+			round.TTFBP99 = m.tr.TTFB.P99
+		}
+		out.Rounds = append(out.Rounds, round)
 	}
 	out.Latency = percentiles(lat)
 	if sc.Stream {
@@ -97,13 +102,30 @@ func mergeRounds(sc Scenario, ms []measured) TargetResult {
 // so with every round's difference; otherwise it is the two windows'
 // difference.
 func p99Added(o, d *TargetResult) (added float64, how string) {
+	return pairedAdded(o, d, o.Latency.P99-d.Latency.P99, func(r Round) float64 { return r.P99 })
+}
+
+// ttfbP99Added is p99Added for the first byte; ok is false when either
+// side has no first-byte figures.
+func ttfbP99Added(o, d *TargetResult) (added float64, how string, ok bool) {
+	if o.TTFB == nil || d.TTFB == nil {
+		return 0, "", false
+	}
+	added, how = pairedAdded(o, d, o.TTFB.P99-d.TTFB.P99, func(r Round) float64 { return r.TTFBP99 })
+	return added, how, true
+}
+
+// pairedAdded is the median of the rounds' paired differences of a
+// figure (of), or whole, the merged windows' difference, without rounds
+// on both sides.
+func pairedAdded(o, d *TargetResult, whole float64, of func(Round) float64) (added float64, how string) {
 	if len(o.Rounds) < 2 || len(o.Rounds) != len(d.Rounds) {
-		return o.Latency.P99 - d.Latency.P99, ""
+		return whole, ""
 	}
 	diffs := make([]float64, len(o.Rounds))
 	each := make([]string, len(o.Rounds))
 	for i := range o.Rounds {
-		diffs[i] = o.Rounds[i].P99 - d.Rounds[i].P99
+		diffs[i] = of(o.Rounds[i]) - of(d.Rounds[i])
 		each[i] = fmt.Sprintf("%+.2f", diffs[i])
 	}
 	sorted := slices.Clone(diffs)

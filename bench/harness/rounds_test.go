@@ -116,3 +116,42 @@ func TestChecksUseTheRoundsForThe50msP99(t *testing.T) {
 	}
 	t.Fatal("no 50 ms p99 check")
 }
+
+func TestChecksUseTheRoundsForTheFirstTokenAdded(t *testing.T) {
+	res := func(target string, ttfb ...float64) TargetResult {
+		tr := TargetResult{Target: target, Throughput: 250, TTFB: &Percentiles{P99: 20}}
+		for _, v := range ttfb {
+			tr.Rounds = append(tr.Rounds, Round{TTFBP99: v})
+		}
+		return tr
+	}
+	// The merged windows differ by 0; the paired rounds by +0.3 (median),
+	// one round's +1.5 being the machine's.
+	rep := &Report{Scenarios: []ScenarioResult{{Scenario: Scenario{Name: TTFBScenario, Stream: true, Rounds: 3},
+		Targets: []TargetResult{res(TargetDirect, 20, 20, 20), res(TargetOctoMesh, 20.3, 21.5, 20.2)}}}}
+	for _, c := range rep.Checks() {
+		if strings.HasPrefix(c.Name, "Time to first token added") {
+			if !c.Known || !c.Pass || !strings.HasPrefix(c.Got, "+0.30 ms (median of 3 rounds: +0.30, +1.50, +0.20 ms)") {
+				t.Errorf("check %+v", c)
+			}
+			return
+		}
+	}
+	t.Fatal("no first-token check")
+}
+
+func TestMergeRoundsKeepsEachRoundsFirstByte(t *testing.T) {
+	a := round(TargetOctoMesh, 10, []time.Duration{time.Millisecond}, 0.1, 10)
+	b := round(TargetOctoMesh, 10, []time.Duration{time.Millisecond}, 0.1, 10)
+	a.res.FirstByte.Record(5 * time.Millisecond)
+	b.res.FirstByte.Record(9 * time.Millisecond)
+	a.tr.TTFB = &Percentiles{P99: 5}
+	b.tr.TTFB = &Percentiles{P99: 9}
+	got := mergeRounds(Scenario{Stream: true, Rounds: 2}, []measured{a, b})
+	if len(got.Rounds) != 2 || got.Rounds[0].TTFBP99 != 5 || got.Rounds[1].TTFBP99 != 9 {
+		t.Errorf("rounds %+v, want each round's first-byte p99", got.Rounds)
+	}
+	if got.TTFB == nil || got.TTFB.P99 < 8.5 {
+		t.Errorf("merged first byte %+v, want the merged histogram's", got.TTFB)
+	}
+}

@@ -44,8 +44,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs := newFlagSet("bench", stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage, "\nflags:\n"); fs.PrintDefaults() }
-	quick := fs.Bool("quick", false, "smoke run: 2s per target and scenario (per round where a scenario measures in rounds)")
-	duration := fs.Duration("duration", 0, "measurement window per target and scenario, per round in upstream50ms's three (default 10s, 2s with --quick)")
+	quick := fs.Bool("quick", false, "smoke run: 2s per target and scenario (per round in the scenarios measured in rounds)")
+	duration := fs.Duration("duration", 0, "measurement window per target and scenario, per round in the scenarios measured in rounds: upstream50ms and ttfb (default 10s, 2s with --quick)")
 	warmup := fs.Duration("warmup", 0, "warm-up before each window (default duration/5, at most 2s)")
 	targets := fs.String("targets", "", "comma-separated targets (default direct,nginx,goproxy,octomesh)")
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios or groups (main, pairs); default main and pairs: the 10-minute soak runs only when named")
