@@ -1,7 +1,6 @@
 package h1
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -17,42 +16,19 @@ import (
 // pool the connection with the real end still to come (the next request
 // would read it as its response).
 func TestDrainAcrossASplitChunkLine(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					if req.URL.Path != "/stream" {
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")
-						continue
-					}
-					// A 16-byte event ("10" in hex) whose size line is split
-					// after its "1", and whose data holds an empty line.
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1")
-					time.Sleep(20 * time.Millisecond)
-					io.WriteString(c, "0\r\ndata: 01234567\n\n")
-					time.Sleep(60 * time.Millisecond)
-					io.WriteString(c, "\r\n0\r\n\r\n")
-				}
-			}()
+	u := serveRequests(t, func(c net.Conn, req *http.Request) {
+		if req.URL.Path != "/stream" {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")
+			return
 		}
-	}()
-	u := "http://" + ln.Addr().String()
+		// A 16-byte event ("10" in hex) whose size line is split after
+		// its "1", and whose data holds an empty line.
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1")
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(c, "0\r\ndata: 01234567\n\n")
+		time.Sleep(60 * time.Millisecond)
+		io.WriteString(c, "\r\n0\r\n\r\n")
+	})
 	tr := &Transport{}
 	resp, err := post(t, tr, context.Background(), u+"/stream", "{}")
 	if err != nil {

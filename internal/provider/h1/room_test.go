@@ -3,7 +3,6 @@
 package h1
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -117,33 +116,10 @@ func (b *sentBody) Sent()        { b.sent++ }
 func TestABodyHearsItWasSent(t *testing.T) {
 	// The server answers once the client waits for its answer.
 	answer := make(chan struct{}, 1)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					<-answer
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}()
-		}
-	}()
-	u := "http://" + ln.Addr().String()
+	u := serveRequests(t, func(c net.Conn, _ *http.Request) {
+		<-answer
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
 	tr := &Transport{}
 	var sentAtWait []int
 	body := &sentBody{Reader: strings.NewReader("{}")}
