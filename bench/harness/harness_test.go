@@ -78,9 +78,10 @@ func TestSmoke(t *testing.T) {
 			}
 			// The floors are third-party proxies: the httputil.ReverseProxy
 			// floor fails one or two streamed requests with an I/O error in
-			// about one smoke run in five on this machine (cause not
-			// established; its code and the mock's did not change). A rare
-			// error there is logged; OctoMesh and direct get none.
+			// about one smoke run in five on this machine: its Transport
+			// closes the upstream connection during the body copy, about
+			// once in 400 streams (see TestGoProxyStreams). A rare error
+			// there is logged; OctoMesh and direct get none.
 			allowed := uint64(0)
 			if tr.Target == TargetGoProxy || tr.Target == TargetNginx {
 				allowed = tr.Requests / 200
@@ -394,19 +395,39 @@ func TestGoProxyStreams(t *testing.T) {
 	u, _ := url.Parse(mock.URL)
 	proxy := httptest.NewServer(NewGoProxy(u))
 	defer proxy.Close()
-	t0 := time.Now()
-	resp, err := http.Post(proxy.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true}`))
-	if err != nil {
-		t.Fatal(err)
+	// About one stream in 400 through httputil.ReverseProxy ends early:
+	// its Transport closes the upstream connection during the body copy
+	// ("read error during body copy: use of closed network connection" in
+	// its error log; the mock alone served 2,000 of 2,000). That is the
+	// floor's own failure, not what this test checks, so a cut stream is
+	// tried again, up to three times; the checks apply to a whole one.
+	var ttfb, total time.Duration
+	var body string
+	for try := 1; ; try++ {
+		t0 := time.Now()
+		resp, err := http.Post(proxy.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Fatalf("status %d: %s", resp.StatusCode, b)
+		}
+		first := make([]byte, 1)
+		if _, err := io.ReadFull(resp.Body, first); err != nil {
+			t.Fatal(err)
+		}
+		ttfb = time.Since(t0)
+		rest, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		total = time.Since(t0)
+		body = string(first) + string(rest)
+		if err != io.ErrUnexpectedEOF || try == 3 {
+			break
+		}
+		t.Logf("try %d: the proxy cut the stream after %v (%v); again", try, total, err)
 	}
-	defer resp.Body.Close()
-	first := make([]byte, 1)
-	if _, err := io.ReadFull(resp.Body, first); err != nil {
-		t.Fatal(err)
-	}
-	ttfb := time.Since(t0)
-	rest, _ := io.ReadAll(resp.Body)
-	total := time.Since(t0)
 	// Tokens come 100 ms apart: a proxy that flushes as they come gives
 	// the first byte two token gaps before the end; one that buffers, at
 	// the end. Relative to the end, not a wall-clock bound, so a loaded
@@ -414,8 +435,8 @@ func TestGoProxyStreams(t *testing.T) {
 	if total < 200*time.Millisecond || ttfb > total-100*time.Millisecond {
 		t.Errorf("first byte after %v, end after %v: want the first token well before the last (~200ms later)", ttfb, total)
 	}
-	if !strings.HasSuffix(string(rest), "data: [DONE]\n\n") {
-		t.Errorf("stream does not end with [DONE]")
+	if !strings.HasSuffix(body, "data: [DONE]\n\n") {
+		t.Errorf("stream does not end with [DONE]: %q", body)
 	}
 }
 
