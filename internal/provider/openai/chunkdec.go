@@ -43,6 +43,7 @@ type chunkDecoder struct {
 
 	room  *streamRoom       // a stream's; nil for a completion
 	parts *[1]octomesh.Part // a completion's room for its first text content
+	tok   *tokenShape       // a stream's last token chunk's shape (tokenshape.go)
 }
 
 // A stream's first string and choice blocks, the ones in the stream, are
@@ -51,9 +52,10 @@ type chunkDecoder struct {
 // the 2048-byte class held a megabyte more. Two choices, as the stream's
 // first blocks of four took four: a stream of 20 tokens takes as many
 // blocks either way. The strings hold a mock's header strings and its
-// first tokens (104 bytes, not 144, leave room for the parked blocks).
+// first tokens (96 bytes, not 144, leave room for the parked blocks and
+// the token shape's pointer).
 const (
-	roomStrs    = 104
+	roomStrs    = 96
 	roomChoices = 2
 )
 
@@ -100,6 +102,9 @@ func (d *chunkDecoder) decodeFast(data []byte, w *wireChunk) bool {
 	first := 0 // the index of the first member left to read
 	if h := &d.head; h.matches(data) {
 		w.ID, w.Object, w.Created, w.Model, w.SystemFingerprint = h.id, h.object, h.created, h.model, h.fingerprint
+		if d.decodeToken(data, len(h.raw), w) {
+			return true
+		}
 		s.i, first, seen = len(h.raw), h.members, h.seen
 	} else {
 		if s.peek() != '{' {
@@ -160,6 +165,14 @@ func (d *chunkDecoder) decodeFast(data []byte, w *wireChunk) bool {
 			d.head.raw = d.room.head[:0]
 		}
 		d.head.remember(&head)
+		if d.tok != nil {
+			// A shape holds after the header it was read after: another
+			// header leaves the parser in another state (other keys seen).
+			d.tok.hlen = -1
+		}
+	}
+	if d.head.members > 0 && (first > 0 || head.members > 0) {
+		d.recordToken(data, len(d.head.raw), s.span, w)
 	}
 	return true
 }
@@ -284,7 +297,12 @@ func (s *scanner) delta(dl *octomesh.Delta) bool {
 		case "role":
 			bit, ok = 1<<0, s.str((*string)(&dl.Role), nil)
 		case "content":
+			s.peek()
+			at := s.i
 			bit, ok = 1<<1, s.str(&dl.Content, nil)
+			if ok && s.b[at] == '"' {
+				s.span = contentSpan{open: at, close: s.i - 1, n: s.span.n + 1}
+			}
 		case "refusal":
 			bit, ok = 1<<2, s.str(&dl.Refusal, nil)
 		case "tool_calls":

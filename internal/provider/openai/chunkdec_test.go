@@ -404,6 +404,11 @@ func FuzzChunkDecoder(f *testing.F) {
 		f.Add([]byte(trickyChunks[0]), []byte(c))
 		f.Add([]byte(c), []byte(trickyChunks[(i+1)%len(trickyChunks)]))
 	}
+	// Token chunks that differ only in their content, or a little more:
+	// the token shape's (tokenshape.go) ground.
+	for _, c := range []string{`"b"`, `"\"},\"x\":1}"`, `"é\u00e9"`, `null`, `"c" `, `"d","content":"e"`} {
+		f.Add([]byte(tokenChunk(`"a"`)), []byte(tokenChunk(c)))
+	}
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		d := &chunkDecoder{}
 		checkSameAsJSON(t, d, a)

@@ -96,9 +96,10 @@ func scanArrayInto[T any](s *scanner, buf []T, elem func(*T) bool) (out []T, nul
 // reports false on anything it does not handle exactly; the caller then
 // gives up.
 type scanner struct {
-	b []byte
-	i int
-	d *chunkDecoder
+	b    []byte
+	i    int
+	d    *chunkDecoder
+	span contentSpan // the content string read (delta), for tokenShape
 }
 
 // ws skips JSON whitespace.
