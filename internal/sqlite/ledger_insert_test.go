@@ -3,17 +3,20 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	msqlite "modernc.org/sqlite"
 
 	"github.com/octomesh/octomesh"
 )
@@ -343,22 +346,48 @@ func TestAppendEntriesOneConnection(t *testing.T) {
 	}
 }
 
+// cancelRunning is what the SQL function test_cancel() calls (nothing when
+// nil): TestAppendEntriesInterrupted's trigger ends its batch's context with
+// it, from inside the batch's statement.
+var cancelRunning atomic.Pointer[context.CancelFunc]
+
+func init() {
+	msqlite.MustRegisterScalarFunction("test_cancel", 0, func(*msqlite.FunctionContext, []driver.Value) (driver.Value, error) {
+		if cancel := cancelRunning.Load(); cancel != nil {
+			(*cancel)()
+		}
+		return nil, nil
+	})
+}
+
 // TestAppendEntriesInterrupted ends a batch's context while its statement
-// runs (a trigger keeps it busy), so that the driver interrupts it: nothing
-// of the batch is stored, the context's error is returned, and the next
-// batch goes in (on another connection: database/sql drops an interrupted
-// one, and so does AppendEntries).
+// runs (a trigger ends it, then keeps the statement busy), so that the
+// driver interrupts it: nothing of the batch is stored, the context's error
+// is returned, and the next batch goes in (on another connection:
+// database/sql drops an interrupted one, and so does AppendEntries).
+//
+// The trigger ends the context, not a timer, so that it ends while the
+// statement steps. A 100 ms timer ended now and then (half the runs on a
+// busy machine, under -race) before that: while the statement was prepared
+// or its 2,688 arguments bound. That leaves no interrupt pending on the
+// connection (the driver returns the context's error before stepping, or
+// SQLite clears the interrupt when the statement starts with none running,
+// and the driver's progress handler stops it instead), so the driver
+// rightly reports the connection valid, AppendEntries keeps it, and the
+// check below failed.
 func TestAppendEntriesInterrupted(t *testing.T) {
 	db := ledgerDB(t)
 	if _, err := db.db.Exec(`CREATE TRIGGER ledger_slow BEFORE INSERT ON ledger WHEN NEW.request_id = 'slow'
-		BEGIN SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c); END`); err != nil {
+		BEGIN SELECT test_cancel(); SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c); END`); err != nil {
 		t.Fatal(err)
 	}
 	batch := testEntries("o", "r", 100)
 	batch[50].RequestID = "slow"
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if n, err := db.AppendEntries(ctx, batch); !errors.Is(err, context.DeadlineExceeded) {
+	cancelRunning.Store(&cancel)
+	defer cancelRunning.Store(nil)
+	if n, err := db.AppendEntries(ctx, batch); !errors.Is(err, context.Canceled) {
 		t.Fatalf("AppendEntries with a statement outliving its context = %d, %v; want the context's error", n, err)
 	}
 	if got := len(storedEntries(t, db)); got != 0 {
