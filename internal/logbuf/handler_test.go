@@ -2,8 +2,11 @@ package logbuf
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -144,4 +147,113 @@ func TestHandlerBoundsPending(t *testing.T) {
 		t.Fatalf("%d records pending, want fewer than %d", n, maxPending)
 	}
 	w.Flush()
+}
+
+// fixedRecord is a record at a set time, so slog's line for it is known.
+func fixedRecord(msg string, attrs ...slog.Attr) slog.Record {
+	r := slog.NewRecord(when, slog.LevelInfo, msg, 0)
+	r.AddAttrs(attrs...)
+	return r
+}
+
+// The Writer's own formatter writes what slog's handler writes, in the
+// order logged, with the records it leaves to slog (a JSON NaN, a
+// non-scalar value, a handler WithAttrs or WithGroup) among its own.
+func TestOwnFormatterWritesSlogsLines(t *testing.T) {
+	records := []slog.Record{
+		fixedRecord("request", slog.String("request_id", "r 1"), slog.Int("status", 200), slog.Float64("f", 0.5)),
+		fixedRecord("nan", slog.Float64("f", math.NaN()), slog.Duration("d", time.Second)),
+		fixedRecord("struct", slog.Any("v", struct{ A int }{2})),
+		fixedRecord("last", slog.Bool("ok", true), slog.Time("at", when.In(east))),
+	}
+	for _, json := range []bool{false, true} {
+		out := &lockedBuffer{}
+		w := New(out, time.Hour)
+		var want bytes.Buffer
+		var h, ref slog.Handler = w.TextHandler(nil), slog.NewTextHandler(&want, nil)
+		if json {
+			h, ref = w.JSONHandler(nil), slog.NewJSONHandler(&want, nil)
+		}
+		handlers := [][2]slog.Handler{
+			{h, ref},
+			{h.WithAttrs([]slog.Attr{slog.String("pre", "x")}), ref.WithAttrs([]slog.Attr{slog.String("pre", "x")})},
+			{h.WithGroup("g"), ref.WithGroup("g")},
+		}
+		for _, hs := range handlers {
+			for _, r := range records {
+				if err := hs[0].Handle(context.Background(), r); err != nil {
+					t.Fatal(err)
+				}
+				if err := hs[1].Handle(context.Background(), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got := out.String(); got != want.String() {
+			t.Errorf("json=%v:\n got %q\nwant %q", json, got, want.String())
+		}
+	}
+}
+
+// LogAttrs queues a line that slog would have written (the time aside, which
+// is the call's), logs nothing below the handler's level, and with any
+// other handler is Logger.LogAttrs.
+func TestLogAttrs(t *testing.T) {
+	out := &lockedBuffer{}
+	w := New(out, time.Hour)
+	log := slog.New(w.TextHandler(&slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx := context.Background()
+	attrs := []slog.Attr{slog.String("request_id", "r1"), slog.Int("status", 503), slog.String("cause", `status 503 "busy"`)}
+	before := time.Now()
+	LogAttrs(ctx, log, slog.LevelWarn, "request", attrs...)
+	LogAttrs(ctx, log, slog.LevelDebug, "hidden", attrs...)
+	w.mu.Lock()
+	pending := len(w.pending)
+	w.mu.Unlock()
+	if pending != 1 {
+		t.Fatalf("%d records queued, want 1 (the debug one is below the level)", pending)
+	}
+	w.Flush()
+	line := out.String()
+	ts, rest, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil || at.Before(before.Truncate(time.Millisecond)) || at.After(time.Now()) {
+		t.Errorf("time %q (%v), want the time of the call (%v)", ts, err, before)
+	}
+	var want bytes.Buffer
+	slog.New(slog.NewTextHandler(&want, nil)).LogAttrs(ctx, slog.LevelWarn, "request", attrs...)
+	_, wantRest, _ := strings.Cut(want.String(), " ")
+	if rest != wantRest {
+		t.Errorf("line after the time %q, want %q", rest, wantRest)
+	}
+
+	var plain bytes.Buffer
+	LogAttrs(ctx, slog.New(slog.NewJSONHandler(&plain, nil)), slog.LevelInfo, "request", attrs...)
+	if !strings.Contains(plain.String(), `"msg":"request","request_id":"r1"`) {
+		t.Errorf("another handler got %q", plain.String())
+	}
+}
+
+// A request's line costs no allocation on the request's side.
+func TestLogAttrsDoesNotAllocate(t *testing.T) {
+	w := New(io.Discard, time.Hour)
+	defer w.Close()
+	log := slog.New(w.TextHandler(nil))
+	ctx := context.Background()
+	line := func() {
+		var buf [13]slog.Attr
+		LogAttrs(ctx, log, slog.LevelInfo, "request", requestAttrs(&buf)...)
+	}
+	for range 2 { // grow the queue and its spare
+		for range 200 {
+			line()
+		}
+		w.Flush()
+	}
+	if allocs := testing.AllocsPerRun(100, line); allocs != 0 {
+		t.Errorf("%v allocations per line, want 0", allocs)
+	}
 }

@@ -11,6 +11,7 @@ package logbuf
 
 import (
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -34,10 +35,16 @@ type Writer struct {
 	closed bool
 	err    error // the first error from w, reported by Flush and Close
 
-	// Records a Handler deferred, and the slice the last formatting left
-	// for reuse; fmtMu serialises formatting (handler.go).
-	pending, spare []deferred
-	fmtMu          sync.Mutex
+	// Records a Handler deferred and their attributes, and the slices the
+	// last formatting left for reuse (handler.go).
+	pending, spare    []deferred
+	attrs, spareAttrs []slog.Attr
+
+	// fmtMu serialises formatting, and guards what it keeps between
+	// batches: the lines' buffer and the time cache.
+	fmtMu sync.Mutex
+	lines []byte
+	clock timeCache
 }
 
 // New returns a Writer that writes to w at most interval after a line
