@@ -163,14 +163,17 @@ func sqlitePath(dsn string) string {
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
-	var h slog.Handler = slog.NewTextHandler(w, opts)
-	if c.Format == "json" {
-		h = slog.NewJSONHandler(w, opts)
-	}
 	if lb, ok := w.(*logbuf.Writer); ok {
 		// Request lines are formatted at the batch's flush, off the
-		// request's goroutine (see logbuf.Writer.Handler).
-		h = lb.Handler(h)
+		// request's goroutine, by logbuf's formatter: slog's output, at
+		// less cost (see logbuf.Writer.Handler and TextHandler).
+		if c.Format == "json" {
+			return slog.New(lb.JSONHandler(opts))
+		}
+		return slog.New(lb.TextHandler(opts))
 	}
-	return slog.New(h)
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

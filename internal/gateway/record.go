@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/logbuf"
 	"github.com/octomesh/octomesh/internal/telemetry"
 )
 
@@ -116,7 +117,9 @@ func (s *Service) finish(ctx context.Context, o outcome) {
 		}
 		level = slog.LevelWarn
 	}
-	s.log.LogAttrs(ctx, level, "request", attrs...)
+	// logbuf's LogAttrs queues the line without building a slog.Record
+	// when s.log is the server's batched logger.
+	logbuf.LogAttrs(ctx, s.log, level, "request", attrs...)
 }
 
 // rejected records a chat request refused before any upstream attempt
