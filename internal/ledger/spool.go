@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +31,15 @@ import (
 // Each append of a batch is one write and one fsync: a crash mid-write
 // leaves at most a torn last line, whose checksum (or missing newline)
 // gives it away. Its batch was never acknowledged, so it is skipped.
+//
+// A journal segment (write-behind) is, on Linux, preallocated and mapped
+// (see mapSegment): an append is a copy into the mapping, no system call,
+// and the file keeps its preallocated size, NUL bytes past the records,
+// until it is rotated out and truncated to its records. A crash leaves
+// that NUL tail (and a crash mid-copy a partial record before it), so the
+// reader treats NUL as a separator: runs of it are skipped, and a record
+// cut short by one is torn. No valid record holds a NUL byte (JSON
+// escapes control characters).
 const (
 	segmentPrefix = "ledger-"
 	segmentSuffix = ".spool"
@@ -37,7 +47,21 @@ const (
 	// replay (possible only across versions), for an operator to inspect.
 	rejectedFile  = "rejected.jsonl"
 	recordVersion = 1
+	// journalMapBytes is the most a journal segment maps (and
+	// preallocates); a segment that fills it is rotated out. The drain
+	// rotates the journal every WriteBehind anyway, so this only bounds
+	// a burst's segment.
+	journalMapBytes = 4 << 20
 )
+
+// journalMapSize returns the journal mapping's size for a spool bounded by
+// maxBytes: an eighth of the bound (at least a page), as the preallocated
+// tail is disk the bound does not count, and at most journalMapBytes.
+func journalMapSize(maxBytes int64) int {
+	page := int64(os.Getpagesize())
+	n := min(maxBytes/8, journalMapBytes) / page * page
+	return int(max(n, page))
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -67,34 +91,85 @@ func decodeRecord(line []byte) (octomesh.LedgerEntry, error) {
 }
 
 // readSegment reads a segment's records and calls fn with them in order,
-// at most max at a time. It skips (and counts) lines that fail their
-// checksum or lack their newline, and stops at fn's first error. fn must
-// not keep the slice.
+// at most max at a time. Records end with a newline; NUL bytes end them
+// too, and runs of NULs are skipped (a mapped journal segment's
+// preallocated tail, see above). It skips (and counts) lines that fail
+// their checksum or lack their newline: the pieces of one record torn by
+// NULs count once. It stops at fn's first error. fn must not keep the
+// slice.
 func readSegment(r io.Reader, maxBatch int, fn func([]octomesh.LedgerEntry) error) (skipped int, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	batch := make([]octomesh.LedgerEntry, 0, maxBatch)
-	for {
-		line, rerr := br.ReadBytes('\n')
-		if rerr != nil && rerr != io.EOF {
-			return skipped, fmt.Errorf("read spool: %w", rerr)
-		}
-		if rerr == io.EOF {
+	var line []byte // the record being read, across buffer refills
+	// torn: the last piece was cut short by a NUL; the pieces that follow
+	// it, up to a newline, are the same torn record's.
+	torn := false
+	// end handles the piece in line, ended by a newline (complete), a NUL
+	// or the end of the file. Only a complete piece can be a record: one
+	// cut short was never acknowledged, even if it would decode.
+	end := func(complete bool) error {
+		defer func() { line = line[:0] }()
+		if !complete {
 			if len(bytes.TrimSpace(line)) > 0 {
-				skipped++ // torn: the write of its batch never finished
+				if !torn {
+					skipped++
+				}
+				torn = true
 			}
-			break
+			return nil
 		}
-		e, derr := decodeRecord(bytes.TrimSuffix(line, []byte("\n")))
+		e, derr := decodeRecord(line)
 		if derr != nil {
-			skipped++
-			continue
+			if !torn {
+				skipped++
+			}
+			torn = false
+			return nil
 		}
+		torn = false
 		batch = append(batch, e)
 		if len(batch) == maxBatch {
 			if err := fn(batch); err != nil {
-				return skipped, err
+				return err
 			}
 			batch = batch[:0]
+		}
+		return nil
+	}
+	for {
+		chunk, rerr := br.ReadSlice('\n')
+		if rerr != nil && rerr != io.EOF && rerr != bufio.ErrBufferFull {
+			return skipped, fmt.Errorf("read spool: %w", rerr)
+		}
+		complete := rerr == nil // chunk ends with the newline
+		if complete {
+			chunk = chunk[:len(chunk)-1]
+		}
+		for {
+			i := bytes.IndexByte(chunk, 0)
+			if i < 0 {
+				break
+			}
+			line = append(line, chunk[:i]...)
+			if err := end(false); err != nil {
+				return skipped, err
+			}
+			for i < len(chunk) && chunk[i] == 0 {
+				i++
+			}
+			chunk = chunk[i:]
+		}
+		line = append(line, chunk...)
+		if complete {
+			if err := end(true); err != nil {
+				return skipped, err
+			}
+		}
+		if rerr == io.EOF {
+			if err := end(false); err != nil {
+				return skipped, err
+			}
+			break
 		}
 	}
 	if len(batch) > 0 {
@@ -120,9 +195,18 @@ type spool struct {
 	dir string
 	max int64
 
+	// mapSize is the size a journal segment is mapped with (0: never;
+	// appends use write(2)).
+	mapSize int
+
 	mu     sync.Mutex
 	active *os.File // nil when no segment is open for appends
 	cur    segment  // the active segment
+	// mapped is the active journal segment's mapping, nil when it has
+	// none (not a journal segment, or mapping failed): records go to
+	// mapped[:cur.size]. Only rotate unmaps it, and it sets mapped to nil
+	// at once, under mu; nothing else keeps a slice of it.
+	mapped []byte
 	closed []segment
 	// memFree holds the entry slices of applied journal segments, for the
 	// next segments: a segment's entries otherwise cost a slice grown
@@ -143,7 +227,7 @@ func openSpool(dir string, maxBytes int64) (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger spool: %w", err)
 	}
-	s := &spool{dir: dir, max: maxBytes}
+	s := &spool{dir: dir, max: maxBytes, mapSize: journalMapSize(maxBytes)}
 	for _, de := range ents {
 		n, ok := segmentNumber(de.Name())
 		if !ok || !de.Type().IsRegular() {
@@ -187,8 +271,15 @@ func (s *spool) append(buf []byte, onlyIfDegraded bool) (bool, error) {
 	if s.bytes+int64(len(buf)) > s.max {
 		return true, errSpoolFull()
 	}
+	if s.mapped != nil {
+		// A mapped journal segment cannot take write(2)s (its file's end
+		// is the mapping's): the spool's fsynced batches start a new one,
+		// after it in replay order. Its own entries are applied from
+		// memory as before.
+		s.rotate()
+	}
 	if s.active == nil {
-		if err := s.create(false); err != nil {
+		if err := s.create(false, 0); err != nil {
 			return true, octomesh.Errorf(octomesh.EUNAVAILABLE, "usage cannot be recorded: the database and the local ledger spool are unavailable").WithCause(err)
 		}
 	}
@@ -211,20 +302,37 @@ func (s *spool) append(buf []byte, onlyIfDegraded bool) (bool, error) {
 
 // appendJournal writes buf (the records of entries) to the active segment
 // without fsync: the write-behind journal (see Options.WriteBehind). The
-// segment keeps entries in memory for the drain.
+// segment keeps entries in memory for the drain. A mapped segment takes
+// buf as a copy into its mapping; one it cannot hold is rotated out first.
+//
+// The copy happens under s.mu, like the write it replaces: it costs tens
+// of nanoseconds, and outside the lock rotate would have to wait for
+// copies in flight before unmapping. Under the lock, too, a crash
+// mid-copy can only tear the last record.
 func (s *spool) appendJournal(buf []byte, entries []octomesh.LedgerEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.bytes+int64(len(buf)) > s.max {
 		return errSpoolFull()
 	}
+	if s.mapped != nil && s.cur.size+int64(len(buf)) > int64(len(s.mapped)) {
+		s.rotate()
+	}
 	if s.active == nil {
-		if err := s.create(true); err != nil {
+		if err := s.create(true, len(buf)); err != nil {
 			return err
 		}
 	}
-	if _, err := s.active.Write(buf); err != nil {
-		s.active.Truncate(s.cur.size)
+	var err error
+	if s.mapped != nil {
+		err = s.copyMapped(buf)
+	} else {
+		_, err = s.active.Write(buf)
+	}
+	if err != nil {
+		if s.mapped == nil { // rotate cuts a mapped segment itself
+			s.active.Truncate(s.cur.size)
+		}
 		s.rotate()
 		return err
 	}
@@ -236,19 +344,47 @@ func (s *spool) appendJournal(buf []byte, entries []octomesh.LedgerEntry) error 
 	return nil
 }
 
+// copyMapped copies buf into the mapping at cur.size. A fault (SIGBUS: the
+// file shrank under the mapping, or a filesystem that cannot keep
+// fallocate's promise) becomes an error instead of killing the process.
+// s.mu is held.
+func (s *spool) copyMapped(buf []byte) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			err = fmt.Errorf("ledger journal: store to the mapped segment: %v", r)
+		}
+	}()
+	copy(s.mapped[s.cur.size:], buf)
+	return nil
+}
+
 // create opens a new active segment. A spool segment's directory entry is
 // made durable; a journal segment's, like its records, only survives a
-// crash of the process, not of the machine.
-func (s *spool) create(journal bool) error {
+// crash of the process, not of the machine. A journal segment is mapped
+// (see mapSegment) when need bytes fit its mapping and mapping works;
+// otherwise it is appended to with write(2).
+func (s *spool) create(journal bool, need int) error {
 	for {
 		s.seq++
 		path := filepath.Join(s.dir, fmt.Sprintf("%s%020d%s", segmentPrefix, s.seq, segmentSuffix))
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+		flag := os.O_WRONLY
+		if journal {
+			flag = os.O_RDWR // a shared writable mapping needs read access
+		}
+		f, err := os.OpenFile(path, flag|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
 		if err != nil {
 			return err
+		}
+		if journal && need <= s.mapSize {
+			s.mapped, _ = mapSegment(f, s.mapSize) // on an error, the write path
 		}
 		if !journal {
 			if err := syncDir(s.dir); err != nil {
@@ -275,10 +411,19 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// rotate closes the active segment, making it one to replay. s.mu is held.
+// rotate closes the active segment, making it one to replay. A mapped
+// segment is unmapped and cut to its records. s.mu is held.
 func (s *spool) rotate() {
 	if s.active == nil {
 		return
+	}
+	if s.mapped != nil {
+		unmapSegment(s.mapped)
+		s.mapped = nil
+		// Past cur.size the file holds the preallocation's NULs (and,
+		// after a failed copy, a partial record): a failed truncate
+		// leaves them for the reader to skip, and counted below.
+		s.active.Truncate(s.cur.size)
 	}
 	s.active.Close()
 	s.active = nil

@@ -692,6 +692,10 @@ func (w *Writer) crash() {
 	w.failQueued()
 	if w.spool != nil {
 		w.spool.mu.Lock()
+		if w.spool.mapped != nil {
+			unmapSegment(w.spool.mapped) // no truncate: the NUL tail stays, as after a kill
+			w.spool.mapped = nil
+		}
 		if w.spool.active != nil {
 			w.spool.active.Close() // no rotate: the file stays exactly as written
 			w.spool.active = nil
