@@ -15,3 +15,5 @@ func mapSegment(f *os.File, size int) ([]byte, error) {
 }
 
 func unmapSegment(b []byte) error { return nil }
+
+func prefaultSegment(b []byte) {}
