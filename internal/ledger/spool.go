@@ -213,7 +213,7 @@ type spool struct {
 	mapped []byte
 	// prefaulted is how much of mapped prefaultSegment made writable.
 	prefaulted int
-	closed []segment
+	closed     []segment
 	// memFree holds the entry slices of applied journal segments, for the
 	// next segments: a segment's entries otherwise cost a slice grown
 	// from nothing every drain cycle, twice the entries' size in garbage.
