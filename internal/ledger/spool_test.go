@@ -125,20 +125,34 @@ func FuzzDecodeRecord(f *testing.F) {
 }
 
 // FuzzReadSegment feeds arbitrary segment bytes to the reader: it never
-// panics and never hands over more than the batch size.
+// panics, never hands over more than the batch size, and reads the same
+// with a NUL tail (a mapped journal segment's preallocation) as without.
 func FuzzReadSegment(f *testing.F) {
 	buf, _ := encodeRecords([]octomesh.LedgerEntry{fullEntry(), entry("x", 1), entry("y", 2)})
 	f.Add(buf)
 	f.Add(buf[:len(buf)/2])
+	f.Add(append(buf[:len(buf)/3:len(buf)/3], 0, 0, '\n'))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := readSegment(bytes.NewReader(data), 2, func(b []octomesh.LedgerEntry) error {
-			if len(b) == 0 || len(b) > 2 {
-				t.Fatalf("batch of %d", len(b))
+		read := func(data []byte) (string, int) {
+			var ids []string
+			skipped, err := readSegment(bytes.NewReader(data), 2, func(b []octomesh.LedgerEntry) error {
+				if len(b) == 0 || len(b) > 2 {
+					t.Fatalf("batch of %d", len(b))
+				}
+				for _, e := range b {
+					ids = append(ids, e.RequestID)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+			return strings.Join(ids, ","), skipped
+		}
+		ids, skipped := read(data)
+		ids2, skipped2 := read(append(data[:len(data):len(data)], make([]byte, 100)...))
+		if ids != ids2 || skipped != skipped2 {
+			t.Fatalf("read %q skipping %d; with a NUL tail %q skipping %d", ids, skipped, ids2, skipped2)
 		}
 	})
 }
