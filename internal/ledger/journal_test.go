@@ -293,7 +293,8 @@ func segmentFile(t testing.TB, path string) []byte {
 
 // TestJournalRotatesAFullMapping: appends that overflow a segment's
 // mapping go on in a new segment; rotated and closed segments are cut to
-// their records; the drain applies every entry once.
+// their records; the drain takes every entry once, those of the mapped
+// segment still active too.
 func TestJournalRotatesAFullMapping(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -324,7 +325,7 @@ func TestJournalRotatesAFullMapping(t *testing.T) {
 			if wantMapped := tc.mapSize > 0 && runtime.GOOS == "linux"; isMapped != wantMapped {
 				t.Errorf("active segment mapped = %v, want %v", isMapped, wantMapped)
 			}
-			segs := s.next() // the drain's rotation
+			segs := s.next() // the drain's
 			want := 1
 			if isMapped {
 				want = 4
@@ -334,8 +335,19 @@ func TestJournalRotatesAFullMapping(t *testing.T) {
 			}
 			var ids []string
 			var size int64
-			for _, seg := range segs {
+			for i, seg := range segs {
+				if seg.path == "" {
+					// The entries of the mapped segment, which stays
+					// active: its file holds them, then NULs.
+					if !isMapped || i != len(segs)-1 {
+						t.Errorf("a segment without a file: %+v", seg)
+					}
+					seg.path, seg.size = s.cur.path, s.cur.size
+				}
 				data := segmentFile(t, seg.path)
+				if seg.path == s.cur.path {
+					data = bytes.TrimRight(data, "\x00")
+				}
 				if int64(len(data)) != seg.size || bytes.IndexByte(data, 0) >= 0 {
 					t.Errorf("%s: %d bytes (%d NULs) for %d bytes of records", seg.path, len(data), bytes.Count(data, []byte{0}), seg.size)
 				}
@@ -420,5 +432,56 @@ func TestJournalBatchLargerThanTheMapping(t *testing.T) {
 	}
 	if ids, skipped := readIDs(t, segmentFile(t, filepath.Join(dir, files[0]))); len(ids) != len(es) || skipped != 0 {
 		t.Errorf("read %d records skipping %d, want %d", len(ids), skipped, len(es))
+	}
+}
+
+// TestJournalMappingOutlivesDrainCycles: the drain applies a mapped
+// segment's entries without rotating its file; Close removes the file
+// once everything is applied; after a crash the file's entries, applied
+// or not, are replayed (harmless: the ledger is idempotent).
+func TestJournalMappingOutlivesDrainCycles(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("journal segments are mapped on Linux only")
+	}
+	for _, crash := range []bool{false, true} {
+		dir := t.TempDir()
+		store := &idStore{}
+		w, err := NewWriter(store, Options{SpoolDir: dir, WriteBehind: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range 3 {
+			noErrors(t, writeConcurrently(w, 2, 10))
+			if err := w.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if files := spoolFiles(t, dir); len(files) != 1 {
+				t.Fatalf("round %d: files %v, want the one mapped segment", round, files)
+			}
+		}
+		if st := w.Stats(); st.Applied != 60 || len(store.ids) != 20 {
+			t.Fatalf("applied %d, store holds %d ids; want 60 entries of 20 requests", st.Applied, len(store.ids))
+		}
+		if !crash {
+			if err := w.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if files := spoolFiles(t, dir); len(files) != 0 {
+				t.Errorf("files after Close: %v", files)
+			}
+			continue
+		}
+		w.crash()
+		store2 := &idStore{}
+		w2 := newWriter(t, store2, Options{SpoolDir: dir, WriteBehind: time.Hour})
+		if err := w2.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st := w2.Stats(); st.Replayed != 60 || st.TornRecords != 0 || len(store2.ids) != 20 {
+			t.Errorf("after the crash: %+v, %d ids; want 60 replayed of 20 requests", st, len(store2.ids))
+		}
+		if files := spoolFiles(t, dir); len(files) != 0 {
+			t.Errorf("files after recovery: %v", files)
+		}
 	}
 }

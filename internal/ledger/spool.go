@@ -184,8 +184,10 @@ func readSegment(r io.Reader, maxBatch int, fn func([]octomesh.LedgerEntry) erro
 	return skipped, nil
 }
 
-// segment is one spool file.
+// segment is one spool file, or (path "") the entries a mapped journal
+// segment took since the drain last took them.
 type segment struct {
+	id   uint64 // its identity in spool.closed
 	path string
 	size int64
 	// journal: every record was appended by appendJournal in this run, and
@@ -220,6 +222,7 @@ type spool struct {
 	memFree  [][]octomesh.LedgerEntry
 	bytes    int64  // total size of every segment
 	seq      uint64 // the last segment number used
+	lastID   uint64 // the last segment.id given
 	degraded bool   // batches go straight here: the store failed and has not been replayed into yet
 }
 
@@ -243,7 +246,8 @@ func openSpool(dir string, maxBytes int64) (*spool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger spool: %w", err)
 		}
-		s.closed = append(s.closed, segment{path: filepath.Join(dir, de.Name()), size: fi.Size()})
+		s.lastID++
+		s.closed = append(s.closed, segment{id: s.lastID, path: filepath.Join(dir, de.Name()), size: fi.Size()})
 		s.bytes += fi.Size()
 		s.seq = max(s.seq, n)
 	}
@@ -350,6 +354,10 @@ func (s *spool) appendJournal(buf []byte, entries []octomesh.LedgerEntry) error 
 	s.cur.size += int64(len(buf))
 	s.bytes += int64(len(buf))
 	if s.cur.journal {
+		if cap(s.cur.mem) == 0 && len(s.memFree) > 0 {
+			s.cur.mem = s.memFree[len(s.memFree)-1]
+			s.memFree = s.memFree[:len(s.memFree)-1]
+		}
 		s.cur.mem = append(s.cur.mem, entries...)
 	}
 	return nil
@@ -447,16 +455,37 @@ func (s *spool) rotate() {
 		os.Remove(s.cur.path)
 		return
 	}
+	s.lastID++
+	s.cur.id = s.lastID
 	s.closed = append(s.closed, s.cur)
 }
 
 // next rotates the active segment out and returns the segments to replay,
 // oldest first. When there are none it leaves degraded mode, atomically
 // with finding none, so no batch can be spooled unseen; then it returns nil.
+//
+// A mapped journal segment is not rotated: its entries so far become a
+// segment of their own (no file), and the file goes on taking appends
+// until its mapping is full. Rotating it every drain cycle cost more than
+// the write(2)s the mapping saves (unmapping interrupts every CPU the
+// process ran on, to flush its TLB; then truncate, create, fallocate,
+// map). The file is removed once its last entries are applied, after the
+// earlier ones (replay goes oldest first and stops at a failure); a crash
+// before that replays entries already applied, which the ledger's
+// idempotent identity makes harmless, as for a crash between applying a
+// segment and removing it.
 func (s *spool) next() []segment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rotate()
+	if s.mapped != nil && s.cur.journal {
+		if len(s.cur.mem) > 0 {
+			s.lastID++
+			s.closed = append(s.closed, segment{id: s.lastID, journal: true, mem: s.cur.mem})
+			s.cur.mem = nil
+		}
+	} else {
+		s.rotate()
+	}
 	if len(s.closed) == 0 {
 		s.degraded = false
 		return nil
@@ -489,13 +518,15 @@ func (s *spool) heal() {
 
 // remove deletes a replayed segment.
 func (s *spool) remove(seg segment) error {
-	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("ledger spool: %w", err)
+	if seg.path != "" {
+		if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("ledger spool: %w", err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, c := range s.closed {
-		if c.path == seg.path {
+		if c.id == seg.id {
 			s.closed = append(s.closed[:i], s.closed[i+1:]...)
 			s.bytes -= c.size
 			s.recycle(c.mem)
@@ -525,6 +556,10 @@ func (s *spool) recycle(mem []octomesh.LedgerEntry) {
 func (s *spool) pending() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.mapped != nil && s.cur.journal {
+		// Its file's records may all be applied: its entries tell.
+		return s.degraded || len(s.closed) > 0 || len(s.cur.mem) > 0
+	}
 	return s.degraded || len(s.closed) > 0 || (s.active != nil && s.cur.size > 0)
 }
 
@@ -556,9 +591,18 @@ func (s *spool) reject(entries []octomesh.LedgerEntry) error {
 	return f.Close()
 }
 
-// close closes the active segment; what is on disk stays for the next run.
+// close closes the active segment; what is on disk stays for the next run,
+// but for a mapped journal segment whose entries, like every other
+// segment's, are all applied.
 func (s *spool) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	applied := s.mapped != nil && s.cur.journal && len(s.cur.mem) == 0 && len(s.closed) == 0
 	s.rotate()
+	if applied && len(s.closed) == 1 {
+		if err := os.Remove(s.closed[0].path); err == nil {
+			s.bytes -= s.closed[0].size
+			s.closed = s.closed[:0]
+		}
+	}
 }
