@@ -1,0 +1,330 @@
+// Package cancelctx is a cancelable context.Context whose children of the
+// same kind, and watchers, register with it without allocating.
+//
+// A request served by h1server, its gateway attempt and the upstream
+// connection's watch form a chain of three cancellations per request. With
+// the standard library's contexts each link costs a children map in the
+// parent (two allocations), the parent's Done channel, and for a watch
+// (context.AfterFunc) a context and a closure more: about 1.2 KB held per
+// waiting stream. Here a link is a Node, embedded where its owner lives
+// (the child Ctx, the connection), kept in an intrusive list: no
+// allocation, and no Done channel unless someone asks for one.
+//
+// Lifecycle: Init (or New) ties a Ctx to its parent; Cancel ends it, and
+// its parent's end ends it; after the end, Err and Cause answer and every
+// watcher has run. Release unties a Ctx from its parent early, when its
+// owner is done with it, so that a long-lived parent does not keep it.
+//
+// The standard library finds the nearest cancelCtx of a context through
+// Value with its private key (context.Cause and propagateCancel do).
+// A Ctx answers that key with itself, which is how From finds it through
+// value-only contexts (WithValue, octomesh's scope) and knows that no
+// other canceller (a WithCancel, a WithoutCancel) stands between: those
+// answer the key themselves. A standard context derived directly from a
+// Ctx registers through its AfterFunc method (a few allocations, as
+// before); one derived through a value-only context in between finds no
+// cancelCtx and watches from a goroutine of its own, until either ends.
+package cancelctx
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Watcher is told when the Ctx it watches ends.
+type Watcher interface {
+	// ContextDone runs in the goroutine that ends the Ctx, with the Ctx's
+	// lock held: it must be quick, must not block, and must not call the
+	// Ctx's methods (its Unwatch would wait for itself).
+	ContextDone()
+}
+
+// Node registers a Watcher with a Ctx. Embed it where the watcher lives:
+// it is attached by Watch and detached by Unwatch or by the Ctx's end,
+// and may then be attached again.
+type Node struct {
+	prev, next *Node
+	on         *Ctx // the Ctx it is attached to, or nil
+	w          Watcher
+}
+
+// Ctx is a cancelable context. Its zero value is not usable: see Init.
+// Its methods are safe for concurrent use, except Init.
+type Ctx struct {
+	parent   context.Context
+	deadline time.Time // its own (SetDeadline), if earlier than the parent's
+
+	mu    sync.Mutex
+	done  atomic.Value // chan struct{}: made by Done, closed by the end
+	ended atomic.Bool  // err and cause are set
+	err   error
+	cause error
+	head  *Node // the attached watchers
+
+	// link is c's registration with its parent Ctx (linked: From(parent)),
+	// or stop, with a parent of another kind, its context.AfterFunc's.
+	linked *Ctx
+	link   Node
+	stop   func() bool
+}
+
+// closedchan is the Done channel of a Ctx that ended before anyone asked.
+var closedchan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// New returns a Ctx under parent.
+func New(parent context.Context) *Ctx {
+	c := new(Ctx)
+	c.Init(parent)
+	return c
+}
+
+// Init makes c, which may be embedded in its owner's memory, a new context
+// under parent: ended when parent ends (at once if it has ended), or by
+// Cancel. c must not be in use: a Ctx that others may still hold (a
+// goroutine left behind by its request) must not be initialised again,
+// for they would see it live again.
+func (c *Ctx) Init(parent context.Context) {
+	*c = Ctx{parent: parent}
+	if p := From(parent); p != nil {
+		c.linked = p
+		p.Watch(&c.link, (*link)(c)) // ends c at once if p has ended
+		return
+	}
+	done := parent.Done()
+	if done == nil {
+		return // never cancelled
+	}
+	select {
+	case <-done:
+		c.end(parent.Err(), context.Cause(parent))
+		return
+	default:
+	}
+	c.stop = context.AfterFunc(parent, c.parentEnded)
+}
+
+// From returns the Ctx whose end ends ctx: ctx itself, or the nearest
+// Ctx above it through value-only contexts; nil if ctx has another
+// canceller nearer, or none.
+func From(ctx context.Context) *Ctx {
+	if c, ok := ctx.(*Ctx); ok {
+		return c
+	}
+	c, _ := ctx.Value(cancelCtxKey).(*Ctx)
+	return c
+}
+
+// cancelCtxKey is the key through which the standard library looks up a
+// context's nearest cancelCtx: whatever context.Cause of an ended context
+// asks for, found once by asking.
+var cancelCtxKey = func() any {
+	p := &keyProbe{Context: context.Background()}
+	_ = context.Cause(p)
+	if p.key == nil {
+		panic("cancelctx: context.Cause asked for no key")
+	}
+	return p.key
+}()
+
+// keyProbe is an ended context that notes the key it is asked for.
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Err() error        { return context.Canceled }
+func (p *keyProbe) Value(key any) any { p.key = key; return nil }
+
+// parentEnded is the AfterFunc of a parent of another kind.
+func (c *Ctx) parentEnded() { c.end(c.parent.Err(), context.Cause(c.parent)) }
+
+// link is a Ctx as the Watcher of its parent Ctx (a type of its own, so
+// that Ctx has no ContextDone method for others to call).
+type link Ctx
+
+// ContextDone ends c as its parent Ctx ended: the parent has set its err
+// and cause (under its lock, or before Watch found it ended).
+func (l *link) ContextDone() {
+	c := (*Ctx)(l)
+	c.end(c.linked.err, c.linked.cause)
+}
+
+// Cancel ends c with context.Canceled, and cause as its cause (nil:
+// context.Canceled). Only the first end counts.
+func (c *Ctx) Cancel(cause error) { c.CancelErr(context.Canceled, cause) }
+
+// CancelErr ends c with err (context.Canceled or context.DeadlineExceeded,
+// as Err must answer) and cause (nil: err), and unties it from its
+// parent. Only the first end counts.
+func (c *Ctx) CancelErr(err, cause error) {
+	c.end(err, cause)
+	c.Release()
+}
+
+// end ends c, if it has not ended: closes Done and runs the watchers.
+func (c *Ctx) end(err, cause error) {
+	if cause == nil {
+		cause = err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended.Load() {
+		return
+	}
+	c.err, c.cause = err, cause
+	c.ended.Store(true)
+	if d, _ := c.done.Load().(chan struct{}); d != nil {
+		close(d)
+	} else {
+		c.done.Store(closedchan)
+	}
+	for n := c.head; n != nil; {
+		// Once detached, n may be attached again elsewhere (by Watch in
+		// another goroutine): read it first.
+		next, w := n.next, n.w
+		n.on, n.prev, n.next = nil, nil, nil
+		w.ContextDone()
+		n = next
+	}
+	c.head = nil
+}
+
+// Release unties c from its parent, without ending it: the parent no
+// longer holds c, and c no longer follows the parent. For a Ctx whose
+// owner is done with it (after Cancel it is done already).
+func (c *Ctx) Release() {
+	if c.linked != nil {
+		c.linked.Unwatch(&c.link)
+	}
+	if c.stop != nil {
+		c.stop()
+	}
+}
+
+// Watch attaches n to c with w as its watcher: w.ContextDone runs when c
+// ends, unless Unwatch detaches n first. If c has ended, w.ContextDone
+// runs now, in this goroutine, and Watch reports false. n must not be
+// attached.
+func (c *Ctx) Watch(n *Node, w Watcher) bool {
+	c.mu.Lock()
+	if c.ended.Load() {
+		c.mu.Unlock()
+		w.ContextDone()
+		return false
+	}
+	n.on, n.prev, n.next, n.w = c, nil, c.head, w
+	if c.head != nil {
+		c.head.prev = n
+	}
+	c.head = n
+	c.mu.Unlock()
+	return true
+}
+
+// Unwatch detaches n from c, and reports whether it did: false when n was
+// not attached to c, in particular when c's end detached it (its watcher
+// then has run, or is running in the goroutine that ended c).
+func (c *Ctx) Unwatch(n *Node) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n.on != c {
+		return false
+	}
+	if n.prev != nil {
+		n.prev.next = n.next
+	} else {
+		c.head = n.next
+	}
+	if n.next != nil {
+		n.next.prev = n.prev
+	}
+	n.on, n.prev, n.next = nil, nil, nil
+	return true
+}
+
+// SetDeadline makes c end with context.DeadlineExceeded at t, if that is
+// before its parent's deadline, which Deadline then reports. The caller
+// runs the timer (AfterFunc(c.Expire) or its own): c only reports t.
+// Before c is shared.
+func (c *Ctx) SetDeadline(t time.Time) {
+	if pd, ok := c.parent.Deadline(); !ok || t.Before(pd) {
+		c.deadline = t
+	}
+}
+
+// Expire ends c with context.DeadlineExceeded, as its deadline's timer.
+func (c *Ctx) Expire() { c.CancelErr(context.DeadlineExceeded, nil) }
+
+// Deadline reports c's deadline: its own, or its parent's.
+func (c *Ctx) Deadline() (time.Time, bool) {
+	if !c.deadline.IsZero() {
+		return c.deadline, true
+	}
+	return c.parent.Deadline()
+}
+
+// Done returns a channel closed when c ends, made at the first call.
+func (c *Ctx) Done() <-chan struct{} {
+	if d := c.done.Load(); d != nil {
+		return d.(chan struct{})
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, _ := c.done.Load().(chan struct{})
+	if d == nil {
+		d = make(chan struct{})
+		c.done.Store(d)
+	}
+	return d
+}
+
+// Err is nil until c ends, then why it ended.
+func (c *Ctx) Err() error {
+	if !c.ended.Load() {
+		return nil
+	}
+	return c.err
+}
+
+// Cause is nil until c ends, then the cause it ended with (as
+// context.Cause of a WithCancelCause context would report).
+func (c *Ctx) Cause() error {
+	if !c.ended.Load() {
+		return nil
+	}
+	return c.cause
+}
+
+// Value answers the standard library's cancelCtx key with c (see the
+// package doc), and other keys with the parent's values.
+func (c *Ctx) Value(key any) any {
+	if key == cancelCtxKey {
+		return c
+	}
+	return c.parent.Value(key)
+}
+
+// AfterFunc arranges for f to run in its own goroutine after c ends, as
+// context.AfterFunc does; stop detaches it and reports whether it did.
+// The standard library's contexts derived directly from c register
+// through it.
+func (c *Ctx) AfterFunc(f func()) (stop func() bool) {
+	a := &afterFunc{f: f}
+	c.Watch(&a.n, a)
+	return func() bool { return c.Unwatch(&a.n) }
+}
+
+type afterFunc struct {
+	n Node
+	f func()
+}
+
+func (a *afterFunc) ContextDone() { go a.f() }
+
+func (c *Ctx) String() string { return "cancelctx.Ctx" }
