@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/octomesh/octomesh/internal/cancelctx"
 )
 
 // Connection states, for Shutdown (which closes idle connections only) and
@@ -53,11 +55,11 @@ type conn struct {
 	waitFailed bool
 
 	// The request in flight, for the watcher: its start (unix nanoseconds,
-	// 0 when none), when it was last checked, and how to cancel it.
+	// 0 when none), when it was last checked, and its context.
 	mu      sync.Mutex
 	started int64
 	checked int64
-	cancel  context.CancelFunc
+	ctx     *cancelctx.Ctx
 }
 
 // newConn takes no buffer: the connection waits for its first request
@@ -145,7 +147,10 @@ func (c *conn) waitForRequest() (start time.Time, ok bool) {
 // connection then closes, as with net/http, and the panic is logged unless
 // it is http.ErrAbortHandler.
 func (c *conn) handle(w *response) (ok bool) {
-	ctx, cancel := context.WithCancel(c.base)
+	// The request's context is a cancelctx.Ctx: the gateway's attempt and
+	// the upstream connection's watch link to it without allocating (a
+	// context.WithCancel's children cost a map and a Done channel).
+	ctx := cancelctx.New(c.base)
 	// The context is set in place: WithContext, inlined, makes its copy on
 	// the stack, where a request of its own for the handler would cost a
 	// heap allocation of the whole Request. (net/http's handlers, too, get
@@ -153,14 +158,14 @@ func (c *conn) handle(w *response) (ok bool) {
 	w.tmpl = *w.tmpl.WithContext(ctx)
 	r := &w.tmpl
 	c.mu.Lock()
-	c.started, c.checked, c.cancel = time.Now().UnixNano(), 0, cancel
+	c.started, c.checked, c.ctx = time.Now().UnixNano(), 0, ctx
 	c.mu.Unlock()
 	defer func() {
 		w.returned.Store(true)
 		c.mu.Lock()
-		c.started, c.cancel = 0, nil
+		c.started, c.ctx = 0, nil
 		c.mu.Unlock()
-		cancel()
+		ctx.Cancel(nil)
 		if v := recover(); v != nil {
 			ok = false
 			if v != http.ErrAbortHandler {

@@ -60,9 +60,9 @@ func (c *conn) due(now int64) bool {
 
 func (c *conn) cancelRequest() {
 	c.mu.Lock()
-	cancel := c.cancel
+	ctx := c.ctx
 	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if ctx != nil {
+		ctx.Cancel(nil)
 	}
 }
