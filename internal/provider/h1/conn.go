@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/octomesh/octomesh/internal/cancelctx"
 )
 
 // persistConn is one keep-alive connection. It carries one request at a
@@ -82,7 +84,7 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool, room *BodyRoom)
 	}
 	w := &pc.w
 	w.done.Store(false)
-	w.stop = context.AfterFunc(ctx, pc.fire)
+	w.start(ctx, pc.fire)
 
 	pc.written, pc.writeErr = 0, nil
 	if err := pc.writeRequest(req); err != nil {
@@ -118,11 +120,39 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool, room *BodyRoom)
 	return resp, nil
 }
 
-// watch ties a request's context to its connection.
+// watch ties a request's context to its connection: through node when
+// the context ends with a cancelctx.Ctx (the request's, behind h1server
+// and the gateway), which costs no allocation, or else context.AfterFunc.
 type watch struct {
 	pc   *persistConn
-	stop func() bool
-	done atomic.Bool // fire started
+	on   *cancelctx.Ctx // node's Ctx, or nil
+	node cancelctx.Node
+	// after stops the context.AfterFunc, when on is nil.
+	after func() bool
+	done  atomic.Bool // fire started
+}
+
+// start watches ctx for the request; fire is w.fire, made once.
+func (w *watch) start(ctx context.Context, fire func()) {
+	if w.on = cancelctx.From(ctx); w.on != nil {
+		w.after = nil
+		w.on.Watch(&w.node, w) // fires at once if ctx has ended
+		return
+	}
+	w.after = context.AfterFunc(ctx, fire)
+}
+
+// ContextDone is fire, for the cancelctx.Ctx: it runs in the goroutine
+// that ends the Ctx, which moving a deadline does not hold up.
+func (w *watch) ContextDone() { w.fire() }
+
+// stop stops the watch, and reports whether it did (as context.AfterFunc's
+// stop): false when it fired, or was stopped before.
+func (w *watch) stop() bool {
+	if w.on != nil {
+		return w.on.Unwatch(&w.node)
+	}
+	return w.after()
 }
 
 func (w *watch) fire() {

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/octomesh/octomesh/internal/cancelctx"
 )
 
 // countingServer is an httptest server that counts the connections it
@@ -160,7 +162,30 @@ func TestEarlyCloseKeepsFinishedStreams(t *testing.T) {
 	}
 }
 
+// cancelKinds are the contexts a request's cancellation comes through:
+// the standard library's (context.AfterFunc watches it) and a
+// cancelctx.Ctx behind a value-only context, as the gateway's attempt
+// reaches the transport (the watch links to it).
+var cancelKinds = []struct {
+	name string
+	new  func() (context.Context, context.CancelFunc)
+}{
+	{"context", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }},
+	{"cancelctx", func() (context.Context, context.CancelFunc) {
+		c := cancelctx.New(context.Background())
+		return context.WithValue(c, valueKey{}, 1), func() { c.Cancel(nil) }
+	}},
+}
+
+type valueKey struct{}
+
 func TestCancelInterruptsRead(t *testing.T) {
+	for _, k := range cancelKinds {
+		t.Run(k.name, func(t *testing.T) { testCancelInterruptsRead(t, k.new) })
+	}
+}
+
+func testCancelInterruptsRead(t *testing.T, newCtx func() (context.Context, context.CancelFunc)) {
 	gone := make(chan struct{}, 1)
 	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -170,7 +195,7 @@ func TestCancelInterruptsRead(t *testing.T) {
 		gone <- struct{}{}
 	})
 	tr := &Transport{}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := newCtx()
 	resp, err := post(t, tr, ctx, srv.URL, "{}")
 	if err != nil {
 		t.Fatal(err)

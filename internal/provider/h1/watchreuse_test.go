@@ -16,6 +16,12 @@ import (
 // unregister the second's watch, and cancelling the second context must
 // still abort it promptly.
 func TestAReusedWatchBelongsToTheNextRequest(t *testing.T) {
+	for _, k := range cancelKinds {
+		t.Run(k.name, func(t *testing.T) { testAReusedWatchBelongsToTheNextRequest(t, k.new) })
+	}
+}
+
+func testAReusedWatchBelongsToTheNextRequest(t *testing.T, newCtx func() (context.Context, context.CancelFunc)) {
 	release := make(chan struct{})
 	srv, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -36,7 +42,7 @@ func TestAReusedWatchBelongsToTheNextRequest(t *testing.T) {
 	})
 	tr := &Transport{}
 
-	ctx1, cancel1 := context.WithCancel(context.Background())
+	ctx1, cancel1 := newCtx()
 	defer cancel1()
 	resp1, err := post(t, tr, ctx1, srv.URL+"/first", "{}")
 	if err != nil {
@@ -47,7 +53,7 @@ func TestAReusedWatchBelongsToTheNextRequest(t *testing.T) {
 	}
 
 	// The second request, on the same connection, reads its first event.
-	ctx2, cancel2 := context.WithCancel(context.Background())
+	ctx2, cancel2 := newCtx()
 	defer cancel2()
 	resp2, err := post(t, tr, ctx2, srv.URL+"/second", "{}")
 	if err != nil {
