@@ -52,14 +52,16 @@ type Node struct {
 
 // Ctx is a cancelable context. Its zero value is not usable: see Init.
 // Its methods are safe for concurrent use, except Init.
+//
+// It is 128 bytes (a size class; TestSize): a request's holds one, and
+// a streaming attempt's is held while the stream waits.
 type Ctx struct {
 	parent   context.Context
-	deadline time.Time // its own (SetDeadline), if earlier than the parent's
+	deadline int64 // its own (SetDeadline, unix nanoseconds), or 0
 
 	mu    sync.Mutex
-	done  atomic.Value // chan struct{}: made by Done, closed by the end
-	ended atomic.Bool  // err and cause are set
-	err   error
+	state atomic.Int32  // live, or why it ended (Err): cause is set then
+	done  chan struct{} // under mu: made by Done, closed by the end
 	cause error
 	head  *Node // the attached watchers
 
@@ -69,6 +71,13 @@ type Ctx struct {
 	link   Node
 	stop   func() bool
 }
+
+// Ctx states: why it ended, which Err reports.
+const (
+	live int32 = iota
+	canceled
+	deadlineExceeded
+)
 
 // closedchan is the Done channel of a Ctx that ended before anyone asked.
 var closedchan = func() chan struct{} {
@@ -152,7 +161,7 @@ type link Ctx
 // and cause (under its lock, or before Watch found it ended).
 func (l *link) ContextDone() {
 	c := (*Ctx)(l)
-	c.end(c.linked.err, c.linked.cause)
+	c.end(c.linked.Err(), c.linked.cause)
 }
 
 // Cancel ends c with context.Canceled, and cause as its cause (nil:
@@ -174,15 +183,17 @@ func (c *Ctx) end(err, cause error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended.Load() {
+	if c.state.Load() != live {
 		return
 	}
-	c.err, c.cause = err, cause
-	c.ended.Store(true)
-	if d, _ := c.done.Load().(chan struct{}); d != nil {
-		close(d)
-	} else {
-		c.done.Store(closedchan)
+	c.cause = cause
+	why := canceled
+	if err == context.DeadlineExceeded {
+		why = deadlineExceeded
+	}
+	c.state.Store(why)
+	if c.done != nil {
+		close(c.done)
 	}
 	for n := c.head; n != nil; {
 		// Once detached, n may be attached again elsewhere (by Watch in
@@ -213,7 +224,7 @@ func (c *Ctx) Release() {
 // attached.
 func (c *Ctx) Watch(n *Node, w Watcher) bool {
 	c.mu.Lock()
-	if c.ended.Load() {
+	if c.state.Load() != live {
 		c.mu.Unlock()
 		w.ContextDone()
 		return false
@@ -254,7 +265,7 @@ func (c *Ctx) Unwatch(n *Node) bool {
 // Before c is shared.
 func (c *Ctx) SetDeadline(t time.Time) {
 	if pd, ok := c.parent.Deadline(); !ok || t.Before(pd) {
-		c.deadline = t
+		c.deadline = t.UnixNano()
 	}
 }
 
@@ -263,39 +274,41 @@ func (c *Ctx) Expire() { c.CancelErr(context.DeadlineExceeded, nil) }
 
 // Deadline reports c's deadline: its own, or its parent's.
 func (c *Ctx) Deadline() (time.Time, bool) {
-	if !c.deadline.IsZero() {
-		return c.deadline, true
+	if c.deadline != 0 {
+		return time.Unix(0, c.deadline), true
 	}
 	return c.parent.Deadline()
 }
 
 // Done returns a channel closed when c ends, made at the first call.
 func (c *Ctx) Done() <-chan struct{} {
-	if d := c.done.Load(); d != nil {
-		return d.(chan struct{})
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d, _ := c.done.Load().(chan struct{})
-	if d == nil {
-		d = make(chan struct{})
-		c.done.Store(d)
+	if c.done == nil {
+		if c.state.Load() != live {
+			return closedchan
+		}
+		c.done = make(chan struct{})
 	}
-	return d
+	return c.done
 }
 
-// Err is nil until c ends, then why it ended.
+// Err is nil until c ends, then why it ended: context.DeadlineExceeded
+// if it ended with that error, otherwise context.Canceled.
 func (c *Ctx) Err() error {
-	if !c.ended.Load() {
-		return nil
+	switch c.state.Load() {
+	case canceled:
+		return context.Canceled
+	case deadlineExceeded:
+		return context.DeadlineExceeded
 	}
-	return c.err
+	return nil
 }
 
 // Cause is nil until c ends, then the cause it ended with (as
 // context.Cause of a WithCancelCause context would report).
 func (c *Ctx) Cause() error {
-	if !c.ended.Load() {
+	if c.state.Load() == live {
 		return nil
 	}
 	return c.cause

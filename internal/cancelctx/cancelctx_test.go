@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 type keyT struct{}
@@ -297,5 +298,13 @@ func TestRaces(t *testing.T) {
 		if root.head != nil {
 			t.Fatal("the root still holds its child")
 		}
+	}
+}
+
+// A Ctx fits the 128-byte size class: a request holds one, a waiting
+// stream's attempt another.
+func TestSize(t *testing.T) {
+	if n := unsafe.Sizeof(Ctx{}); n > 128 {
+		t.Errorf("Ctx is %d bytes, more than the 128-byte size class", n)
 	}
 }
