@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/cancelctx"
 	"github.com/octomesh/octomesh/internal/router"
 )
 
@@ -20,9 +21,12 @@ var (
 
 // liveAttempt is one open upstream stream with its timers.
 //
-// Its context is one context.WithCancel, not a cancel-cause context with a
-// timeout child: the cause of our own cancellations is kept in why, which
-// cause reads back as context.Cause would have. One timer serves as the
+// Its context is a cancelctx.Ctx, linked to the request's (the server's
+// cancelctx.Ctx) and linking the upstream connection's watch without
+// allocating (not held in it: the stream's state would outgrow its size
+// class, see TestAStreamsStateStaysSmall), not a cancel-cause context with a timeout child:
+// the cause of our own cancellations is kept in why, which cause reads
+// back as context.Cause would have. One timer serves as the
 // first-byte timer, then the idle timer, and bounds the attempt's total
 // time throughout (a context.WithTimeout per attempt was a second timer,
 // started and stopped per stream, and three more allocations). The
@@ -31,9 +35,8 @@ var (
 type liveAttempt struct {
 	a     *planned
 	s     octomesh.ChatStream
-	ctx   context.Context
-	stop  context.CancelFunc // ends ctx
-	timer *time.Timer        // first-byte timer, then idle timer (fire)
+	ctx   *cancelctx.Ctx
+	timer *time.Timer // first-byte timer, then idle timer (fire)
 	// last is when content last arrived (monoNow): armIdle stores it and
 	// the idle timer, when it fires, re-arms itself for what is left of
 	// the gap (a Reset per chunk cost a lock and a timer heap update per
@@ -77,12 +80,6 @@ func (la *liveAttempt) why() int32 { return la.state.Load() & whyMask }
 // idling reports whether the timer is the idle timer.
 func (la *liveAttempt) idling() bool { return la.state.Load()&idleBit != 0 }
 
-// newAttemptContext derives the context of an attempt. Its total timeout
-// is the attempt's timer's (startTimer), not the context's.
-func newAttemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithCancel(ctx)
-}
-
 // startTimer starts the attempt's one timer: for the first byte or the
 // total timeout, whichever ends first (neither: no timer until armIdle).
 func (la *liveAttempt) startTimer() {
@@ -107,7 +104,7 @@ func (la *liveAttempt) cancel(why int32) {
 			break
 		}
 	}
-	la.stop()
+	la.ctx.Cancel(nil)
 }
 
 // monoBase anchors monoNow.
@@ -172,7 +169,7 @@ func (la *liveAttempt) untilNext(now int64) time.Duration {
 // cancelled it with our reason as the cause: our reason when we ended
 // it, otherwise its own (the deadline's, or the parent's).
 func (la *liveAttempt) cause() error {
-	cause := context.Cause(la.ctx)
+	cause := la.ctx.Cause()
 	if cause == context.Canceled {
 		// Ended by stop (or by a parent cancelled without a cause, which
 		// attemptStreamErr has looked at already).
@@ -191,9 +188,9 @@ func (la *liveAttempt) cause() error {
 // open starts a streaming attempt on a. The first-byte timer runs until the
 // first content chunk; after that the idle timer bounds every gap.
 func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *planned, continued bool) (*liveAttempt, error) {
-	actx, stop := newAttemptContext(ctx)
 	la := e.newAttempt()
-	*la = liveAttempt{a: a, ctx: actx, stop: stop, at: e.svc.now(),
+	// Its total timeout is the attempt's timer's (startTimer).
+	*la = liveAttempt{a: a, ctx: cancelctx.New(ctx), at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Continued: continued}}
 	la.rec.Start = la.at.Sub(e.start)
 	la.startTimer()
@@ -203,7 +200,7 @@ func (e *executor) open(ctx context.Context, req *octomesh.ChatRequest, a *plann
 		return nil, err
 	}
 	la.begun = b
-	s, err := a.p.ChatStream(actx, e.upstreamRequest(req, a.d))
+	s, err := a.p.ChatStream(la.ctx, e.upstreamRequest(req, a.d))
 	if err != nil {
 		err = e.attemptStreamErr(ctx, la, err)
 		e.finishAttempt(la, err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/octomesh/octomesh/internal/cancelctx"
 )
 
 // An attempt's context is one context; the reason we ended it is kept
@@ -13,13 +15,12 @@ import (
 func TestAttemptCause(t *testing.T) {
 	newLA := func(parent context.Context, tm timeouts) *liveAttempt {
 		a := &planned{timeouts: tm}
-		ctx, stop := newAttemptContext(parent)
-		la := &liveAttempt{a: a, ctx: ctx, stop: stop}
+		la := &liveAttempt{a: a, ctx: cancelctx.New(parent)}
 		t.Cleanup(func() {
 			if la.timer != nil {
 				la.timer.Stop()
 			}
-			stop()
+			la.ctx.Cancel(nil)
 		})
 		return la
 	}

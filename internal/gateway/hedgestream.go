@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/cancelctx"
 )
 
 // firstContent is what a racing stream attempt reports: the chunks it
@@ -32,21 +33,20 @@ func hasContent(c *octomesh.Chunk) bool {
 // timers are set up here, on the caller's goroutine.
 func (e *executor) race(ctx context.Context, req *octomesh.ChatRequest, idx int, hedge bool, out chan<- firstContent) (*liveAttempt, error) {
 	a := &e.plan.attempts[idx]
-	actx, stop := newAttemptContext(ctx)
 	la := e.newAttempt()
-	*la = liveAttempt{a: a, ctx: actx, stop: stop, at: e.svc.now(),
+	*la = liveAttempt{a: a, ctx: cancelctx.New(ctx), at: e.svc.now(),
 		rec: octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Hedge: hedge}}
 	la.rec.Start = la.at.Sub(e.start)
 	b, err := e.svc.health.begin(a, &la.in)
 	if err != nil {
-		stop()
+		la.ctx.Cancel(nil)
 		return nil, err
 	}
 	la.begun = b
 	la.startTimer()
 	up := e.upstreamRequest(req, a.d)
 	go func() {
-		s, err := a.p.ChatStream(actx, up)
+		s, err := a.p.ChatStream(la.ctx, up)
 		if err != nil {
 			out <- firstContent{la: la, idx: idx, err: err}
 			return
