@@ -3,6 +3,8 @@ package meter
 import (
 	"context"
 	"time"
+
+	"github.com/octomesh/octomesh/internal/cancelctx"
 )
 
 // detachedCtx is context.WithoutCancel's context, held in the
@@ -44,9 +46,10 @@ func (p *keyProbe) Value(key any) any { p.key = key; return nil }
 
 // detach returns ctx without its cancellation, held in r (once: Settle
 // and Release each run at most once per reservation, and only one of
-// them).
+// them). A request's context, a cancelctx.Ctx, is not asked for its Done
+// channel, which it would make for this question alone.
 func (r *Reservation) detach(ctx context.Context) context.Context {
-	if ctx.Done() == nil {
+	if cancelctx.From(ctx) == nil && ctx.Done() == nil {
 		return ctx // nothing to detach from
 	}
 	r.detached = detachedCtx{ctx}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/octomesh/octomesh/internal/cancelctx"
 )
 
 // The context Settle and Release work in keeps the request's values and
@@ -43,5 +45,22 @@ func TestDetachUncancellable(t *testing.T) {
 	bg := context.Background()
 	if got := r.detach(bg); got != bg {
 		t.Errorf("detach(Background) = %v, want it unchanged", got)
+	}
+}
+
+// A request's context (a cancelctx.Ctx, under a value) is detached as any
+// other, without its Done channel being made.
+func TestDetachRequestContext(t *testing.T) {
+	type key struct{}
+	req := cancelctx.New(context.Background())
+	var r Reservation
+	ctx := r.detach(context.WithValue(req, key{}, 1))
+	req.Cancel(nil)
+	if ctx.Err() != nil || ctx.Value(key{}) != 1 {
+		t.Errorf("Err, Value = %v, %v; want nil, 1", ctx.Err(), ctx.Value(key{}))
+	}
+	var live cancelctx.Ctx
+	if n := testing.AllocsPerRun(10, func() { live.Init(context.Background()); r.detach(&live) }); n != 0 {
+		t.Errorf("detach allocates %v times, want 0", n)
 	}
 }
