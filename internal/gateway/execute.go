@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/cancelctx"
 	"github.com/octomesh/octomesh/internal/router"
 )
 
@@ -181,14 +182,14 @@ func (e *executor) chat(ctx context.Context, req *octomesh.ChatRequest) (*octome
 // attemptChat makes one non-streaming attempt within its timeouts.
 func (e *executor) attemptChat(ctx context.Context, req *octomesh.ChatRequest, a *planned, hedge bool) (*octomesh.ChatResponse, error) {
 	at := e.svc.now()
-	actx, cancel := withTimeout(ctx, a.total)
-	defer cancel()
+	actx := withTimeout(ctx, a.total)
+	defer actx.stop()
 	b, err := e.svc.health.begin(a, &e.inflight)
 	if err != nil {
 		e.record(a, octomesh.AttemptRecord{Deployment: a.d.Name, Provider: a.d.Provider, Start: at.Sub(e.start), Hedge: hedge}, err)
 		return nil, err
 	}
-	resp, err := a.p.Chat(actx, e.upstreamRequest(req, a.d))
+	resp, err := a.p.Chat(&actx.Ctx, e.upstreamRequest(req, a.d))
 	if err != nil {
 		err = e.svc.attemptErr(ctx, a, err)
 	}
@@ -212,7 +213,8 @@ func (e *executor) hedged(ctx context.Context, req *octomesh.ChatRequest, i int)
 		a    *planned
 		err  error
 	}
-	hctx, cancel := context.WithCancel(ctx)
+	hctx := cancelctx.New(ctx)
+	cancel := func() { hctx.Cancel(nil) }
 	defer cancel()
 	results := make(chan result, 2)
 	// Attempts record into the decision; serialise them through this
@@ -220,14 +222,14 @@ func (e *executor) hedged(ctx context.Context, req *octomesh.ChatRequest, i int)
 	launch := func(a *planned) {
 		go func() {
 			at := e.svc.now()
-			actx, acancel := withTimeout(hctx, a.total)
-			defer acancel()
+			actx := withTimeout(hctx, a.total)
+			defer actx.stop()
 			b, err := e.svc.health.begin(a, new(router.Inflight))
 			if err != nil {
 				results <- result{nil, a, err}
 				return
 			}
-			resp, err := a.p.Chat(actx, upstreamRequest(req, a.d))
+			resp, err := a.p.Chat(&actx.Ctx, upstreamRequest(req, a.d))
 			if err != nil {
 				err = e.svc.attemptErr(hctx, a, err)
 			}
@@ -294,11 +296,4 @@ func (s *Service) attemptErr(ctx context.Context, a *planned, err error) error {
 		return e.WithCause(err)
 	}
 	return err
-}
-
-func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if d <= 0 {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, d)
 }

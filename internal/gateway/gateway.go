@@ -372,10 +372,10 @@ func (s *Service) Embed(ctx context.Context, req *octomesh.EmbeddingRequest) (*o
 	up := *req
 	up.Model = d.UpstreamModel
 	up.EncodingFormat = "" // the upstream answers floats; the inbound layer encodes
-	uctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
+	uctx := withTimeout(ctx, s.timeout)
+	defer uctx.stop()
 	at := s.now()
-	resp, err := emb.Embed(uctx, &up)
+	resp, err := emb.Embed(&uctx.Ctx, &up)
 	dec := &octomesh.Decision{Attempts: []octomesh.AttemptRecord{{Deployment: d.Name, Provider: d.Provider, Outcome: outcomeOf(err), Start: at.Sub(start), Duration: s.now().Sub(at)}}}
 	if err != nil {
 		err = s.upstreamErr(ctx, d, err)
