@@ -99,3 +99,17 @@ func (c *scopeCtx) Value(key any) any {
 	}
 	return c.Context.Value(key)
 }
+
+// AfterFunc lets a standard context derived from this one (a WithCancel,
+// WithTimeout or AfterFunc: a database driver's query watch, say) register
+// with the request's context when that has an AfterFunc method, as
+// h1server's has: the standard library finds no cancelCtx of its own kind
+// above a scope then, and would watch the parent from a goroutine per
+// derived context. (Above a standard cancelCtx, it registers there and
+// does not call this.)
+func (c *scopeCtx) AfterFunc(f func()) (stop func() bool) {
+	if a, ok := c.Context.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(c.Context, f)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 )
 
 func TestScopeAnswersTheAccessorsAndWithWins(t *testing.T) {
@@ -69,5 +70,39 @@ func TestNewScope(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { NewScope(context.Background()) }); n != 1 {
 		t.Errorf("NewScope allocates %v times, want 1", n)
+	}
+}
+
+// afterFuncCtx is a context of its own kind that takes AfterFuncs (as
+// h1server's request context does), counting them.
+type afterFuncCtx struct {
+	context.Context
+	funcs int
+}
+
+func (c *afterFuncCtx) AfterFunc(f func()) func() bool {
+	c.funcs++
+	return context.AfterFunc(c.Context, f)
+}
+
+// Value hides the cancelCtx under it, as a context of another kind does.
+func (c *afterFuncCtx) Value(key any) any { return nil }
+
+// A standard context derived from a scope over a context with an
+// AfterFunc method registers through it, and ends with it.
+func TestScopeAfterFunc(t *testing.T) {
+	inner, cancel := context.WithCancel(context.Background())
+	parent := &afterFuncCtx{Context: inner}
+	ctx, _ := NewScope(parent)
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	if parent.funcs != 1 {
+		t.Fatalf("the child registered %d times through AfterFunc, want 1", parent.funcs)
+	}
+	cancel()
+	select {
+	case <-child.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the child outlived its parent")
 	}
 }
