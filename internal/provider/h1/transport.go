@@ -26,6 +26,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/octomesh/octomesh/internal/cancelctx"
 )
 
 // Transport is an HTTP/1.1 RoundTripper. Its zero value is usable; set the
@@ -195,9 +197,16 @@ func (t *Transport) dialAside(ctx context.Context, k poolKey, addr, serverName s
 		c   net.Conn
 		err error
 	}
+	// The dial has a context of its own under the request's: what it
+	// derives (the dialer's deadline, the connect's watch) registers
+	// there and goes with it. On the request's own, a cancelctx.Ctx (the
+	// gateway's attempt), it would make the Done channel that the stream
+	// then held for its whole life.
+	dctx := cancelctx.New(ctx)
+	defer dctx.Cancel(nil)
 	done := make(chan result, 1)
 	go func() {
-		c, err := t.dial(ctx, k, addr, serverName)
+		c, err := t.dial(dctx, k, addr, serverName)
 		done <- result{c, err}
 	}()
 	r := <-done // dial returns when ctx ends
