@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/cancelctx"
 	"github.com/octomesh/octomesh/internal/limit"
 	"github.com/octomesh/octomesh/internal/meter"
 	"github.com/octomesh/octomesh/internal/router"
@@ -124,9 +125,9 @@ func BenchmarkChatRouted(b *testing.B) {
 	req := benchChatRequest()
 	b.ReportAllocs()
 	for b.Loop() {
-		ctx, cancel := context.WithCancel(base)
+		ctx := cancelctx.New(base) // as h1server gives a request
 		_, _, err := svc.Chat(ctx, req)
-		cancel()
+		ctx.Cancel(nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -147,7 +148,7 @@ func BenchmarkChatStreamRouted(b *testing.B) {
 	req.Stream = true
 	b.ReportAllocs()
 	for b.Loop() {
-		ctx, cancel := context.WithCancel(base)
+		ctx := cancelctx.New(base) // as h1server gives a request
 		st, _, err := svc.ChatStream(ctx, req)
 		if err != nil {
 			b.Fatal(err)
@@ -160,6 +161,6 @@ func BenchmarkChatStreamRouted(b *testing.B) {
 			b.Fatalf("relayed %d chunks, err %v; want 23", n, err)
 		}
 		st.Close()
-		cancel()
+		ctx.Cancel(nil)
 	}
 }
