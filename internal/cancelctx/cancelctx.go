@@ -44,11 +44,19 @@ type Watcher interface {
 // Node registers a Watcher with a Ctx. Embed it where the watcher lives:
 // it is attached by Watch and detached by Unwatch or by the Ctx's end,
 // and may then be attached again.
+//
+// A Ctx's list is singly linked, and Unwatch walks it: a Ctx has a
+// watcher or two (a request's attempt, an attempt's connection), and a
+// prev pointer in every Node would grow what embeds it (a connection).
 type Node struct {
-	prev, next *Node
-	on         *Ctx // the Ctx it is attached to, or nil
-	w          Watcher
+	next *Node
+	on   *Ctx // the Ctx Watch was last given (set by its caller's goroutine)
+	w    Watcher
 }
+
+// Ctx is the Ctx Watch was last given n, whether or not n is still
+// attached to it; nil if none. For the goroutine that called Watch.
+func (n *Node) Ctx() *Ctx { return n.on }
 
 // Ctx is a cancelable context. Its zero value is not usable: see Init.
 // Its methods are safe for concurrent use, except Init.
@@ -65,11 +73,11 @@ type Ctx struct {
 	cause error
 	head  *Node // the attached watchers
 
-	// link is c's registration with its parent Ctx (linked: From(parent)),
-	// or stop, with a parent of another kind, its context.AfterFunc's.
-	linked *Ctx
-	link   Node
-	stop   func() bool
+	// link is c's registration with its parent Ctx (link.on:
+	// From(parent)), or stop, with a parent of another kind, its
+	// context.AfterFunc's.
+	link Node
+	stop func() bool
 }
 
 // Ctx states: why it ended, which Err reports.
@@ -101,7 +109,6 @@ func New(parent context.Context) *Ctx {
 func (c *Ctx) Init(parent context.Context) {
 	*c = Ctx{parent: parent}
 	if p := From(parent); p != nil {
-		c.linked = p
 		p.Watch(&c.link, (*link)(c)) // ends c at once if p has ended
 		return
 	}
@@ -161,7 +168,7 @@ type link Ctx
 // and cause (under its lock, or before Watch found it ended).
 func (l *link) ContextDone() {
 	c := (*Ctx)(l)
-	c.end(c.linked.Err(), c.linked.cause)
+	c.end(c.link.on.Err(), c.link.on.cause)
 }
 
 // Cancel ends c with context.Canceled, and cause as its cause (nil:
@@ -195,12 +202,12 @@ func (c *Ctx) end(err, cause error) {
 	if c.done != nil {
 		close(c.done)
 	}
+	// The lock is held throughout: until Unwatch can take it and report
+	// false, no owner takes its Node back to attach it elsewhere.
 	for n := c.head; n != nil; {
-		// Once detached, n may be attached again elsewhere (by Watch in
-		// another goroutine): read it first.
-		next, w := n.next, n.w
-		n.on, n.prev, n.next = nil, nil, nil
-		w.ContextDone()
+		next := n.next
+		n.next = nil
+		n.w.ContextDone()
 		n = next
 	}
 	c.head = nil
@@ -210,8 +217,8 @@ func (c *Ctx) end(err, cause error) {
 // longer holds c, and c no longer follows the parent. For a Ctx whose
 // owner is done with it (after Cancel it is done already).
 func (c *Ctx) Release() {
-	if c.linked != nil {
-		c.linked.Unwatch(&c.link)
+	if p := c.link.on; p != nil {
+		p.Unwatch(&c.link)
 	}
 	if c.stop != nil {
 		c.stop()
@@ -223,16 +230,14 @@ func (c *Ctx) Release() {
 // runs now, in this goroutine, and Watch reports false. n must not be
 // attached.
 func (c *Ctx) Watch(n *Node, w Watcher) bool {
+	n.on = c
 	c.mu.Lock()
 	if c.state.Load() != live {
 		c.mu.Unlock()
 		w.ContextDone()
 		return false
 	}
-	n.on, n.prev, n.next, n.w = c, nil, c.head, w
-	if c.head != nil {
-		c.head.prev = n
-	}
+	n.next, n.w = c.head, w
 	c.head = n
 	c.mu.Unlock()
 	return true
@@ -244,19 +249,13 @@ func (c *Ctx) Watch(n *Node, w Watcher) bool {
 func (c *Ctx) Unwatch(n *Node) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n.on != c {
-		return false
+	for p := &c.head; *p != nil; p = &(*p).next {
+		if *p == n {
+			*p, n.next = n.next, nil
+			return true
+		}
 	}
-	if n.prev != nil {
-		n.prev.next = n.next
-	} else {
-		c.head = n.next
-	}
-	if n.next != nil {
-		n.next.prev = n.prev
-	}
-	n.on, n.prev, n.next = nil, nil, nil
-	return true
+	return false
 }
 
 // SetDeadline makes c end with context.DeadlineExceeded at t, if that is

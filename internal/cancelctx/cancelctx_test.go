@@ -33,7 +33,7 @@ func TestParentEndsChild(t *testing.T) {
 	root := New(context.Background())
 	mid := context.WithValue(root, keyT{}, "v")
 	child := New(mid)
-	if child.linked != root {
+	if child.link.on != root {
 		t.Fatal("the child did not find its parent Ctx through WithValue")
 	}
 	if got := child.Value(keyT{}); got != "v" {
@@ -99,7 +99,7 @@ func TestCancellerBetween(t *testing.T) {
 	t.Run("WithoutCancel", func(t *testing.T) {
 		root := New(context.Background())
 		c := New(context.WithValue(context.WithoutCancel(root), keyT{}, 1))
-		if c.linked != nil {
+		if c.link.on != nil {
 			t.Fatal("linked to a Ctx above a WithoutCancel")
 		}
 		root.Cancel(nil)
@@ -112,7 +112,7 @@ func TestCancellerBetween(t *testing.T) {
 		root := New(context.Background())
 		mid, cancel := context.WithCancelCause(root)
 		c := New(context.WithValue(mid, keyT{}, 1))
-		if c.linked != nil {
+		if c.link.on != nil {
 			t.Fatal("linked past a WithCancel to the Ctx above it")
 		}
 		errMid := errors.New("mid")
@@ -196,7 +196,7 @@ func TestStandardParent(t *testing.T) {
 	if c = New(dead); c.Err() != context.Canceled {
 		t.Errorf("Err under an ended parent = %v, want context.Canceled", c.Err())
 	}
-	if c = New(context.Background()); c.stop != nil || c.linked != nil {
+	if c = New(context.Background()); c.stop != nil || c.link.on != nil {
 		t.Error("registered with a parent that never ends")
 	}
 }

@@ -122,24 +122,27 @@ func (pc *persistConn) roundTrip(req *http.Request, reused bool, room *BodyRoom)
 
 // watch ties a request's context to its connection: through node when
 // the context ends with a cancelctx.Ctx (the request's, behind h1server
-// and the gateway), which costs no allocation, or else context.AfterFunc.
+// and the gateway), which costs no allocation, or else context.AfterFunc;
+// a context that never ends needs neither.
 type watch struct {
 	pc   *persistConn
-	on   *cancelctx.Ctx // node's Ctx, or nil
-	node cancelctx.Node
-	// after stops the context.AfterFunc, when on is nil.
+	node cancelctx.Node // its Ctx is the request's, or nil
+	// after stops the context.AfterFunc, if there is one.
 	after func() bool
 	done  atomic.Bool // fire started
 }
 
 // start watches ctx for the request; fire is w.fire, made once.
 func (w *watch) start(ctx context.Context, fire func()) {
-	if w.on = cancelctx.From(ctx); w.on != nil {
-		w.after = nil
-		w.on.Watch(&w.node, w) // fires at once if ctx has ended
+	w.after = nil
+	if c := cancelctx.From(ctx); c != nil {
+		c.Watch(&w.node, w) // fires at once if ctx has ended
 		return
 	}
-	w.after = context.AfterFunc(ctx, fire)
+	w.node = cancelctx.Node{} // the last request's Ctx is not this one's
+	if ctx.Done() != nil {
+		w.after = context.AfterFunc(ctx, fire)
+	}
 }
 
 // ContextDone is fire, for the cancelctx.Ctx: it runs in the goroutine
@@ -147,12 +150,16 @@ func (w *watch) start(ctx context.Context, fire func()) {
 func (w *watch) ContextDone() { w.fire() }
 
 // stop stops the watch, and reports whether it did (as context.AfterFunc's
-// stop): false when it fired, or was stopped before.
+// stop): false when it fired, or was stopped before. A watch of a context
+// that never ends reports true.
 func (w *watch) stop() bool {
-	if w.on != nil {
-		return w.on.Unwatch(&w.node)
+	if c := w.node.Ctx(); c != nil {
+		return c.Unwatch(&w.node)
 	}
-	return w.after()
+	if w.after != nil {
+		return w.after()
+	}
+	return true
 }
 
 func (w *watch) fire() {
