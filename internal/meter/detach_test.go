@@ -59,6 +59,12 @@ func TestDetachRequestContext(t *testing.T) {
 	if ctx.Err() != nil || ctx.Value(key{}) != 1 {
 		t.Errorf("Err, Value = %v, %v; want nil, 1", ctx.Err(), ctx.Value(key{}))
 	}
+	if c := cancelctx.From(ctx); c != nil {
+		t.Error("cancelctx.From finds the request's context above the detached one")
+	}
+	if c := cancelctx.New(ctx); c.Err() != nil {
+		t.Errorf("a context under the detached one ended with the request: %v", c.Err())
+	}
 	var live cancelctx.Ctx
 	if n := testing.AllocsPerRun(10, func() { live.Init(context.Background()); r.detach(&live) }); n != 0 {
 		t.Errorf("detach allocates %v times, want 0", n)
