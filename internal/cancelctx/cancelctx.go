@@ -132,14 +132,16 @@ func From(ctx context.Context) *Ctx {
 	if c, ok := ctx.(*Ctx); ok {
 		return c
 	}
-	c, _ := ctx.Value(cancelCtxKey).(*Ctx)
+	c, _ := ctx.Value(StdCancelKey).(*Ctx)
 	return c
 }
 
-// cancelCtxKey is the key through which the standard library looks up a
+// StdCancelKey is the key through which the standard library looks up a
 // context's nearest cancelCtx: whatever context.Cause of an ended context
-// asks for, found once by asking.
-var cancelCtxKey = func() any {
+// asks for, found once by asking. A context that cuts cancellation off
+// (meter's detached one, as context.WithoutCancel's does) answers it with
+// nil, so that neither the standard library nor From looks past it.
+var StdCancelKey = func() any {
 	p := &keyProbe{Context: context.Background()}
 	_ = context.Cause(p)
 	if p.key == nil {
@@ -316,7 +318,7 @@ func (c *Ctx) Cause() error {
 // Value answers the standard library's cancelCtx key with c (see the
 // package doc), and other keys with the parent's values.
 func (c *Ctx) Value(key any) any {
-	if key == cancelCtxKey {
+	if key == StdCancelKey {
 		return c
 	}
 	return c.parent.Value(key)

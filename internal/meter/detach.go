@@ -21,36 +21,13 @@ func (detachedCtx) Err() error                  { return nil }
 // context.Cause finds a cancelled parent (WithoutCancel's does the same),
 // so that the cause of a detached context is nil, as its Err is.
 func (c *detachedCtx) Value(key any) any {
-	if key == causeKey {
+	if key == cancelctx.StdCancelKey {
 		return nil
 	}
 	return c.parent.Value(key)
 }
 
 func (c *detachedCtx) String() string { return "meter.detached" }
-
-// causeKey is the key context.Cause looks up: whatever it asks an ended
-// context for, found once by asking. (Cause asks nothing of a live one:
-// a probe that was live found no key, and the detached context passed
-// the key on, so that cancelctx.From found the request's context above
-// it.)
-var causeKey = func() any {
-	p := &keyProbe{Context: context.Background()}
-	_ = context.Cause(p)
-	if p.key == nil {
-		panic("meter: context.Cause asked for no key")
-	}
-	return p.key
-}()
-
-// keyProbe is an ended context that notes the key it is asked for.
-type keyProbe struct {
-	context.Context
-	key any
-}
-
-func (p *keyProbe) Err() error        { return context.Canceled }
-func (p *keyProbe) Value(key any) any { p.key = key; return nil }
 
 // detach returns ctx without its cancellation, held in r (once: Settle
 // and Release each run at most once per reservation, and only one of
