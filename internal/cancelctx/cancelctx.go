@@ -20,10 +20,18 @@
 // A Ctx answers that key with itself, which is how From finds it through
 // value-only contexts (WithValue, octomesh's scope) and knows that no
 // other canceller (a WithCancel, a WithoutCancel) stands between: those
-// answer the key themselves. A standard context derived directly from a
+// answer the key themselves (and From checks Done channels for the rest). A standard context derived directly from a
 // Ctx registers through its AfterFunc method (a few allocations, as
 // before); one derived through a value-only context in between finds no
 // cancelCtx and watches from a goroutine of its own, until either ends.
+// (From, like the standard library, also checks Done channels: see it.)
+//
+// Two differences from the standard library's contexts: context.Cause of
+// a Ctx (and of a standard context derived from one) is its Err, not the
+// cause it was cancelled with, which its own Cause method reports; and
+// Deadline reports a wall-clock time without a monotonic reading (the
+// deadline is kept in nanoseconds), so a context derived from it follows
+// a step of the wall clock. The Ctx's own timer (the caller's) does not.
 package cancelctx
 
 import (
@@ -128,11 +136,20 @@ func (c *Ctx) Init(parent context.Context) {
 // From returns the Ctx whose end ends ctx: ctx itself, or the nearest
 // Ctx above it through value-only contexts; nil if ctx has another
 // canceller nearer, or none.
+//
+// As the standard library's parentCancelCtx does, it checks that ctx's
+// Done channel is the Ctx's: a context type that passes Value on but ends
+// on its own (its own Done), or never (net's values-only context), stands
+// between them, and linking past it would lose its end or add the Ctx's.
+// Asking makes the Ctx's Done channel, once per Ctx.
 func From(ctx context.Context) *Ctx {
 	if c, ok := ctx.(*Ctx); ok {
 		return c
 	}
 	c, _ := ctx.Value(StdCancelKey).(*Ctx)
+	if c == nil || ctx.Done() != c.Done() {
+		return nil
+	}
 	return c
 }
 
