@@ -1,13 +1,8 @@
 package ledger
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -68,123 +63,6 @@ func journalMapSize(maxBytes int64) int {
 	page := int64(os.Getpagesize())
 	n := min(maxBytes/8, journalMapBytes) / page * page
 	return int(max(n, page))
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// decodeRecord parses one spool line (without its newline) and checks its
-// checksum.
-func decodeRecord(line []byte) (octomesh.LedgerEntry, error) {
-	var r struct {
-		V     int             `json:"v"`
-		CRC   string          `json:"crc"`
-		Entry json.RawMessage `json:"entry"`
-	}
-	if err := json.Unmarshal(line, &r); err != nil {
-		return octomesh.LedgerEntry{}, fmt.Errorf("spool record: %w", err)
-	}
-	if r.V != recordVersion {
-		return octomesh.LedgerEntry{}, fmt.Errorf("spool record: unknown version %d", r.V)
-	}
-	if want := fmt.Sprintf("%08x", crc32.Checksum(r.Entry, castagnoli)); r.CRC != want {
-		return octomesh.LedgerEntry{}, errors.New("spool record: checksum mismatch")
-	}
-	var e octomesh.LedgerEntry
-	if err := json.Unmarshal(r.Entry, &e); err != nil {
-		return octomesh.LedgerEntry{}, fmt.Errorf("spool record: %w", err)
-	}
-	e.Seq = 0
-	return e, nil
-}
-
-// readSegment reads a segment's records and calls fn with them in order,
-// at most max at a time. Records end with a newline; NUL bytes end them
-// too, and runs of NULs are skipped (a mapped journal segment's
-// preallocated tail, see above). It skips (and counts) lines that fail
-// their checksum or lack their newline: the pieces of one record torn by
-// NULs count once. It stops at fn's first error. fn must not keep the
-// slice.
-func readSegment(r io.Reader, maxBatch int, fn func([]octomesh.LedgerEntry) error) (skipped int, err error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	batch := make([]octomesh.LedgerEntry, 0, maxBatch)
-	var line []byte // the record being read, across buffer refills
-	// torn: the last piece was cut short by a NUL; the pieces that follow
-	// it, up to a newline, are the same torn record's.
-	torn := false
-	// end handles the piece in line, ended by a newline (complete), a NUL
-	// or the end of the file. Only a complete piece can be a record: one
-	// cut short was never acknowledged, even if it would decode.
-	end := func(complete bool) error {
-		defer func() { line = line[:0] }()
-		if !complete {
-			if len(bytes.TrimSpace(line)) > 0 {
-				if !torn {
-					skipped++
-				}
-				torn = true
-			}
-			return nil
-		}
-		e, derr := decodeRecord(line)
-		if derr != nil {
-			if !torn {
-				skipped++
-			}
-			torn = false
-			return nil
-		}
-		torn = false
-		batch = append(batch, e)
-		if len(batch) == maxBatch {
-			if err := fn(batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-		return nil
-	}
-	for {
-		chunk, rerr := br.ReadSlice('\n')
-		if rerr != nil && rerr != io.EOF && rerr != bufio.ErrBufferFull {
-			return skipped, fmt.Errorf("read spool: %w", rerr)
-		}
-		complete := rerr == nil // chunk ends with the newline
-		if complete {
-			chunk = chunk[:len(chunk)-1]
-		}
-		for {
-			i := bytes.IndexByte(chunk, 0)
-			if i < 0 {
-				break
-			}
-			line = append(line, chunk[:i]...)
-			if err := end(false); err != nil {
-				return skipped, err
-			}
-			for i < len(chunk) && chunk[i] == 0 {
-				i++
-			}
-			chunk = chunk[i:]
-		}
-		line = append(line, chunk...)
-		if complete {
-			if err := end(true); err != nil {
-				return skipped, err
-			}
-		}
-		if rerr == io.EOF {
-			if err := end(false); err != nil {
-				return skipped, err
-			}
-			break
-		}
-	}
-	if len(batch) > 0 {
-		if err := fn(batch); err != nil {
-			return skipped, err
-		}
-	}
-	return skipped, nil
 }
 
 // segment is one spool file, or (path "") the entries a mapped journal
