@@ -224,11 +224,16 @@ func openLoop(ctx context.Context, o Options, req []byte, from, to time.Time) ([
 	var wg sync.WaitGroup
 	var dropped atomic.Uint64
 	interval := time.Duration(float64(time.Second) / o.Rate)
-	begin := time.Now()
+	// The schedule is anchored at the window's start, not at the moment
+	// this loop begins: setting up the pool takes time (milliseconds
+	// under -race), and a schedule counted from after it would put its
+	// last arrivals past to, so a window would see fewer than
+	// Rate×Duration of them. Warm-up arrivals are the whole intervals
+	// that fit before from.
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for i := 0; ; i++ {
-		at := begin.Add(time.Duration(i) * interval)
+	for i := -int(o.Warmup / interval); ; i++ {
+		at := from.Add(time.Duration(i) * interval)
 		if !at.Before(to) {
 			break
 		}
