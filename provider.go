@@ -66,6 +66,17 @@ type BufferedStream interface {
 	Buffered() int
 }
 
+// DataWaiter is the optional interface of streams that can wait for the
+// upstream's next bytes without reading them. WaitData returns once the
+// next Next may not have to wait: bytes arrived, the stream ended or
+// failed, or it was closed. Like Next, it may invalidate the current
+// chunk. A relay calls it from a shallow frame (see h1server's
+// Continuation): a goroutine waiting under few frames lets the runtime
+// shrink its stack, and a stream spends its life waiting.
+type DataWaiter interface {
+	WaitData()
+}
+
 // Embedder is the optional interface of providers that compute embeddings.
 type Embedder interface {
 	Embed(ctx context.Context, req *EmbeddingRequest) (*EmbeddingResponse, error)

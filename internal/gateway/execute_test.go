@@ -20,6 +20,7 @@ type step struct {
 	cutErr error           // the error of a cut
 	stall  int             // streams: block after this many content chunks (0: never)
 	usage  *octomesh.Usage // reported usage (streams: in a final chunk)
+	noRole bool            // streams: no role chunk before the content
 }
 
 // fakeProv answers from a script, one step per call (the last step repeats),
@@ -91,6 +92,9 @@ func (p *fakeProv) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (o
 		chunks = append(chunks, octomesh.Chunk{ID: "s-" + p.id, Choices: []octomesh.ChunkChoice{{Delta: octomesh.Delta{Content: st.text[i:min(i+4, len(st.text))]}}}})
 	}
 	chunks = append(chunks, octomesh.Chunk{ID: "s-" + p.id, Choices: []octomesh.ChunkChoice{{FinishReason: "stop"}}})
+	if st.noRole {
+		chunks = chunks[1:]
+	}
 	if st.usage != nil {
 		chunks = append(chunks, octomesh.Chunk{ID: "s-" + p.id, Choices: []octomesh.ChunkChoice{}, Usage: st.usage})
 	}
@@ -105,6 +109,16 @@ type scriptStream struct {
 	i       int
 	content int
 	err     error
+	waits   int // WaitData calls that went to the stream
+}
+
+// WaitData makes scriptStream an octomesh.DataWaiter: it blocks where
+// Next would stall.
+func (s *scriptStream) WaitData() {
+	s.waits++
+	if s.err == nil && s.st.stall > 0 && s.content == s.st.stall {
+		<-s.ctx.Done()
+	}
 }
 
 func (s *scriptStream) Next() bool {

@@ -429,6 +429,18 @@ func (f *failoverStream) ttft() time.Duration {
 // the usage is settled (next settles before it emits that chunk), so the
 // next Next only returns false and cannot wait on the network, and the
 // relay need not flush before the end of the body.
+// WaitData waits for the current attempt's next bytes (octomesh.DataWaiter);
+// it returns at once when a chunk, or the end, is ready without them. A
+// wait it cannot do (an attempt's stream without WaitData) is left to Next.
+func (f *failoverStream) WaitData() {
+	if f.closed || f.err != nil || f.pending || (f.held != nil && f.sent) || f.cur == nil {
+		return
+	}
+	if w, ok := f.cur.s.(octomesh.DataWaiter); ok {
+		w.WaitData()
+	}
+}
+
 func (f *failoverStream) Buffered() int {
 	if f.pending || (f.held != nil && f.sent) || (f.usageDone && f.settled) {
 		return 1 // a chunk, or the end, is ready now

@@ -82,7 +82,11 @@ func (c *conn) serve() {
 			c.replyError(err)
 			return
 		}
-		if !c.handle(w) {
+		ok = c.handle(w)
+		if ok && w.cont != nil {
+			ok = c.continueHandler(w)
+		}
+		if !ok {
 			// The handler panicked. A goroutine it started may still read
 			// the body (a Transport sending it upstream does): close the
 			// body before c.close recycles the reader under it, as net/http
@@ -161,22 +165,55 @@ func (c *conn) handle(w *response) (ok bool) {
 	c.started, c.checked, c.ctx = time.Now().UnixNano(), 0, ctx
 	c.mu.Unlock()
 	defer func() {
-		w.returned.Store(true)
-		c.mu.Lock()
-		c.started, c.ctx = 0, nil
-		c.mu.Unlock()
-		ctx.Cancel(nil)
 		if v := recover(); v != nil {
 			ok = false
-			if v != http.ErrAbortHandler {
-				buf := make([]byte, 64<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				c.srv.logf("h1server: panic serving %s: %v\n%s", c.remote, v, buf)
-			}
+			w.cont = nil
+			c.logPanic(v)
+		}
+		if w.cont == nil {
+			c.endHandler(w)
 		}
 	}()
 	c.srv.Handler.ServeHTTP(w, r)
 	return true
+}
+
+// continueHandler runs the continuation the handler left (see Continue)
+// and then ends the request as handle would have. Like handle, it reports
+// false when it panicked.
+func (c *conn) continueHandler(w *response) (ok bool) {
+	defer func() {
+		w.cont = nil
+		if v := recover(); v != nil {
+			ok = false
+			c.logPanic(v)
+		}
+		c.endHandler(w)
+	}()
+	w.cont.Continue()
+	return true
+}
+
+// endHandler ends the request once the handler, and its continuation, are
+// done: the response refuses writes from then on and the request's
+// context ends.
+func (c *conn) endHandler(w *response) {
+	w.returned.Store(true)
+	c.mu.Lock()
+	ctx := c.ctx
+	c.started, c.ctx = 0, nil
+	c.mu.Unlock()
+	ctx.Cancel(nil)
+}
+
+// logPanic logs a handler's panic, unless it is http.ErrAbortHandler.
+func (c *conn) logPanic(v any) {
+	if v == http.ErrAbortHandler {
+		return
+	}
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	c.srv.logf("h1server: panic serving %s: %v\n%s", c.remote, v, buf)
 }
 
 func (c *conn) close() {

@@ -29,7 +29,7 @@ type response struct {
 	url     url.URL    // tmpl.URL for a plain path
 	bodyVal body       // what body points to, when there is one
 	reqVals [16]string // backs the request's header values, when they fit
-	hdrVals [16]string // backs values set with SetHeaderValue
+	hdrVals [15]string // backs values set with SetHeaderValue
 
 	header   http.Header
 	status   int
@@ -53,6 +53,7 @@ type response struct {
 	trailerArr  [2]string    // backs trailers, when they fit
 	trailerSet  [2][2]string // trailers set with SetTrailerValue: name, value
 	err         error        // the first write error
+	cont        Continuation // what runs after the handler returns (Continue)
 }
 
 var _ http.Flusher = (*response)(nil)

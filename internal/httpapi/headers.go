@@ -44,3 +44,11 @@ func setTrailer(w http.ResponseWriter, key, value string) {
 type contextSetter interface {
 	RequestWithContext(r *http.Request, ctx context.Context) *http.Request
 }
+
+// continuer is a ResponseWriter whose server can run the rest of a
+// handler's work after the handler returned (h1server's Continue): a
+// stream's relay then waits under few frames, and its goroutine's stack
+// can shrink.
+type continuer interface {
+	Continue(k interface{ Continue() }) bool
+}

@@ -113,44 +113,18 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomes
 		s.writeError(w, r, formatOpenAI, err)
 		return
 	}
-	defer st.Close()
 	setHeader(w, "Content-Type", "text/event-stream")
 	setHeader(w, "Cache-Control", "no-cache")
 	setHeader(w, "X-Accel-Buffering", "no")
 	setHeader(w, "Trailer", "X-Octomesh-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	enc := chunkEncoder{includeUsage: req.WantsUsageInStream()}
-	for st.Next() {
-		c := st.Chunk()
-		if len(c.Choices) == 0 && !enc.includeUsage {
-			continue // the usage chunk, which this caller did not ask for
-		}
-		if err := writeEvent(w, &enc, c); err != nil {
-			return // the client went away; Close cancels the upstream
-		}
-		if moreWaiting(st) {
-			continue // the next chunk is already here: one flush carries both
-		}
-		if err := rc.Flush(); err != nil {
-			return
-		}
+	t := relayPool.Get().(*chatRelay)
+	*t = chatRelay{w: w, r: r, st: st, served: served, enc: chunkEncoder{includeUsage: req.WantsUsageInStream()}}
+	t.waiter, _ = st.(octomesh.DataWaiter)
+	if c, ok := w.(continuer); ok && c.Continue(t) {
+		return // the server runs the relay once the handler's frames are gone
 	}
-	if err := st.Err(); err != nil {
-		if r.Context().Err() != nil {
-			return
-		}
-		buf := appendJSONValue([]byte("data: "), newOpenAIError(err))
-		w.Write(append(buf, "\n\n"...))
-		st.Close()
-		setTrailer(w, "X-Octomesh-Cost-Usd", served.Cost.String())
-		return
-	}
-	// No flush: returning writes [DONE], the end of the body and the cost
-	// trailer in one system call (Close settles in microseconds).
-	w.Write(doneEvent)
-	st.Close()
-	setTrailer(w, "X-Octomesh-Cost-Usd", served.Cost.String())
+	t.Continue()
 }
 
 // doneEvent ends an OpenAI stream; a variable, so that writing it to the

@@ -177,6 +177,17 @@ func (s *SSEReader) WillWait() bool {
 	return s.max > 0 && s.r == nil && s.src.buffered() == 0
 }
 
+// WaitData waits, holding no buffer, for the next event's bytes when the
+// reader is parked (see WillWait), as Next would first: the last event's
+// data is invalid from then on. Otherwise it returns at once.
+func (s *SSEReader) WaitData() {
+	if s.max == 0 || s.r != nil {
+		return
+	}
+	s.putBuffers()
+	s.src.waitData()
+}
+
 // Release returns the reader's buffers for reuse; the data of the last
 // event is invalid from then on. After it Next fails and Buffered reports
 // 0. Calling it again does nothing; not calling it only forgoes the reuse.

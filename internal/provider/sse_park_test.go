@@ -114,3 +114,36 @@ func TestSSEReaderWaitsWithoutItsBuffer(t *testing.T) {
 		t.Fatalf("waits %d, buffer held while waiting %v; want two waits with the buffers parked", src.waits, src.heldBuffer)
 	}
 }
+
+// WaitData is the wait Next would start with, on its own: on a parked
+// reader it waits holding no buffer; with an event's bytes already held it
+// returns at once; and the Next after it reads without waiting again.
+func TestSSEReaderWaitData(t *testing.T) {
+	pr, pw := io.Pipe()
+	src := &waitingPipe{PipeReader: pr, ready: make(chan struct{}, 2)}
+	s := NewSSEReader(src, 0)
+	src.s = s
+	defer s.Release()
+	go io.WriteString(pw, "data: 1\n\ndata: 2\n\n")
+	src.ready <- struct{}{}
+	s.WaitData() // parked from the start
+	if src.waits != 1 || src.heldBuffer {
+		t.Fatalf("first WaitData: %d waits, buffer held %v; want one wait holding none", src.waits, src.heldBuffer)
+	}
+	src.ready <- struct{}{} // Next's own wait, which the source answers at once
+	if ev, err := s.Next(); err != nil || string(ev.Data) != "1" {
+		t.Fatalf("first event %q, %v", ev.Data, err)
+	}
+	// The second event came with the first (one write, one read): there
+	// is nothing to wait for.
+	if s.Buffered() == 0 {
+		t.Fatal("the second event is not held")
+	}
+	s.WaitData()
+	if src.waits != 2 {
+		t.Fatalf("WaitData with an event held: %d waits, want none more", src.waits-2)
+	}
+	if ev, err := s.Next(); err != nil || string(ev.Data) != "2" {
+		t.Fatalf("second event %q, %v", ev.Data, err)
+	}
+}

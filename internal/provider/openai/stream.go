@@ -325,3 +325,13 @@ func (s *stream) Close() error {
 // Buffered reports stream bytes received but not yet parsed (see
 // provider.SSEReader.Buffered).
 func (s *stream) Buffered() int { return s.events.Buffered() }
+
+// WaitData waits, holding nothing of the last chunk, for the next event's
+// bytes (octomesh.DataWaiter): what Next would do first.
+func (s *stream) WaitData() {
+	if s.done || s.closed || !s.events.WillWait() {
+		return
+	}
+	s.dec.park()
+	s.events.WaitData()
+}

@@ -1,0 +1,134 @@
+package h1server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// contFunc is a Continuation made of a function.
+type contFunc func()
+
+func (f contFunc) Continue() { f() }
+
+// TestAContinuationRunsAfterTheHandler: what a handler leaves to Continue
+// runs once the handler's frames are gone, with the answer still open and
+// the request's context alive; the answer then ends as a handler's would,
+// trailers included, and the connection carries the next request.
+func TestAContinuationRunsAfterTheHandler(t *testing.T) {
+	type seen struct {
+		handlerDone bool
+		ctxErr      error
+		inHandler   bool // ServeHTTP's frame was on the stack
+		again       bool // a second Continue was accepted
+	}
+	var mu sync.Mutex
+	var got []seen
+	var ctxs []context.Context
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Cost")
+		io.WriteString(w, "a")
+		handlerDone := false
+		k := contFunc(func() {
+			var s seen
+			s.handlerDone, s.ctxErr = handlerDone, r.Context().Err()
+			buf := make([]byte, 16<<10)
+			s.inHandler = strings.Contains(string(buf[:runtime.Stack(buf, false)]), "TestAContinuationRunsAfterTheHandler.func1(")
+			s.again = w.(*response).Continue(contFunc(func() {}))
+			io.WriteString(w, "b")
+			http.NewResponseController(w).Flush()
+			io.WriteString(w, "c")
+			w.Header().Set("X-Cost", "0.5")
+			mu.Lock()
+			got, ctxs = append(got, s), append(ctxs, r.Context())
+			mu.Unlock()
+		})
+		if !w.(*response).Continue(k) {
+			t.Error("Continue refused in the handler")
+		}
+		handlerDone = true
+	}))
+	cl := &http.Client{Transport: &http.Transport{}}
+	defer cl.CloseIdleConnections()
+	for i := range 2 {
+		resp, err := cl.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "abc" || resp.Trailer.Get("X-Cost") != "0.5" {
+			t.Errorf("request %d: body %q, trailer X-Cost %q; want abc and 0.5", i, b, resp.Trailer.Get("X-Cost"))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 {
+		t.Fatalf("%d continuations ran, want 2", len(got))
+	}
+	for i, s := range got {
+		if !s.handlerDone || s.ctxErr != nil || s.inHandler || s.again {
+			t.Errorf("continuation %d: handler returned %v, context error %v, handler on the stack %v, second Continue accepted %v; want true, nil, false, false",
+				i, s.handlerDone, s.ctxErr, s.inHandler, s.again)
+		}
+		if ctxs[i].Err() == nil {
+			t.Errorf("request %d: its context is still live after the answer", i)
+		}
+	}
+}
+
+// TestContinueAfterReturnIsRefused: a handler's goroutine cannot leave a
+// continuation once the handler returned; the server is past it.
+func TestContinueAfterReturnIsRefused(t *testing.T) {
+	ok := make(chan bool, 1)
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		go func() {
+			for !w.(*response).returned.Load() {
+				time.Sleep(time.Millisecond)
+			}
+			ok <- w.(*response).Continue(contFunc(func() { panic("ran") }))
+		}()
+		io.WriteString(w, "x")
+	}))
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if <-ok {
+		t.Error("Continue after the handler returned was accepted")
+	}
+}
+
+// TestAPanickingContinuationClosesTheConnection: a continuation's panic is
+// the handler's: logged, the connection closed, the server serving on.
+func TestAPanickingContinuationClosesTheConnection(t *testing.T) {
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ok" {
+			io.WriteString(w, "ok")
+			return
+		}
+		w.(*response).Continue(contFunc(func() { panic("relay boom") }))
+	}), func(s *Server) { s.ErrorLog = log.New(lockedWriter{&mu, &logged}, "", 0) })
+	if out := raw(t, base, "GET /boom HTTP/1.1\r\nHost: a\r\n\r\n"); out != "" {
+		t.Fatalf("answer after a panic: %q", out)
+	}
+	if out := raw(t, base, "GET /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.HasSuffix(out, "ok") {
+		t.Fatalf("the next connection got %q", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logged.String(), "panic serving"); n != 1 || !strings.Contains(logged.String(), "relay boom") {
+		t.Fatalf("log: %q", logged.String())
+	}
+}

@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/octomesh/octomesh"
+)
+
+// chatRelay relays an OpenAI stream to its client. It is streamChat's
+// loop in a value of its own, so that h1server can run it after the
+// handler returned (Continue): a stream waits for its next token most of
+// its life, and waiting under the connection's loop, not under the API's
+// router, middleware and handler, its goroutine's stack can shrink from 8
+// to 4 KiB. The wait itself is a call of its own (WaitData), outside the
+// larger frames that decode and write a chunk.
+type chatRelay struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	st     octomesh.ChatStream
+	waiter octomesh.DataWaiter // st's, when it has one
+	served *octomesh.Served
+	enc    chunkEncoder
+}
+
+// relayPool keeps relays between streams: one a stream, for its life.
+var relayPool = sync.Pool{New: func() any { return new(chatRelay) }}
+
+// Continue relays the stream to its end, then closes it (also when the
+// relay panics: the upstream request must not outlive it).
+func (t *chatRelay) Continue() {
+	defer t.release()
+	for {
+		if t.waiter != nil {
+			t.waiter.WaitData()
+		}
+		if !t.step() {
+			return
+		}
+	}
+}
+
+// release closes the stream and gives the relay back.
+func (t *chatRelay) release() {
+	t.st.Close()
+	*t = chatRelay{}
+	relayPool.Put(t)
+}
+
+// step relays the stream's next chunk and reports whether to go on; at the
+// end it writes the stream's last event and the cost trailer. It is not
+// inlined into Continue: its frame, with the encoder's and the writer's
+// calls, would then be under every wait.
+//
+//go:noinline
+func (t *chatRelay) step() bool {
+	st, w := t.st, t.w
+	if st.Next() {
+		c := st.Chunk()
+		if len(c.Choices) == 0 && !t.enc.includeUsage {
+			return true // the usage chunk, which this caller did not ask for
+		}
+		if err := writeEvent(w, &t.enc, c); err != nil {
+			return false // the client went away; Close cancels the upstream
+		}
+		if moreWaiting(st) {
+			return true // the next chunk is already here: one flush carries both
+		}
+		return http.NewResponseController(w).Flush() == nil
+	}
+	if err := st.Err(); err != nil {
+		if t.r.Context().Err() != nil {
+			return false
+		}
+		buf := appendJSONValue([]byte("data: "), newOpenAIError(err))
+		w.Write(append(buf, "\n\n"...))
+		st.Close()
+		setTrailer(w, "X-Octomesh-Cost-Usd", t.served.Cost.String())
+		return false
+	}
+	// No flush: the end of the handler (or of the continuation) writes
+	// [DONE], the end of the body and the cost trailer in one system call
+	// (Close settles in microseconds).
+	w.Write(doneEvent)
+	st.Close()
+	setTrailer(w, "X-Octomesh-Cost-Usd", t.served.Cost.String())
+	return false
+}
