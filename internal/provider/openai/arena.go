@@ -8,14 +8,25 @@ import (
 	"github.com/octomesh/octomesh"
 )
 
-// A stream's decoded strings and choices are carved out of blocks that the
-// stream's chunks share, one block for many tokens, instead of each
-// allocating its own. A block is only ever appended to: bytes or elements
-// handed out are never written again, so a string or a chunk kept by a
-// consumer (past the next chunk, or past the stream) stays as it was, and
-// keeps its block alive as long as it needs it. A new block replaces a
-// full one; nothing is reused. A stream that waits holds its blocks only
-// weakly (park), and fills on after the wait those still there.
+// A stream's decoded strings are carved out of blocks that the stream's
+// chunks share, one block for many tokens, instead of each allocating its
+// own. A block is only ever appended to: bytes handed out are never
+// written again, so a string kept by a consumer (past the next chunk, or
+// past the stream) stays as it was, and keeps its block alive as long as
+// it needs it. A new block replaces a full one; nothing is reused. A
+// stream that waits holds its blocks only weakly (park), and fills on
+// after the wait those still there. (Tool calls and their indexes are
+// carved alike.)
+//
+// A stream's choices are not: they are lent (lendChoices), read into the
+// stream's own array and valid until the next chunk, as the ChatStream
+// contract has it (a consumer that keeps a chunk copies its choices, as
+// the failover and hedging streams do). Carved from blocks of up to 16,
+// they cost a block and a weak pointer per 16 tokens, and, as a waiting
+// stream's token during a collection's mark takes its parked block back
+// (a weak pointer's Value keeps its object), most waiting streams held a
+// 1,536-byte block through every collection (1.1 KB per stream at 2,000
+// streams).
 
 const (
 	// strBlock is the size of a stream's string block: a token's text is
@@ -24,17 +35,6 @@ const (
 	// maxBlockString is the longest string carved from a stream's block;
 	// a longer one is allocated alone (it would waste most of a block).
 	maxBlockString = strBlock / 4
-	// maxChoiceBlock is the most choices a block holds; after the stream's
-	// own (streamRoom), blocks grow to it from minChoiceBlock, so that a
-	// short stream allocates little. A waiting stream holds its blocks
-	// only weakly (park), so a larger block costs no waiting stream
-	// anything; it is bounded as a consumer that keeps one chunk keeps
-	// its whole block, and as a block the collector frees while a stream
-	// waits wastes what it had left. Sixteen choices (1,536 bytes): a
-	// block and a weak pointer to it per 16 tokens (4 choices took 0.5
-	// allocations a token after a wait).
-	minChoiceBlock = 4
-	maxChoiceBlock = 16
 )
 
 // text returns raw as a string: a common value without allocating, other
@@ -77,30 +77,33 @@ func (d *chunkDecoder) text(raw []byte) string {
 	return unsafe.String(&d.strs[start], n)
 }
 
-// carveChoices returns a copy of cs in the choice block, its capacity its
-// length, so that appending to it cannot reach the next chunk's choices.
-func (d *chunkDecoder) carveChoices(cs []octomesh.ChunkChoice) []octomesh.ChunkChoice {
-	n := len(cs)
+// lendChoices returns the choices read into buf (the decoder's choice
+// buffer, choiceArray) as a chunk's, its capacity its length, so that
+// appending to it cannot reach the buffer's next element. In a stream
+// they are lent: the next chunk is read into the same array. Decoded
+// alone, a chunk's choices are a copy of their own.
+func (d *chunkDecoder) lendChoices(buf []octomesh.ChunkChoice) []octomesh.ChunkChoice {
+	n := len(buf)
 	if n == 0 {
 		return []octomesh.ChunkChoice{} // not nil: as encoding/json decodes []
 	}
-	if d.choiceBlk == nil {
-		d.choiceBlk = unpark(&d.parked.choices, &d.parked.size[1])
+	if d.room == nil {
+		own := make([]octomesh.ChunkChoice, n)
+		copy(own, buf)
+		clear(buf) // keep no strings alive through the scratch slice
+		return own
 	}
-	if cap(d.choiceBlk)-len(d.choiceBlk) < n {
-		if r := d.room; r != nil && !r.usedChoices && n <= len(r.choices) {
-			r.usedChoices = true
-			d.choiceBlk = r.choices[:0]
-			d.parked.choices = weak.Pointer[octomesh.ChunkChoice]{}
-		} else {
-			size := min(max(2*cap(d.choiceBlk), minChoiceBlock), maxChoiceBlock)
-			d.choiceBlk = make([]octomesh.ChunkChoice, 0, max(size, n))
-			d.parked.choices = weak.Pointer[octomesh.ChunkChoice]{}
-		}
+	d.lent = max(d.lent, n)
+	return buf[:n:n]
+}
+
+// choiceArray returns the decoder's choice buffer, empty: a stream's own
+// array (room.choices) unless a chunk with more choices needed a larger.
+func (d *chunkDecoder) choiceArray() []octomesh.ChunkChoice {
+	if d.choiceBuf == nil && d.room != nil {
+		d.choiceBuf = d.room.choices[:0]
 	}
-	start := len(d.choiceBlk)
-	d.choiceBlk = append(d.choiceBlk, cs...)
-	return d.choiceBlk[start : start+n : start+n]
+	return d.choiceBuf[:0]
 }
 
 // parked is what a stream waiting for its next event keeps of the blocks
@@ -117,30 +120,35 @@ func (d *chunkDecoder) carveChoices(cs []octomesh.ChunkChoice) []octomesh.ChunkC
 // A weak pointer is made once per block (it costs the runtime a 16-byte
 // handle and a lock): a block's stays set until a new block replaces it.
 type parked struct {
-	strs    weak.Pointer[byte]
-	choices weak.Pointer[octomesh.ChunkChoice]
-	tools   weak.Pointer[octomesh.ToolCall]
-	ints    weak.Pointer[int]
-	size    [4][2]uint16 // each block's length and capacity, in that order
+	strs  weak.Pointer[byte]
+	tools weak.Pointer[octomesh.ToolCall]
+	ints  weak.Pointer[int]
+	size  [3][2]uint16 // each block's length and capacity, in that order
 }
 
 // park lets go of the decoder's last chunk and of its blocks, for a
-// stream about to wait for its next event (see parked). The stream's own
-// room, in the stream, stays as it is.
+// stream about to wait for its next event (see parked), and clears the
+// lent choices, whose strings would hold their blocks. The stream's own
+// room, in the stream, stays as it is; a larger choice array is dropped.
 func (d *chunkDecoder) park() {
 	// The last chunk's choices hold its blocks' strings; its header
 	// strings are the stream's (d.head keeps them), and its usage the
 	// stream's room or its own.
 	d.w.Choices, d.w.Usage = nil, nil
+	if d.lent > 0 {
+		clear(d.choiceBuf[:d.lent])
+		d.lent = 0
+	}
 	p, r := &d.parked, d.room
+	if r != nil && cap(d.choiceBuf) > roomChoices {
+		d.choiceBuf = nil
+		clear(r.choices[:]) // what was read into it before a larger array replaced it
+	}
 	if r == nil || cap(d.strs) == 0 || unsafe.SliceData(d.strs) != &r.strs[0] {
 		d.strs = park(d.strs, &p.strs, &p.size[0])
 	}
-	if r == nil || cap(d.choiceBlk) == 0 || unsafe.SliceData(d.choiceBlk) != &r.choices[0] {
-		d.choiceBlk = park(d.choiceBlk, &p.choices, &p.size[1])
-	}
-	d.toolBlk = park(d.toolBlk, &p.tools, &p.size[2])
-	d.intBlk = park(d.intBlk, &p.ints, &p.size[3])
+	d.toolBlk = park(d.toolBlk, &p.tools, &p.size[1])
+	d.intBlk = park(d.intBlk, &p.ints, &p.size[2])
 }
 
 // park returns nil, having set *wp (unless already set: it is the block's)
@@ -190,14 +198,16 @@ const (
 	intBlock  = 32
 )
 
-// carveToolCalls is carveChoices for a delta's tool calls.
+// carveToolCalls returns a copy of tcs in the tool-call block, its
+// capacity its length, so that appending to it cannot reach the next
+// chunk's tool calls.
 func (d *chunkDecoder) carveToolCalls(tcs []octomesh.ToolCall) []octomesh.ToolCall {
 	n := len(tcs)
 	if n == 0 {
 		return []octomesh.ToolCall{} // not nil: as encoding/json decodes []
 	}
 	if d.toolBlk == nil {
-		d.toolBlk = unpark(&d.parked.tools, &d.parked.size[2])
+		d.toolBlk = unpark(&d.parked.tools, &d.parked.size[1])
 	}
 	if cap(d.toolBlk)-len(d.toolBlk) < n {
 		d.toolBlk = make([]octomesh.ToolCall, 0, max(toolBlock, n))
@@ -218,7 +228,7 @@ func (d *chunkDecoder) intPtr(v int) *int {
 		return p
 	}
 	if d.intBlk == nil {
-		d.intBlk = unpark(&d.parked.ints, &d.parked.size[3])
+		d.intBlk = unpark(&d.parked.ints, &d.parked.size[2])
 	}
 	if len(d.intBlk) == cap(d.intBlk) {
 		d.intBlk = make([]int, 0, intBlock)

@@ -29,13 +29,13 @@ type chunkDecoder struct {
 	head                   chunkHead // the previous chunk's header
 	w                      wireChunk // the result, reused (a local would escape to the heap)
 
-	// Decoded strings and choices are carved out of blocks shared by the
-	// chunks of a stream (arena.go), so that a token costs a fraction of
-	// an allocation instead of two.
+	// Decoded strings are carved out of blocks shared by the chunks of a
+	// stream (arena.go), so that a token costs a fraction of an
+	// allocation; its choices are lent (lendChoices).
 	strs      []byte                 // the string block being filled
 	strsSize  int                    // its size: 0 for a stream's default
-	choiceBuf []octomesh.ChunkChoice // a chunk's choices while they are read
-	choiceBlk []octomesh.ChunkChoice // the choice block being filled
+	choiceBuf []octomesh.ChunkChoice // the choices are read into (choiceArray)
+	lent      int                    // elements of choiceBuf written since the last park
 	toolBuf   []octomesh.ToolCall    // a delta's tool calls while they are read
 	toolBlk   []octomesh.ToolCall    // the tool-call block being filled
 	intBlk    []int                  // the block tool-call indexes point into
@@ -46,33 +46,28 @@ type chunkDecoder struct {
 	tok   *tokenShape       // a stream's last token chunk's shape (tokenshape.go)
 }
 
-// A stream's first string and choice blocks, the ones in the stream, are
-// as large as leaves the stream in the allocator's 1536-byte class: a
-// stream lives as long as its client waits, and 2,000 waiting streams in
-// the 2048-byte class held a megabyte more. Two choices, as the stream's
-// first blocks of four took four: a stream of 20 tokens takes as many
-// blocks either way. The strings hold a mock's header strings and its
-// first tokens (96 bytes, not 144, leave room for the parked blocks and
-// the token shape's pointer).
+// A stream's first string block, the one in the stream, is as large as
+// leaves the stream in the allocator's 1536-byte class: a stream lives as
+// long as its client waits, and 2,000 waiting streams in the 2048-byte
+// class held a megabyte more. The strings hold a mock's header strings and
+// its first tokens. The choices are the array every chunk's choices are
+// read into and lent from (two: a chunk with more takes a larger array).
 const (
-	roomStrs    = 96
+	roomStrs    = 88
 	roomChoices = 2
 )
 
 // streamRoom is room in a stream's own allocation for what its decoder
-// would otherwise allocate apart, once per stream: the choices' scratch
-// (one choice, as nearly every chunk has), the remembered header, and the
-// first choice and string blocks and usage (carved out as blocks are, and
-// likewise never written again).
+// would otherwise allocate apart, once per stream: the remembered header,
+// the choices' array (lent: see lendChoices), and the first string block
+// and usage (carved out as blocks are, and likewise never written again).
 type streamRoom struct {
-	choiceScratch [1]octomesh.ChunkChoice
-	head          [256]byte
-	choices       [roomChoices]octomesh.ChunkChoice
-	strs          [roomStrs]byte
-	usage         usageBlock
-	usedChoices   bool
-	usedStrs      bool
-	usedUsage     bool
+	head      [256]byte
+	choices   [roomChoices]octomesh.ChunkChoice
+	strs      [roomStrs]byte
+	usage     usageBlock
+	usedStrs  bool
+	usedUsage bool
 }
 
 // decode decodes data. The result is valid until the next call; the
@@ -222,21 +217,19 @@ func (h *chunkHead) remember(from *chunkHead) {
 	h.raw = raw
 }
 
-// choices reads the "choices" array. Each chunk's choices are its own
-// (carved from a block, never written again): consumers may keep a chunk
-// past the next one (the failover stream holds a role chunk back by
-// value).
+// choices reads the "choices" array. In a stream they are read into the
+// stream's choice array and lent (lendChoices): valid until the next
+// chunk, whose choices are read into the same array.
 func (s *scanner) choices(dst *[]octomesh.ChunkChoice) bool {
 	d := s.d
-	if d.choiceBuf == nil && d.room != nil {
-		d.choiceBuf = d.room.choiceScratch[:0]
-	}
-	buf, null, ok := scanArrayInto(s, d.choiceBuf[:0], s.choice)
+	buf, null, ok := scanArrayInto(s, d.choiceArray(), s.choice)
 	d.choiceBuf = buf[:0]
+	d.lent = max(d.lent, len(buf)) // park clears even what a failed read wrote
 	if ok && !null {
-		*dst = d.carveChoices(buf)
+		*dst = d.lendChoices(buf)
+	} else if d.room == nil {
+		clear(buf)
 	}
-	clear(buf) // keep no strings alive through the scratch slice
 	return ok
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -194,13 +195,13 @@ func TestChunkDecoderFastPathCoversCommonShapes(t *testing.T) {
 }
 
 // TestChunkDecoderReusesRepeatedStrings checks that the id, model and
-// fingerprint repeated in every chunk are not allocated again, and that the
-// choices and the content of chunks share blocks: a token costs a small
-// fraction of an allocation.
+// fingerprint repeated in every chunk of a stream are not allocated again,
+// that the content of chunks shares blocks and that their choices are lent:
+// a token costs a small fraction of an allocation.
 func TestChunkDecoderReusesRepeatedStrings(t *testing.T) {
 	data := []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","system_fingerprint":"fp_1",` +
 		`"choices":[{"index":0,"delta":{"content":" token"},"logprobs":null,"finish_reason":null}]}`)
-	d := &chunkDecoder{}
+	d := &newStream(context.Background(), func() {}, "p", io.NopCloser(strings.NewReader(""))).dec
 	if _, err := d.decode(data); err != nil {
 		t.Fatal(err)
 	}
@@ -212,15 +213,18 @@ func TestChunkDecoderReusesRepeatedStrings(t *testing.T) {
 			}
 		}
 	})
-	// A choice block per maxChoiceBlock chunks, a string block per 85.
-	if allocs > chunks/maxChoiceBlock+chunks/85+2 {
+	// A string block per 85 (a choice block per 16 chunks when choices
+	// were carved from blocks).
+	if allocs > chunks/85+2 {
 		t.Errorf("%v allocations for %d chunks", allocs, chunks)
 	}
 }
 
-// Chunks share the blocks their choices and strings are carved from; a
-// chunk kept past the next ones (by value, as the failover stream keeps
-// one) must not see them, nor reach them by appending to its choices.
+// Chunks share the blocks their strings, tool calls and usage are carved
+// from; a chunk kept past the next ones, its choices copied (as the
+// ChatStream contract asks: they are lent), must not see them, nor reach
+// them by appending to its tool calls. Appending to a chunk's choices
+// reaches no other choice either.
 func TestKeptChunksKeepTheirOwnValues(t *testing.T) {
 	t.Run("alone", func(t *testing.T) { checkKeptChunks(t, &chunkDecoder{}, 0) })
 	t.Run("in a stream", func(t *testing.T) {
@@ -257,7 +261,12 @@ func checkKeptChunks(t *testing.T, d *chunkDecoder, parkEvery int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kept = append(kept, w.Chunk)
+		c := w.Chunk
+		if cap(c.Choices) != len(c.Choices) {
+			t.Fatalf("chunk %d's choices have room past them: %d of %d", i, len(c.Choices), cap(c.Choices))
+		}
+		c.Choices = slices.Clone(c.Choices)
+		kept = append(kept, c)
 	}
 	for i := range kept {
 		if i+1 < len(kept) {
@@ -284,11 +293,12 @@ func checkKeptChunks(t *testing.T, d *chunkDecoder, parkEvery int) {
 }
 
 // After a wait (park) a chunk fills on the blocks the chunk before it
-// did, when they are still there, as it would without the wait: a token
-// after a wait costs no allocation but its share of a block's (and of a
-// weak pointer's to it). Chunks kept meanwhile keep their values (and the
-// blocks they are in), appending to one's choices reaches no other's, and
-// blocks only dropped chunks were in are freed and replaced.
+// did, when they are still there, as it would without the wait, and its
+// choices are lent as in a burst: a token after a wait costs no
+// allocation but its share of a string block's (and of a weak pointer's
+// to it). Chunks kept meanwhile (their lent choices copied) keep their
+// values (and the blocks they are in), and blocks only dropped chunks
+// were in are freed and replaced.
 func TestAChunkAfterAWait(t *testing.T) {
 	d := &newStream(context.Background(), func() {}, "p", io.NopCloser(strings.NewReader(""))).dec
 	chunk := func(i int) []byte {
@@ -307,11 +317,10 @@ func TestAChunkAfterAWait(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%20 < 10 { // the others are dropped: their blocks may go
-			kept = append(kept, w.Chunk)
+			c := w.Chunk
+			c.Choices = slices.Clone(c.Choices)
+			kept = append(kept, c)
 		}
-	}
-	for i := range kept {
-		kept[i].Choices = append(kept[i].Choices, octomesh.ChunkChoice{Index: 9, Delta: octomesh.Delta{Content: "appended"}})
 	}
 	for j, c := range kept {
 		i := j/10*20 + j%10
@@ -332,9 +341,10 @@ func TestAChunkAfterAWait(t *testing.T) {
 			}
 		}
 	})
-	// A choice block per maxChoiceBlock chunks, a string block per 128,
-	// and a weak pointer to each (a collection meanwhile may cost two).
-	if want := 2*chunks/maxChoiceBlock + 2*chunks/128 + 4; allocs > float64(want) {
+	// A string block per 128, and a weak pointer to each (a collection
+	// meanwhile may cost two); the choices are lent, not carved (a block
+	// and a weak pointer per 16 chunks when they were).
+	if want := 2*chunks/128 + 4; allocs > float64(want) {
 		t.Errorf("%d chunks, each after a wait: %v allocations, want at most %d", chunks, allocs, want)
 	}
 }

@@ -70,7 +70,9 @@ func (d *chunkDecoder) decodeToken(data []byte, hlen int, w *wireChunk) bool {
 	}
 	ch[0].Index = int(t.index)
 	t.hits++
-	w.Choices = d.carveChoices(ch[:])
+	buf := append(d.choiceArray(), ch[0])
+	d.choiceBuf = buf[:0]
+	w.Choices = d.lendChoices(buf)
 	if t.errNull {
 		w.Error = nullRaw
 	}
