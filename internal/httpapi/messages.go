@@ -56,46 +56,85 @@ func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *oct
 		s.writeError(w, r, formatAnthropic, err)
 		return
 	}
-	defer st.Close()
 	setHeader(w, "Content-Type", "text/event-stream")
 	setHeader(w, "Cache-Control", "no-cache")
 	setHeader(w, "X-Accel-Buffering", "no")
 	setHeader(w, "Trailer", "X-Octomesh-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	ending := false
-	sw := anthropicwire.NewStreamWriter(w, func() {
-		// The last events go out with the end of the body and the trailer
-		// when the handler returns: one system call instead of two.
-		if !ending && !moreWaiting(st) {
-			rc.Flush()
+	t := &messagesRelay{s: s, w: w, r: r, st: st, served: served}
+	t.waiter, _ = st.(octomesh.DataWaiter)
+	t.sw = anthropicwire.NewStreamWriter(w, t.flush, "", served.Model)
+	if c, ok := w.(continuer); ok && c.Continue(t) {
+		return // the server runs the relay once the handler's frames are gone (see chatRelay)
+	}
+	t.Continue()
+}
+
+// messagesRelay is chatRelay for Anthropic's events.
+type messagesRelay struct {
+	s      *Server
+	w      http.ResponseWriter
+	r      *http.Request
+	st     octomesh.ChatStream
+	waiter octomesh.DataWaiter // st's, when it has one
+	served *octomesh.Served
+	sw     *anthropicwire.StreamWriter
+	ending bool // the last events are being written
+	pinged bool // the ping Anthropic sends early in every stream went out
+}
+
+// Continue relays the stream to its end, then closes it.
+func (t *messagesRelay) Continue() {
+	defer t.st.Close()
+	for {
+		if t.waiter != nil {
+			t.waiter.WaitData()
 		}
-	}, "", served.Model)
-	pinged := false
-	for st.Next() {
-		if err := sw.WriteChunk(st.Chunk()); err != nil {
-			if r.Context().Err() == nil {
-				s.log.LogAttrs(r.Context(), levelFor(500), "anthropic stream encode",
-					attrString(attrRequestID, octomesh.RequestIDFrom(r.Context())), attrString(attrCause, err.Error()))
-				sw.WriteErr(octomesh.Errorf(octomesh.EUPSTREAM, "the provider's stream could not be expressed in Anthropic's format"))
-			}
+		if !t.step() {
 			return
 		}
-		if !pinged {
-			// Anthropic sends one ping early in every stream; clients expect it.
-			sw.Ping()
-			pinged = true
+	}
+}
+
+// flush is the stream writer's: the last events go out with the end of
+// the body and the trailer, in one system call instead of two.
+func (t *messagesRelay) flush() {
+	if !t.ending && !moreWaiting(t.st) {
+		http.NewResponseController(t.w).Flush()
+	}
+}
+
+// step relays the next chunk and reports whether to go on (see chatRelay.step).
+//
+//go:noinline
+func (t *messagesRelay) step() bool {
+	st, r := t.st, t.r
+	if st.Next() {
+		if err := t.sw.WriteChunk(st.Chunk()); err != nil {
+			if r.Context().Err() == nil {
+				t.s.log.LogAttrs(r.Context(), levelFor(500), "anthropic stream encode",
+					attrString(attrRequestID, octomesh.RequestIDFrom(r.Context())), attrString(attrCause, err.Error()))
+				t.sw.WriteErr(octomesh.Errorf(octomesh.EUPSTREAM, "the provider's stream could not be expressed in Anthropic's format"))
+			}
+			return false
 		}
+		if !t.pinged {
+			// Anthropic sends one ping early in every stream; clients expect it.
+			t.sw.Ping()
+			t.pinged = true
+		}
+		return true
 	}
 	if err := st.Err(); err != nil {
 		if r.Context().Err() == nil {
-			sw.WriteErr(err)
+			t.sw.WriteErr(err)
 		}
-		return
+		return false
 	}
-	ending = true
-	if sw.Finish() == nil {
+	t.ending = true
+	if t.sw.Finish() == nil {
 		st.Close()
-		setTrailer(w, "X-Octomesh-Cost-Usd", served.Cost.String())
+		setTrailer(t.w, "X-Octomesh-Cost-Usd", t.served.Cost.String())
 	}
+	return false
 }
