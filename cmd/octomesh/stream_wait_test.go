@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/octomesh/octomesh/internal/fakeupstream"
 )
 
 // TestAStreamWaitsUnderFewFrames: a stream waiting for its upstream's next
@@ -20,18 +18,28 @@ import (
 // middleware and handler: the goroutine's stack can then shrink to 4 KiB
 // (see h1server.Continuation), and 2,000 waiting streams hold 8 MB less.
 func TestAStreamWaitsUnderFewFrames(t *testing.T) {
-	rs := startRS(t, []rsModel{{name: "pool/a", kind: fakeupstream.OpenAI, groups: "[pool]", input: "0.10", output: "0.40"}}, rsRouting{})
+	rs := startRS(t, poolFleet(), rsRouting{})
 	for _, tc := range []struct {
-		path, relay, content string
-		body                 map[string]any
+		path, model, relay, content string
+		events                      int // upstream events before the pause: content among them
+		body                        map[string]any
 	}{
-		{"/v1/chat/completions", "(*chatRelay).Continue", `"content":`, chatBody("pool/a", question, true)},
-		{"/v1/messages", "(*messagesRelay).Continue", "content_block_delta", map[string]any{
+		{"/v1/chat/completions", "pool/a", "(*chatRelay).Continue", `"content":"`, 3, chatBody("pool/a", question, true)},
+		{"/v1/chat/completions", "pool/b", "(*chatRelay).Continue", `"content":"`, 5, chatBody("pool/b", question, true)},
+		{"/v1/chat/completions", "pool/c", "(*chatRelay).Continue", `"content":"`, 2, chatBody("pool/c", question, true)},
+		{"/v1/messages", "pool/a", "(*messagesRelay).Continue", "content_block_delta", 3, map[string]any{
 			"model": "pool/a", "max_tokens": 100, "stream": true,
 			"messages": []map[string]any{{"role": "user", "content": question}}}},
 	} {
-		t.Run(tc.path, func(t *testing.T) {
-			rs.fake("pool/a").PauseStreamAfter(3, time.Minute) // mid-answer
+		t.Run(tc.path+" "+tc.model, func(t *testing.T) {
+			// The last case's stream must be gone, or its goroutine would
+			// answer for this one.
+			for deadline := time.Now().Add(5 * time.Second); relayStacks() != nil; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("a relay outlived its client:\n%s", relayStacks())
+				}
+			}
+			rs.fake(tc.model).PauseStreamAfter(tc.events, time.Minute) // mid-answer
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			b, _ := json.Marshal(tc.body)
@@ -50,25 +58,20 @@ func TestAStreamWaitsUnderFewFrames(t *testing.T) {
 				if err != nil {
 					t.Fatalf("reading the stream: %v", err)
 				}
-				if strings.Contains(line, tc.content) {
+				// Content, not the role chunk's empty string.
+				if _, rest, ok := strings.Cut(line, tc.content); ok && !strings.HasPrefix(rest, `"`) {
 					break
 				}
 			}
 			var waiting string
-			for deadline := time.Now().Add(5 * time.Second); waiting == "" && time.Now().Before(deadline); {
-				var dump bytes.Buffer
-				pprof.Lookup("goroutine").WriteTo(&dump, 2)
-				for _, g := range strings.Split(dump.String(), "\n\n") {
-					if strings.Contains(g, tc.relay) && strings.Contains(g, "(*failoverStream).WaitData") {
-						waiting = g
-					}
-				}
-				if waiting == "" {
-					time.Sleep(10 * time.Millisecond)
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if gs := relayStacks(); len(gs) == 1 && strings.Contains(gs[0], tc.relay) && strings.Contains(gs[0], "WaitData") {
+					waiting = gs[0]
+					break
 				}
 			}
 			if waiting == "" {
-				t.Fatalf("no %s waits in WaitData for the paused stream", tc.relay)
+				t.Fatalf("the paused stream's %s does not wait in WaitData; relays:\n%s", tc.relay, relayStacks())
 			}
 			for _, deep := range []string{"httpapi.(*Server).ServeHTTP", "(*Server).handleChat", "(*Server).handleMessages", "(*failoverStream).Next", "(*SSEReader).Next"} {
 				if strings.Contains(waiting, deep) {
@@ -77,4 +80,17 @@ func TestAStreamWaitsUnderFewFrames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// relayStacks returns the stacks of the goroutines running a stream's relay.
+func relayStacks() []string {
+	var dump bytes.Buffer
+	pprof.Lookup("goroutine").WriteTo(&dump, 2)
+	var out []string
+	for _, g := range strings.Split(dump.String(), "\n\n") {
+		if strings.Contains(g, "Relay).Continue") {
+			out = append(out, g)
+		}
+	}
+	return out
 }

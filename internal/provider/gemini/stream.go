@@ -221,3 +221,12 @@ func truncated(providerID string, cause error) error {
 // Buffered reports stream bytes received but not yet parsed (see
 // provider.SSEReader.Buffered).
 func (s *stream) Buffered() int { return s.sse.Buffered() }
+
+// WaitData waits, holding no read buffer, for the next event's bytes when
+// no chunk is pending (octomesh.DataWaiter): what Next would do first.
+func (s *stream) WaitData() {
+	if len(s.pending) > 0 || s.done {
+		return
+	}
+	s.sse.WaitData()
+}
