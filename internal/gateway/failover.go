@@ -424,11 +424,6 @@ func (f *failoverStream) ttft() time.Duration {
 	return 0
 }
 
-// Buffered reports upstream bytes already received and not yet relayed.
-// After the final usage chunk it reports 1: the upstream has ended and
-// the usage is settled (next settles before it emits that chunk), so the
-// next Next only returns false and cannot wait on the network, and the
-// relay need not flush before the end of the body.
 // WaitData waits for the current attempt's next bytes (octomesh.DataWaiter);
 // it returns at once when a chunk, or the end, is ready without them. A
 // wait it cannot do (an attempt's stream without WaitData) is left to Next.
@@ -441,6 +436,11 @@ func (f *failoverStream) WaitData() {
 	}
 }
 
+// Buffered reports upstream bytes already received and not yet relayed.
+// After the final usage chunk it reports 1: the upstream has ended and
+// the usage is settled (next settles before it emits that chunk), so the
+// next Next only returns false and cannot wait on the network, and the
+// relay need not flush before the end of the body.
 func (f *failoverStream) Buffered() int {
 	if f.pending || (f.held != nil && f.sent) || (f.usageDone && f.settled) {
 		return 1 // a chunk, or the end, is ready now

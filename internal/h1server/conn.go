@@ -167,8 +167,11 @@ func (c *conn) handle(w *response) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			ok = false
-			w.cont = nil
 			c.logPanic(v)
+			if a, isA := w.cont.(interface{ Abandon() }); isA {
+				a.Abandon()
+			}
+			w.cont = nil
 		}
 		if w.cont == nil {
 			c.endHandler(w)

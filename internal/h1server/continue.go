@@ -25,10 +25,16 @@ type Continuation = interface {
 // returns, the response stays open (k may write, flush and set trailers)
 // and the request's context lives on. A panic in k is the handler's.
 //
-// It reports false, keeping nothing, when the handler has already returned
-// or a continuation is already set; the caller then runs k itself. It is
-// for a handler whose callers do nothing after it returns that must wait
-// for the answer's end: they return before k runs.
+// It is called from the handler's goroutine, before the handler returns,
+// like WriteHeader. It reports false, keeping nothing, when the handler
+// has already returned or a continuation is already set; the caller then
+// runs k itself. It is for a handler whose callers do nothing after it
+// returns that must wait for the answer's end: they return before k runs.
+//
+// When the handler panics after Continue, k does not run (the connection
+// closes, as for any panic); if k has an Abandon method, it is called
+// instead, so that k can let go of what it holds (a relay closes its
+// upstream stream, which settles it).
 func (w *response) Continue(k Continuation) bool {
 	if w.cont != nil || w.returned.Load() {
 		return false

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -130,5 +131,32 @@ func TestAPanickingContinuationClosesTheConnection(t *testing.T) {
 	defer mu.Unlock()
 	if n := strings.Count(logged.String(), "panic serving"); n != 1 || !strings.Contains(logged.String(), "relay boom") {
 		t.Fatalf("log: %q", logged.String())
+	}
+}
+
+// abandonable is a Continuation that records whether it ran or was
+// abandoned.
+type abandonable struct{ ran, abandoned atomic.Bool }
+
+func (a *abandonable) Continue() { a.ran.Store(true) }
+func (a *abandonable) Abandon()  { a.abandoned.Store(true) }
+
+// TestAContinuationIsAbandonedWhenItsHandlerPanics: a handler that panics
+// after Continue closes the connection as any panic does; its
+// continuation does not run, and is told so (a relay then closes its
+// upstream stream, which settles the request).
+func TestAContinuationIsAbandonedWhenItsHandlerPanics(t *testing.T) {
+	for _, v := range []any{http.ErrAbortHandler, "boom"} {
+		k := new(abandonable)
+		base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.(*response).Continue(k)
+			panic(v)
+		}))
+		if out := raw(t, base, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"); out != "" {
+			t.Fatalf("panic %v: answer %q", v, out)
+		}
+		if k.ran.Load() || !k.abandoned.Load() {
+			t.Errorf("panic %v: continuation ran %v, abandoned %v; want false, true", v, k.ran.Load(), k.abandoned.Load())
+		}
 	}
 }

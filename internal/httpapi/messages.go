@@ -86,6 +86,7 @@ type messagesRelay struct {
 // Continue relays the stream to its end, then closes it.
 func (t *messagesRelay) Continue() {
 	defer t.st.Close()
+	defer t.s.relayPanicked(t.r)
 	for {
 		if t.waiter != nil {
 			t.waiter.WaitData()
@@ -95,6 +96,10 @@ func (t *messagesRelay) Continue() {
 		}
 	}
 }
+
+// Abandon is called instead of Continue when the handler panicked after
+// handing the relay over (see h1server.Continuation).
+func (t *messagesRelay) Abandon() { t.st.Close() }
 
 // flush is the stream writer's: the last events go out with the end of
 // the body and the trailer, in one system call instead of two.

@@ -119,7 +119,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomes
 	setHeader(w, "Trailer", "X-Octomesh-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
 	t := relayPool.Get().(*chatRelay)
-	*t = chatRelay{w: w, r: r, st: st, served: served, enc: chunkEncoder{includeUsage: req.WantsUsageInStream()}}
+	*t = chatRelay{s: s, w: w, r: r, st: st, served: served, enc: chunkEncoder{includeUsage: req.WantsUsageInStream()}}
 	t.waiter, _ = st.(octomesh.DataWaiter)
 	if c, ok := w.(continuer); ok && c.Continue(t) {
 		return // the server runs the relay once the handler's frames are gone

@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 
 	"github.com/octomesh/octomesh"
@@ -15,6 +18,7 @@ import (
 // to 4 KiB. The wait itself is a call of its own (WaitData), outside the
 // larger frames that decode and write a chunk.
 type chatRelay struct {
+	s      *Server
 	w      http.ResponseWriter
 	r      *http.Request
 	st     octomesh.ChatStream
@@ -30,6 +34,7 @@ var relayPool = sync.Pool{New: func() any { return new(chatRelay) }}
 // relay panics: the upstream request must not outlive it).
 func (t *chatRelay) Continue() {
 	defer t.release()
+	defer t.s.relayPanicked(t.r)
 	for {
 		if t.waiter != nil {
 			t.waiter.WaitData()
@@ -38,6 +43,26 @@ func (t *chatRelay) Continue() {
 			return
 		}
 	}
+}
+
+// Abandon is called instead of Continue when the handler panicked after
+// handing the relay over (see h1server.Continuation).
+func (t *chatRelay) Abandon() { t.release() }
+
+// relayPanicked, deferred by a relay, logs its panic as ServeHTTP's
+// recovery does for a handler's (a relay runs after ServeHTTP returned,
+// out of its reach), then aborts the answer: the client sees the
+// connection cut, never a complete-looking end.
+func (s *Server) relayPanicked(r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v != http.ErrAbortHandler {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "panic", attrString(attrRequestID, octomesh.RequestIDFrom(r.Context())),
+			attrString(attrCause, fmt.Sprint(v)), attrString("stack", string(debug.Stack())))
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // release closes the stream and gives the relay back.

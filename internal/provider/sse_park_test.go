@@ -116,8 +116,10 @@ func TestSSEReaderWaitsWithoutItsBuffer(t *testing.T) {
 }
 
 // WaitData is the wait Next would start with, on its own: on a parked
-// reader it waits holding no buffer; with an event's bytes already held it
-// returns at once; and the Next after it reads without waiting again.
+// reader it waits holding no buffer, and with an event's bytes already
+// held it returns at once. It does not unpark the reader, so the Next
+// after it asks its source to wait again; a source with bytes there (an
+// h1 body) answers that at once.
 func TestSSEReaderWaitData(t *testing.T) {
 	pr, pw := io.Pipe()
 	src := &waitingPipe{PipeReader: pr, ready: make(chan struct{}, 2)}
