@@ -3,7 +3,6 @@ package anthropicwire
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 
 	"github.com/octomesh/octomesh"
 )
@@ -47,15 +46,14 @@ func DecodeRequest(body []byte) (*octomesh.ChatRequest, error) {
 		}
 		return nil, octomesh.Errorf(octomesh.EINVALID, "request body must be a JSON object")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return nil, syntaxError(err)
+	if !json.Valid(body) {
+		var fields map[string]json.RawMessage
+		return nil, syntaxError(json.Unmarshal(body, &fields))
 	}
-	top := &object{fields: fields}
-	for _, name := range top.names() {
-		if unsupportedField(name) {
-			return nil, invalid(name, "parameter %s is not supported", name)
-		}
+	// The body is valid JSON: the decoder splits it without copying.
+	top, _ := decodeObject(body, "", -1)
+	if name, ok := top.minKey(unsupportedField); ok {
+		return nil, invalid(name, "parameter %s is not supported", name)
 	}
 	err := top.only("model", "max_tokens", "messages", "system", "temperature", "top_p",
 		"stop_sequences", "stream", "metadata", "tools", "tool_choice", "octomesh")
@@ -68,7 +66,7 @@ func DecodeRequest(body []byte) (*octomesh.ChatRequest, error) {
 		return nil, err
 	}
 	// OctoMesh's own routing options, as on the OpenAI routes.
-	if raw, ok := fields["octomesh"]; ok && string(raw) != "null" {
+	if raw, ok := top.get("octomesh"); ok {
 		var opts octomesh.RouteOptions
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
@@ -132,7 +130,7 @@ func (d *requestDecoder) decode(top *object) (*octomesh.ChatRequest, error) {
 		return nil, invalid("messages", "messages must not be empty")
 	}
 	for i, raw := range msgs {
-		out, err := d.message(raw, fmt.Sprintf("messages[%d]", i))
+		out, err := d.message(raw, i)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +150,7 @@ func (d *requestDecoder) metadata(top *object) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	o, err := decodeObject(raw, "metadata", "metadata")
+	o, err := decodeObject(raw, "metadata", -1)
 	if err != nil {
 		return "", err
 	}
@@ -184,8 +182,7 @@ func (d *requestDecoder) system(top *object) ([]octomesh.Message, error) {
 	}
 	parts := make([]octomesh.Part, 0, len(blocks))
 	for i, b := range blocks {
-		path := fmt.Sprintf("system[%d]", i)
-		o, err := decodeObject(b, path, path)
+		o, err := decodeObject(b, "system", i)
 		if err != nil {
 			return nil, err
 		}
@@ -208,8 +205,8 @@ func (d *requestDecoder) system(top *object) ([]octomesh.Message, error) {
 // message decodes one turn. A user turn holding tool_result blocks becomes
 // canonical tool messages (one per result) and user messages for the blocks
 // around them, in order.
-func (d *requestDecoder) message(raw json.RawMessage, path string) ([]octomesh.Message, error) {
-	o, err := decodeObject(raw, path, path)
+func (d *requestDecoder) message(raw []byte, i int) ([]octomesh.Message, error) {
+	o, err := decodeObject(raw, "messages", i)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +248,7 @@ func (d *requestDecoder) message(raw json.RawMessage, path string) ([]octomesh.M
 	return d.user(blocks, o.at("content"))
 }
 
-func (d *requestDecoder) user(blocks []json.RawMessage, path string) ([]octomesh.Message, error) {
+func (d *requestDecoder) user(blocks [][]byte, path string) ([]octomesh.Message, error) {
 	var out []octomesh.Message
 	var run []octomesh.Part
 	flush := func() {
@@ -261,7 +258,7 @@ func (d *requestDecoder) user(blocks []json.RawMessage, path string) ([]octomesh
 		}
 	}
 	for i, raw := range blocks {
-		o, typ, err := block(raw, fmt.Sprintf("%s[%d]", path, i))
+		o, typ, err := block(raw, path, i)
 		if err != nil {
 			return nil, err
 		}
@@ -293,10 +290,10 @@ func (d *requestDecoder) user(blocks []json.RawMessage, path string) ([]octomesh
 	return out, nil
 }
 
-func (d *requestDecoder) assistant(blocks []json.RawMessage, path string) (octomesh.Message, error) {
+func (d *requestDecoder) assistant(blocks [][]byte, path string) (octomesh.Message, error) {
 	m := octomesh.Message{Role: octomesh.RoleAssistant}
 	for i, raw := range blocks {
-		o, typ, err := block(raw, fmt.Sprintf("%s[%d]", path, i))
+		o, typ, err := block(raw, path, i)
 		if err != nil {
 			return m, err
 		}
@@ -339,8 +336,8 @@ func (d *requestDecoder) assistant(blocks []json.RawMessage, path string) (octom
 }
 
 // block decodes a content block's object and its required type.
-func block(raw json.RawMessage, path string) (*object, string, error) {
-	o, err := decodeObject(raw, path, path)
+func block(raw []byte, path string, i int) (*object, string, error) {
+	o, err := decodeObject(raw, path, i)
 	if err != nil {
 		return nil, "", err
 	}
@@ -371,7 +368,7 @@ func (d *requestDecoder) image(o *object) (octomesh.Part, error) {
 	if !ok {
 		return octomesh.Part{}, invalid(o.at("source"), "%s is required", o.at("source"))
 	}
-	src, err := decodeObject(raw, o.at("source"), o.at("source"))
+	src, err := decodeObject(raw, o.at("source"), -1)
 	if err != nil {
 		return octomesh.Part{}, err
 	}
@@ -439,8 +436,9 @@ func (d *requestDecoder) toolResult(o *object) (octomesh.Message, error) {
 		return m, invalid(o.at("content"), "%s must be a string or an array of text and image blocks", o.at("content"))
 	}
 	parts := make([]octomesh.Part, 0, len(blocks))
+	path := o.at("content")
 	for i, b := range blocks {
-		bo, typ, err := block(b, fmt.Sprintf("%s[%d]", o.at("content"), i))
+		bo, typ, err := block(b, path, i)
 		if err != nil {
 			return m, err
 		}
@@ -469,8 +467,7 @@ func (d *requestDecoder) tools(top *object) ([]octomesh.Tool, error) {
 	}
 	out := make([]octomesh.Tool, 0, len(list))
 	for i, raw := range list {
-		path := fmt.Sprintf("tools[%d]", i)
-		o, err := decodeObject(raw, path, path)
+		o, err := decodeObject(raw, "tools", i)
 		if err != nil {
 			return nil, err
 		}
@@ -516,7 +513,7 @@ func (d *requestDecoder) toolChoice(top *object, req *octomesh.ChatRequest) erro
 	if !ok {
 		return nil
 	}
-	o, err := decodeObject(raw, "tool_choice", "tool_choice")
+	o, err := decodeObject(raw, "tool_choice", -1)
 	if err != nil {
 		return err
 	}

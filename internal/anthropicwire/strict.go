@@ -5,67 +5,99 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"sort"
 	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/octomesh/octomesh/internal/jsonw"
 
 	"github.com/octomesh/octomesh"
 )
 
-// object is a JSON object decoded one level deep, for strict field-by-field
-// validation with precise error paths.
+// object is a JSON object split one level deep, for strict field-by-field
+// validation with precise error paths. Its values are sub-slices of the
+// request body, which DecodeRequest has validated as a whole: every value
+// is valid JSON, so splitting needs no validation of its own. Keys without
+// escapes are views of the body too (see field): they never outlive the
+// decode except through clone, in error messages.
 type object struct {
-	path   string
-	fields map[string]json.RawMessage
+	base   string // the path, or its prefix when idx >= 0
+	idx    int    // the path is base[idx] (built only for an error); -1: base
+	fields []field
+	inline [12]field // fields' first backing array
 }
 
-// decodeObject decodes raw as a JSON object; what names it in errors.
-func decodeObject(raw json.RawMessage, path, what string) (*object, error) {
+// field is one member: key is a view of the body when it holds no escape
+// (see object), else its decoded copy. Duplicates are kept in order; get
+// takes the last, as decoding into a map would.
+type field struct {
+	key string
+	val []byte
+}
+
+// decodeObject splits raw, one of the validated body's values, as a JSON
+// object at path base (base[idx] when idx >= 0).
+func decodeObject(raw []byte, base string, idx int) (*object, error) {
+	o := &object{base: base, idx: idx}
 	if firstByte(raw) != '{' {
-		return nil, invalid(path, "%s must be a JSON object", what)
+		return nil, invalid(o.path(), "%s must be a JSON object", o.path())
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, invalid(path, "%s is not valid JSON", what)
-	}
-	return &object{path: path, fields: m}, nil
+	o.fields = splitObject(raw, o.inline[:0])
+	return o, nil
 }
 
-// names returns the object's field names in sorted order, so errors are
-// deterministic.
-func (o *object) names() []string {
-	names := make([]string, 0, len(o.fields))
-	for k := range o.fields {
-		names = append(names, k)
+// path returns the object's path.
+func (o *object) path() string {
+	if o.idx < 0 {
+		return o.base
 	}
-	sort.Strings(names)
-	return names
+	return o.base + "[" + strconv.Itoa(o.idx) + "]"
+}
+
+// minKey returns the least key, in sorted order, for which bad is true.
+func (o *object) minKey(bad func(string) bool) (string, bool) {
+	var min string
+	found := false
+	for i := range o.fields {
+		k := o.fields[i].key
+		if bad(k) && (!found || k < min) {
+			min, found = k, true
+		}
+	}
+	// The key may be a view of the body, which does not outlive the decode.
+	return strings.Clone(min), found
 }
 
 // only rejects fields outside allowed, naming the first in sorted order.
 func (o *object) only(allowed ...string) error {
-	for _, k := range o.names() {
-		if !contains(allowed, k) {
-			return invalid(o.at(k), "unknown field %q", safeQuote(k))
-		}
+	k, bad := o.minKey(func(k string) bool { return !contains(allowed, k) })
+	if bad {
+		return invalid(o.at(k), "unknown field %q", safeQuote(k))
 	}
 	return nil
 }
 
 // at returns the path of field name.
 func (o *object) at(name string) string {
-	if o.path == "" {
+	p := o.path()
+	if p == "" {
 		return name
 	}
-	return o.path + "." + name
+	return p + "." + name
 }
 
 // get returns a field's raw value; a JSON null counts as absent.
-func (o *object) get(name string) (json.RawMessage, bool) {
-	v, ok := o.fields[name]
-	if !ok || isNull(v) {
-		return nil, false
+func (o *object) get(name string) ([]byte, bool) {
+	for i := len(o.fields) - 1; i >= 0; i-- {
+		if o.fields[i].key == name {
+			v := o.fields[i].val
+			if isNull(v) {
+				return nil, false
+			}
+			return v, true
+		}
 	}
-	return v, true
+	return nil, false
 }
 
 // str returns a string field; required fields must be present and non-empty.
@@ -77,14 +109,53 @@ func (o *object) str(name string, required bool) (string, error) {
 		}
 		return "", nil
 	}
-	var s string
-	if firstByte(v) != '"' || json.Unmarshal(v, &s) != nil {
+	if firstByte(v) != '"' {
 		return "", invalid(o.at(name), "%s must be a string", o.at(name))
 	}
+	s := unquote(v)
 	if required && s == "" {
 		return "", invalid(o.at(name), "%s must not be empty", o.at(name))
 	}
 	return s, nil
+}
+
+// unquote returns the validated JSON string v's value, as json.Unmarshal
+// decodes it. The common values of the fields read are shared constants.
+func unquote(v []byte) string {
+	raw := v[1 : len(v)-1]
+	switch string(raw) {
+	case "":
+		return ""
+	case "user":
+		return "user"
+	case "assistant":
+		return "assistant"
+	case BlockText:
+		return BlockText
+	case BlockImage:
+		return BlockImage
+	case BlockToolUse:
+		return BlockToolUse
+	case BlockToolResult:
+		return BlockToolResult
+	case SourceBase64:
+		return SourceBase64
+	case SourceURL:
+		return SourceURL
+	case ChoiceAuto:
+		return ChoiceAuto
+	case ChoiceAny:
+		return ChoiceAny
+	case ChoiceNone:
+		return ChoiceNone
+	case "custom":
+		return "custom"
+	}
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw)
+	}
+	var buf [512]byte
+	return string(jsonw.AppendUnescaped(buf[:0], raw))
 }
 
 // boolean returns an optional boolean field; nil when absent.
@@ -94,10 +165,19 @@ func (o *object) boolean(name string) (*bool, error) {
 		return nil, nil
 	}
 	var b bool
-	if json.Unmarshal(v, &b) != nil {
+	switch string(v) {
+	case "true":
+		b = true
+	case "false":
+	default:
 		return nil, invalid(o.at(name), "%s must be a boolean", o.at(name))
 	}
 	return &b, nil
+}
+
+// numeric reports whether the validated JSON value v is a number.
+func numeric(v []byte) bool {
+	return len(v) > 0 && (v[0] == '-' || '0' <= v[0] && v[0] <= '9')
 }
 
 // number returns an optional number field within [lo, hi]; nil when absent.
@@ -106,8 +186,11 @@ func (o *object) number(name string, lo, hi float64) (*float64, error) {
 	if !ok {
 		return nil, nil
 	}
-	var f float64
-	if firstByte(v) == '"' || json.Unmarshal(v, &f) != nil {
+	if !numeric(v) {
+		return nil, invalid(o.at(name), "%s must be a number", o.at(name))
+	}
+	f, err := strconv.ParseFloat(string(v), 64) // as encoding/json parses it
+	if err != nil {
 		return nil, invalid(o.at(name), "%s must be a number", o.at(name))
 	}
 	if f < lo || f > hi || math.IsNaN(f) {
@@ -122,10 +205,14 @@ func (o *object) integer(name string, min int) (*int, error) {
 	if !ok {
 		return nil, nil
 	}
-	var n int
-	if firstByte(v) == '"' || json.Unmarshal(v, &n) != nil {
+	if !numeric(v) {
 		return nil, invalid(o.at(name), "%s must be an integer", o.at(name))
 	}
+	n64, err := strconv.ParseInt(string(v), 10, strconv.IntSize) // as encoding/json parses it
+	if err != nil {
+		return nil, invalid(o.at(name), "%s must be an integer", o.at(name))
+	}
+	n := int(n64)
 	if n < min {
 		return nil, invalid(o.at(name), "%s must be at least %d", o.at(name), min)
 	}
@@ -133,27 +220,37 @@ func (o *object) integer(name string, min int) (*int, error) {
 }
 
 // array returns an optional array field's elements; nil when absent.
-func (o *object) array(name string) ([]json.RawMessage, bool, error) {
+func (o *object) array(name string) ([][]byte, bool, error) {
 	v, ok := o.get(name)
 	if !ok {
 		return nil, false, nil
 	}
-	var a []json.RawMessage
-	if firstByte(v) != '[' || json.Unmarshal(v, &a) != nil {
+	if firstByte(v) != '[' {
 		return nil, true, invalid(o.at(name), "%s must be an array", o.at(name))
 	}
-	return a, true, nil
+	return splitArray(v), true, nil
 }
 
-// strings returns an optional array-of-strings field.
+// strings returns an optional array-of-strings field. A null element is
+// "", as encoding/json decodes it.
 func (o *object) strings(name string) ([]string, error) {
 	v, ok := o.get(name)
 	if !ok {
 		return nil, nil
 	}
-	var a []string
-	if firstByte(v) != '[' || json.Unmarshal(v, &a) != nil {
+	if firstByte(v) != '[' {
 		return nil, invalid(o.at(name), "%s must be an array of strings", o.at(name))
+	}
+	elems := splitArray(v)
+	a := make([]string, len(elems))
+	for i, e := range elems {
+		switch e[0] {
+		case '"':
+			a[i] = unquote(e)
+		case 'n':
+		default:
+			return nil, invalid(o.at(name), "%s must be an array of strings", o.at(name))
+		}
 	}
 	return a, nil
 }
@@ -174,7 +271,7 @@ func (o *object) jsonObject(name string) (json.RawMessage, error) {
 	return b.Bytes(), nil
 }
 
-func isNull(v json.RawMessage) bool {
+func isNull(v []byte) bool {
 	return string(bytes.TrimSpace(v)) == "null"
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package anthropicwire
+
+const raceEnabled = false
