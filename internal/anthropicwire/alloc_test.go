@@ -3,6 +3,7 @@ package anthropicwire
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -116,4 +117,81 @@ func FuzzSplit(f *testing.F) {
 		}
 		checkSplit(t, v)
 	})
+}
+
+// benchResponseBody is the harness mock's Anthropic message body.
+var benchResponseBody = []byte(`{"content":[{"text":"` + strings.Repeat(" token", 20) + `","type":"text"}],"id":"msg_mock","model":"claude-haiku-4-5",` +
+	`"role":"assistant","stop_reason":"end_turn","stop_sequence":null,"type":"message","usage":{"cache_creation_input_tokens":0,` +
+	`"cache_read_input_tokens":0,"input_tokens":24,"output_tokens":20,"service_tier":"standard"}}`)
+
+func BenchmarkDecodeResponse(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeResponse(benchResponseBody, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// checkResponseFast checks that whatever decodeResponseFast accepts, it
+// decodes as json.Unmarshal does.
+func checkResponseFast(t *testing.T, body []byte) bool {
+	t.Helper()
+	var got Response
+	if !decodeResponseFast(body, &got, make([]ContentBlock, 0, 1)) {
+		return false
+	}
+	var want Response
+	if err := json.Unmarshal(body, &want); err != nil {
+		t.Fatalf("%s: fast path accepted what encoding/json rejects: %v", body, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\nfast %+v\njson %+v", body, got, want)
+	}
+	return true
+}
+
+var responseSeeds = []string{
+	string(benchResponseBody),
+	`{"id":"m","type":"message","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"a\n\u00e9"},` +
+		`{"type":"tool_use","id":"tu","name":"f","input":{"a": [1, 2]}}],"stop_reason":null,"stop_sequence":"x","usage":null}`,
+	`{"id":"m","type":"message","content":[]}`, `{"id":"m","type":"message","content":null,"model":null}`,
+	`{"ID":"m","type":"message"}`, `{"id":"m","id":"n","type":"message"}`, `{"id":"m","type":"message","usage":{"output_tokens":1.5}}`,
+	`{"id":"m","type":"message","usage":{"input_to\u212aens":3}}`, `{"id":"m","type":"message","content":[{"type":"image","source":{}}]}`,
+	`{"id":"m","type":"message","content":[null]}`, `{"id":"m","type":"message","content":[{"type":"tool_use","input":null}]}`,
+}
+
+func TestDecodeResponseFastMatchesJSON(t *testing.T) {
+	accepted := 0
+	for _, s := range responseSeeds {
+		if checkResponseFast(t, []byte(s)) {
+			accepted++
+		}
+	}
+	if accepted < 4 {
+		t.Errorf("the fast path accepted %d of the common bodies", accepted)
+	}
+}
+
+func FuzzDecodeResponseFast(f *testing.F) {
+	for _, s := range responseSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkResponseFast(t, body) })
+}
+
+// TestDecodeResponseAllocs locks in DecodeResponse's allocations for the
+// mock's message (28 through encoding/json).
+func TestDecodeResponseAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	n := testing.AllocsPerRun(100, func() {
+		if _, err := DecodeResponse(benchResponseBody, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 13 {
+		t.Errorf("DecodeResponse: %v allocations, want at most 13", n)
+	}
 }

@@ -19,8 +19,12 @@ import (
 // response) when body is not a message.
 func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error) {
 	var r Response
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("decode message: %w", err)
+	var blocks [4]ContentBlock
+	if !decodeResponseFast(body, &r, blocks[:0]) {
+		r = Response{}
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, fmt.Errorf("decode message: %w", err)
+		}
 	}
 	if r.Type != "message" {
 		return nil, fmt.Errorf("unexpected body type %q", r.Type)
@@ -30,6 +34,7 @@ func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error
 	}
 	msg := octomesh.Message{Role: octomesh.RoleAssistant}
 	var text strings.Builder
+	single := "" // the text, while it is one block's
 	hasText := false
 	jsonAnswer := false
 	for i, b := range r.Content {
@@ -38,7 +43,16 @@ func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error
 			if jsonTool != "" {
 				continue // a forced tool call is the whole answer
 			}
-			text.WriteString(b.Text)
+			// The common answer, one text block, needs no builder.
+			if !hasText && text.Len() == 0 {
+				single = b.Text
+			} else {
+				if single != "" {
+					text.WriteString(single)
+					single = ""
+				}
+				text.WriteString(b.Text)
+			}
 			hasText = true
 		case BlockToolUse:
 			args, err := compactObject(b.Input)
@@ -46,6 +60,10 @@ func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error
 				return nil, fmt.Errorf("content[%d]: tool_use input: %w", i, err)
 			}
 			if jsonTool != "" && b.Name == jsonTool {
+				if single != "" {
+					text.WriteString(single)
+					single = ""
+				}
 				text.WriteString(args)
 				hasText, jsonAnswer = true, true
 				continue
@@ -59,6 +77,8 @@ func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error
 		// thinking, redacted_thinking and block types added later are skipped.
 	}
 	switch {
+	case hasText && single != "":
+		msg.Content = octomesh.TextContent(single)
 	case hasText:
 		msg.Content = octomesh.TextContent(text.String())
 	case len(msg.ToolCalls) == 0:
