@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/octomesh/octomesh"
 )
 
 // benchRequestBody is the benchmark harness's Anthropic request
@@ -193,5 +195,29 @@ func TestDecodeResponseAllocs(t *testing.T) {
 	})
 	if n > 13 {
 		t.Errorf("DecodeResponse: %v allocations, want at most 13", n)
+	}
+}
+
+// benchCanonical is the harness's OpenAI-format request, decoded: a system
+// and a user message.
+var benchCanonical = &octomesh.ChatRequest{Model: "claude-haiku-4-5", MaxTokens: func() *int { n := 256; return &n }(),
+	Messages: []octomesh.Message{
+		{Role: octomesh.RoleSystem, Content: octomesh.TextContent("You are a concise assistant.")},
+		{Role: octomesh.RoleUser, Content: octomesh.TextContent("Explain, in one short paragraph, why the sky is blue.")},
+	}}
+
+// TestEncodeRequestAllocs locks in EncodeRequest's allocations: error
+// paths are built only for errors (10 when each message's and part's were built first).
+func TestEncodeRequestAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	n := testing.AllocsPerRun(100, func() {
+		if _, err := EncodeRequest(benchCanonical, EncodeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 5 {
+		t.Errorf("EncodeRequest: %v allocations, want at most 5", n)
 	}
 }

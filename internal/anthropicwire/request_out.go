@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -116,12 +117,11 @@ func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
 	var out []Message
 	for i := range in {
 		m := &in[i]
-		path := fmt.Sprintf("messages[%d]", i)
 		switch m.Role {
 		case octomesh.RoleSystem, octomesh.RoleDeveloper:
 			for j, p := range m.Content.Parts {
 				if p.Type != octomesh.PartText {
-					return nil, nil, invalid(fmt.Sprintf("%s.content[%d]", path, j), "%s messages may hold only text for provider %s", m.Role, e.provider)
+					return nil, nil, invalid(fmt.Sprintf("%s.content[%d]", msgPath(i), j), "%s messages may hold only text for provider %s", m.Role, e.provider)
 				}
 				system = append(system, ContentBlock{Type: BlockText, Text: p.Text})
 			}
@@ -129,7 +129,7 @@ func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
 				systemPlain = false
 			}
 		case octomesh.RoleUser:
-			c, err := e.userContent(m.Content, path+".content")
+			c, err := e.userContent(m.Content, i)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -142,13 +142,13 @@ func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
 			}
 			out = append(out, Message{Role: "user", Content: c})
 		case octomesh.RoleAssistant:
-			c, err := e.assistantContent(m, path)
+			c, err := e.assistantContent(m, i)
 			if err != nil {
 				return nil, nil, err
 			}
 			out = append(out, Message{Role: "assistant", Content: c})
 		case octomesh.RoleTool:
-			b, err := e.toolResult(m, path)
+			b, err := e.toolResult(m, i)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -160,7 +160,7 @@ func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
 				out = append(out, Message{Role: "user", Content: Content{Blocks: []ContentBlock{b}, Array: true}})
 			}
 		default:
-			return nil, nil, invalid(path+".role", "message role %q is not supported by provider %s", safeQuote(string(m.Role)), e.provider)
+			return nil, nil, invalid(msgPath(i)+".role", "message role %q is not supported by provider %s", safeQuote(string(m.Role)), e.provider)
 		}
 	}
 	if len(out) == 0 {
@@ -184,15 +184,19 @@ func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
 	return sys, out, nil
 }
 
+// msgPath returns message i's path, for an error.
+func msgPath(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
+
 // userContent converts user content: a string stays a string; parts become
 // text and image blocks.
-func (e *encoder) userContent(c octomesh.Content, path string) (Content, error) {
+// msg is the message's index, for error paths (messages[msg].content).
+func (e *encoder) userContent(c octomesh.Content, msg int) (Content, error) {
 	if c.IsNull() {
-		return Content{}, invalid(path, "user message content must not be null")
+		return Content{}, invalid(msgPath(msg)+".content", "user message content must not be null")
 	}
 	blocks := make([]ContentBlock, 0, len(c.Parts))
 	for j, p := range c.Parts {
-		b, err := e.part(p, fmt.Sprintf("%s[%d]", path, j))
+		b, err := e.part(p, msg, j)
 		if err != nil {
 			return Content{}, err
 		}
@@ -201,21 +205,23 @@ func (e *encoder) userContent(c octomesh.Content, path string) (Content, error) 
 	return Content{Blocks: blocks, Array: c.Array}, nil
 }
 
-func (e *encoder) part(p octomesh.Part, path string) (ContentBlock, error) {
+// part converts part j of message msg's content.
+func (e *encoder) part(p octomesh.Part, msg, j int) (ContentBlock, error) {
+	path := func() string { return fmt.Sprintf("%s.content[%d]", msgPath(msg), j) }
 	switch p.Type {
 	case octomesh.PartText:
 		return ContentBlock{Type: BlockText, Text: p.Text}, nil
 	case octomesh.PartImageURL:
 		if p.ImageURL == nil {
-			return ContentBlock{}, invalid(path+".image_url", "image_url part without image_url")
+			return ContentBlock{}, invalid(path()+".image_url", "image_url part without image_url")
 		}
 		src, err := imageSource(p.ImageURL.URL)
 		if err != nil {
-			return ContentBlock{}, err.WithParam(path + ".image_url.url")
+			return ContentBlock{}, err.WithParam(path() + ".image_url.url")
 		}
 		return ContentBlock{Type: BlockImage, Source: src}, nil
 	}
-	return ContentBlock{}, invalid(path+".type", "content part type %q is not supported by provider %s", safeQuote(p.Type), e.provider)
+	return ContentBlock{}, invalid(path()+".type", "content part type %q is not supported by provider %s", safeQuote(p.Type), e.provider)
 }
 
 // imageSource turns a data: URL (base64) into a base64 source and an http(s)
@@ -237,14 +243,14 @@ func imageSource(u string) (*ImageSource, *octomesh.Error) {
 
 // assistantContent converts an assistant turn: its text, then its tool calls
 // as tool_use blocks.
-func (e *encoder) assistantContent(m *octomesh.Message, path string) (Content, error) {
+func (e *encoder) assistantContent(m *octomesh.Message, msg int) (Content, error) {
 	if len(m.ToolCalls) == 0 && (!m.Content.Array || m.Content.IsNull()) {
 		return TextContent(m.Content.Text()), nil
 	}
 	var blocks []ContentBlock
 	for j, p := range m.Content.Parts {
 		if p.Type != octomesh.PartText {
-			return Content{}, invalid(fmt.Sprintf("%s.content[%d].type", path, j), "assistant messages may hold only text")
+			return Content{}, invalid(fmt.Sprintf("%s.content[%d].type", msgPath(msg), j), "assistant messages may hold only text")
 		}
 		if p.Text == "" && len(m.ToolCalls) > 0 {
 			continue // Anthropic rejects empty text blocks
@@ -252,16 +258,16 @@ func (e *encoder) assistantContent(m *octomesh.Message, path string) (Content, e
 		blocks = append(blocks, ContentBlock{Type: BlockText, Text: p.Text})
 	}
 	for j, tc := range m.ToolCalls {
-		tpath := fmt.Sprintf("%s.tool_calls[%d]", path, j)
+		tpath := func() string { return fmt.Sprintf("%s.tool_calls[%d]", msgPath(msg), j) }
 		if tc.ID == "" {
-			return Content{}, invalid(tpath+".id", "tool call id must not be empty")
+			return Content{}, invalid(tpath()+".id", "tool call id must not be empty")
 		}
 		if tc.Function.Name == "" {
-			return Content{}, invalid(tpath+".function.name", "tool call function name must not be empty")
+			return Content{}, invalid(tpath()+".function.name", "tool call function name must not be empty")
 		}
 		input, err := argumentsObject(tc.Function.Arguments)
 		if err != nil {
-			return Content{}, invalid(tpath+".function.arguments", "tool call arguments must be a JSON object")
+			return Content{}, invalid(tpath()+".function.arguments", "tool call arguments must be a JSON object")
 		}
 		blocks = append(blocks, ContentBlock{Type: BlockToolUse, ID: toolID(tc.ID), Name: tc.Function.Name, Input: input})
 	}
@@ -285,13 +291,13 @@ func argumentsObject(args string) (json.RawMessage, error) {
 }
 
 // toolResult converts a tool message into a tool_result block.
-func (e *encoder) toolResult(m *octomesh.Message, path string) (ContentBlock, error) {
+func (e *encoder) toolResult(m *octomesh.Message, msg int) (ContentBlock, error) {
 	if m.ToolCallID == "" {
-		return ContentBlock{}, invalid(path+".tool_call_id", "tool messages must have a tool_call_id")
+		return ContentBlock{}, invalid(msgPath(msg)+".tool_call_id", "tool messages must have a tool_call_id")
 	}
 	b := ContentBlock{Type: BlockToolResult, ToolUseID: toolID(m.ToolCallID)}
 	if !m.Content.IsNull() {
-		c, err := e.userContent(m.Content, path+".content")
+		c, err := e.userContent(m.Content, msg)
 		if err != nil {
 			return ContentBlock{}, err
 		}
