@@ -11,6 +11,7 @@ package anthropic
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -120,7 +121,7 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 	if err != nil {
 		return nil, err
 	}
-	resp, err := provider.PostJSONURL(ctx, c.hc, c.id, c.u, c.header, body, classify)
+	resp, err := c.post(ctx, body)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +136,23 @@ func (c *Client) Chat(ctx context.Context, req *octomesh.ChatRequest) (*octomesh
 	}
 	out.Created = c.now().Unix()
 	return out, nil
+}
+
+// post sends body, encoded into a pooled buffer that the post takes over
+// (AppendRequest, or encoding/json for what it leaves).
+func (c *Client) post(ctx context.Context, body *anthropicwire.Request) (*http.Response, error) {
+	rb := provider.GetRequestBody()
+	b, ok := anthropicwire.AppendRequest(rb.B[:0], body)
+	if !ok {
+		enc, err := json.Marshal(body)
+		if err != nil {
+			rb.Release()
+			return nil, octomesh.Errorf(octomesh.EINTERNAL, "encode upstream request").WithCause(err)
+		}
+		b = append(rb.B[:0], enc...)
+	}
+	rb.B = b
+	return provider.PostRequestBody(ctx, c.hc, c.id, c.u, c.header, rb, classify)
 }
 
 // encode translates req and tags EINVALID errors with the provider.

@@ -19,7 +19,7 @@ func (c *Client) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oct
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	resp, err := provider.PostJSONURL(ctx, c.hc, c.id, c.u, c.header, body, classify)
+	resp, err := c.post(ctx, body)
 	if err != nil {
 		cancel()
 		return nil, err
