@@ -2,9 +2,11 @@ package anthropicwire
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/octomesh/octomesh"
+	"github.com/octomesh/octomesh/internal/jsonw"
 )
 
 // MessageID returns the id an Anthropic client sees for a canonical id: the
@@ -24,6 +26,87 @@ func MessageID(id string) string {
 // arguments are not a JSON object: the model produced something an Anthropic
 // client cannot receive.
 func EncodeResponse(resp *octomesh.ChatResponse) ([]byte, error) {
+	b, err := AppendResponse(nil, resp)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// AppendResponse appends EncodeResponse's encoding of resp to b, written
+// by hand (see encodeResponseJSON for the encoding/json version it
+// matches, which it falls back to for tool call arguments that
+// encoding/json would escape). On error, b's appended bytes are garbage.
+// TestAppendResponseMatchesJSON and FuzzAppendResponse check it.
+func AppendResponse(b []byte, resp *octomesh.ChatResponse) ([]byte, error) {
+	start := len(b)
+	b = append(b, `{"id":`...)
+	n := len(b)
+	b = jsonw.AppendString(b, resp.ID, true)
+	if !strings.HasPrefix(resp.ID, "msg_") {
+		// MessageID's "msg_" + id, without the concatenation: the prefix
+		// needs no escape, so it goes in after the opening quote.
+		b = append(b, "msg_"...)
+		copy(b[n+5:], b[n+1:len(b)-4])
+		copy(b[n+1:], "msg_")
+	}
+	b = append(b, `,"type":"message","role":"assistant","model":`...)
+	b = jsonw.AppendString(b, resp.Model, true)
+	b = append(b, `,"content":[`...)
+	finish := ""
+	if len(resp.Choices) > 0 {
+		c := &resp.Choices[0]
+		finish = c.FinishReason
+		text := c.Message.Content.Text()
+		if text == "" {
+			text = c.Message.Refusal
+		}
+		first := true
+		if text != "" {
+			b = append(b, `{"type":"text","text":`...)
+			b = jsonw.AppendString(b, text, true)
+			b = append(b, '}')
+			first = false
+		}
+		for _, tc := range c.Message.ToolCalls {
+			input, err := argumentsObject(tc.Function.Arguments)
+			if err != nil {
+				return b, octomesh.Errorf(octomesh.EUPSTREAM, "the model produced tool call arguments that are not a JSON object").WithCause(err)
+			}
+			if !verbatimJSON(input) {
+				// encoding/json would escape it: the whole body is its.
+				out, err := encodeResponseJSON(resp)
+				return append(b[:start], out...), err
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, `{"type":"tool_use","id":`...)
+			b = jsonw.AppendString(b, tc.ID, true)
+			b = append(b, `,"name":`...)
+			b = jsonw.AppendString(b, tc.Function.Name, true)
+			b = append(b, `,"input":`...)
+			b = append(b, input...)
+			b = append(b, '}')
+		}
+	}
+	b = append(b, `],"stop_reason":`...)
+	b = jsonw.AppendString(b, StopReason(finish), true)
+	u := WireUsage(resp.Usage)
+	b = append(b, `,"stop_sequence":null,"usage":{"input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.InputTokens), 10)
+	b = append(b, `,"cache_creation_input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CacheCreationInputTokens), 10)
+	b = append(b, `,"cache_read_input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CacheReadInputTokens), 10)
+	b = append(b, `,"output_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.OutputTokens), 10)
+	return append(b, `}}`...), nil
+}
+
+// encodeResponseJSON is EncodeResponse through encoding/json.
+func encodeResponseJSON(resp *octomesh.ChatResponse) ([]byte, error) {
 	out := Response{
 		ID:      MessageID(resp.ID),
 		Type:    "message",

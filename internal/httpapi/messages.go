@@ -36,8 +36,11 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, formatAnthropic, err)
 		return
 	}
-	out, err := anthropicwire.EncodeResponse(resp)
+	// Encoded into a pooled buffer, as writeChatResponse does.
+	bp := respBufPool.Get().(*[]byte)
+	out, err := anthropicwire.AppendResponse((*bp)[:0], resp)
 	if err != nil {
+		respBufPool.Put(bp)
 		s.writeError(w, r, formatAnthropic, err)
 		return
 	}
@@ -45,6 +48,10 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	setHeader(w, "Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	w.Write(out)
+	if cap(out) <= maxPooledBody {
+		*bp = out
+		respBufPool.Put(bp)
+	}
 }
 
 // streamMessages relays a stream as Anthropic's events. A failure after the
