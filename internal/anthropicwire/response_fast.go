@@ -7,16 +7,16 @@ import (
 )
 
 // decodeResponseFast decodes a message body into the zero *r exactly as
-// json.Unmarshal does, for the shape Anthropic sends: it splits the body
+// json.Unmarshal does (its content returned, for the caller to set), for the shape Anthropic sends: it splits the body
 // in place (see split.go) and reads the fields it knows, leaving anything
 // else — a key that only folds to a field's name, a duplicated field, a
 // value of an unexpected type, a block field it does not read — to
 // encoding/json by reporting false. blocks is room for the content.
 // TestDecodeResponseFastMatchesJSON and FuzzDecodeResponseFast check the
 // equivalence.
-func decodeResponseFast(body []byte, r *Response, blocks []ContentBlock) bool {
+func decodeResponseFast(body []byte, r *Response, blocks []ContentBlock) (content []ContentBlock, _ bool) {
 	if firstByte(body) != '{' || !json.Valid(body) {
-		return false
+		return nil, false
 	}
 	var inline [12]field
 	var seen uint8
@@ -40,16 +40,16 @@ func decodeResponseFast(body []byte, r *Response, blocks []ContentBlock) bool {
 			bit, ok = 64, decodeUsageFast(f.val, &r.Usage)
 		case "content":
 			bit = 128
-			r.Content, ok = decodeBlocksFast(f.val, blocks)
+			content, ok = decodeBlocksFast(f.val, blocks)
 		default:
 			ok = !foldsTo(f.key, "id", "type", "role", "model", "stop_reason", "stop_sequence", "usage", "content")
 		}
 		if !ok || seen&bit != 0 {
-			return false
+			return nil, false
 		}
 		seen |= bit
 	}
-	return true
+	return content, true
 }
 
 // foldsTo reports whether key matches one of names as encoding/json
@@ -79,6 +79,10 @@ func optString(v []byte, dst *string) bool {
 func optStringPtr(v []byte, dst **string) bool {
 	switch v[0] {
 	case '"':
+		if p := stopReasonPtr(v); p != nil {
+			*dst = p
+			return true
+		}
 		s := unquote(v)
 		*dst = &s
 	case 'n':
@@ -200,4 +204,29 @@ func decodeBlockFast(v []byte, b *ContentBlock) bool {
 		seen |= bit
 	}
 	return true
+}
+
+// The stop reasons, for stopReasonPtr.
+var (
+	stopEndTurn      = StopEndTurn
+	stopMaxTokens    = StopMaxTokens
+	stopStopSequence = StopStopSequence
+	stopToolUse      = StopToolUse
+)
+
+// stopReasonPtr returns a shared pointer to the common stop reason the
+// JSON string v holds, or nil. decodeResponseFast's Response is
+// DecodeResponse's own, which only reads it: sharing is safe.
+func stopReasonPtr(v []byte) *string {
+	switch string(v) {
+	case `"` + StopEndTurn + `"`:
+		return &stopEndTurn
+	case `"` + StopMaxTokens + `"`:
+		return &stopMaxTokens
+	case `"` + StopStopSequence + `"`:
+		return &stopStopSequence
+	case `"` + StopToolUse + `"`:
+		return &stopToolUse
+	}
+	return nil
 }

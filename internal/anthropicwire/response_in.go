@@ -18,11 +18,14 @@ import (
 // It returns a plain error (the caller reports it as a malformed upstream
 // response) when body is not a message.
 func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error) {
-	var r Response
+	var fast Response // on the stack, as its content's room
 	var blocks [4]ContentBlock
-	if !decodeResponseFast(body, &r, blocks[:0]) {
-		r = Response{}
-		if err := json.Unmarshal(body, &r); err != nil {
+	r := &fast
+	if content, ok := decodeResponseFast(body, r, blocks[:0]); ok {
+		r.Content = content
+	} else {
+		var err error
+		if r, err = decodeResponseJSON(body); err != nil {
 			return nil, fmt.Errorf("decode message: %w", err)
 		}
 	}
@@ -88,13 +91,29 @@ func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error
 	if jsonAnswer && finish == octomesh.FinishToolCalls {
 		finish = octomesh.FinishStop
 	}
-	return &octomesh.ChatResponse{
+	// The response and its one choice in one allocation.
+	x := new(struct {
+		resp    octomesh.ChatResponse
+		choices [1]octomesh.Choice
+	})
+	x.choices[0] = octomesh.Choice{Index: 0, Message: msg, FinishReason: finish}
+	x.resp = octomesh.ChatResponse{
 		ID:      r.ID,
 		Object:  octomesh.ObjectChatCompletion,
 		Model:   r.Model,
-		Choices: []octomesh.Choice{{Index: 0, Message: msg, FinishReason: finish}},
+		Choices: x.choices[:],
 		Usage:   CanonicalUsage(r.Usage),
-	}, nil
+	}
+	return &x.resp, nil
+}
+
+// decodeResponseJSON decodes a message body through encoding/json.
+func decodeResponseJSON(body []byte) (*Response, error) {
+	r := new(Response)
+	if err := json.Unmarshal(body, r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // FinishReason maps an Anthropic stop_reason to a canonical finish reason.
@@ -129,13 +148,20 @@ func StopReason(finish string) string {
 // and cache writes, as OpenAI's do.
 func CanonicalUsage(u Usage) *octomesh.Usage {
 	prompt := u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens
-	return &octomesh.Usage{
+	// The usage and its details in one allocation.
+	x := new(struct {
+		usage   octomesh.Usage
+		details octomesh.PromptTokensDetails
+	})
+	x.details = octomesh.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens}
+	x.usage = octomesh.Usage{
 		PromptTokens:        prompt,
 		CompletionTokens:    u.OutputTokens,
 		TotalTokens:         prompt + u.OutputTokens,
-		PromptTokensDetails: &octomesh.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens},
+		PromptTokensDetails: &x.details,
 		CacheWriteTokens:    u.CacheCreationInputTokens,
 	}
+	return &x.usage
 }
 
 // WireUsage is CanonicalUsage's inverse: input_tokens are the prompt tokens

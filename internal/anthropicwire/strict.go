@@ -150,6 +150,8 @@ func unquote(v []byte) string {
 		return ChoiceNone
 	case "custom":
 		return "custom"
+	case "message":
+		return "message"
 	}
 	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
 		return string(raw)
