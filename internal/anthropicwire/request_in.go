@@ -51,7 +51,8 @@ func DecodeRequest(body []byte) (*octomesh.ChatRequest, error) {
 		return nil, syntaxError(json.Unmarshal(body, &fields))
 	}
 	// The body is valid JSON: the decoder splits it without copying.
-	top, _ := decodeObject(body, "", -1)
+	var d requestDecoder
+	top, _ := d.object(body, "", -1)
 	if name, ok := top.minKey(unsupportedField); ok {
 		return nil, invalid(name, "parameter %s is not supported", name)
 	}
@@ -60,7 +61,6 @@ func DecodeRequest(body []byte) (*octomesh.ChatRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := requestDecoder{}
 	req, err := d.decode(top)
 	if err != nil {
 		return nil, err
@@ -78,7 +78,31 @@ func DecodeRequest(body []byte) (*octomesh.ChatRequest, error) {
 	return req, nil
 }
 
-type requestDecoder struct{}
+// requestDecoder decodes one request. Its objects and their members come
+// from its own room while it lasts (a request's few objects), so that
+// decoding one allocates none of them.
+type requestDecoder struct {
+	objs    [8]object
+	nobjs   int
+	fields  [32]field
+	nfields int
+}
+
+// object is decodeObject, from the decoder's room.
+func (d *requestDecoder) object(raw []byte, base string, idx int) (*object, error) {
+	if firstByte(raw) != '{' || d.nobjs == len(d.objs) {
+		return decodeObject(raw, base, idx)
+	}
+	o := &d.objs[d.nobjs]
+	d.nobjs++
+	*o = object{base: base, idx: idx}
+	room := d.fields[d.nfields:d.nfields:len(d.fields)]
+	o.fields = splitObject(raw, room)
+	if len(o.fields) <= cap(room) {
+		d.nfields += len(o.fields) // in the room (a longer list has its own array)
+	}
+	return o, nil
+}
 
 func (d *requestDecoder) decode(top *object) (*octomesh.ChatRequest, error) {
 	req := &octomesh.ChatRequest{}
@@ -117,7 +141,8 @@ func (d *requestDecoder) decode(top *object) (*octomesh.ChatRequest, error) {
 	if req.User, err = d.metadata(top); err != nil {
 		return nil, err
 	}
-	if req.Messages, err = d.system(top); err != nil {
+	system, hasSystem, err := d.system(top)
+	if err != nil {
 		return nil, err
 	}
 	msgs, ok, err := top.array("messages")
@@ -129,12 +154,15 @@ func (d *requestDecoder) decode(top *object) (*octomesh.ChatRequest, error) {
 	case len(msgs) == 0:
 		return nil, invalid("messages", "messages must not be empty")
 	}
+	// A turn is one message, unless it holds tool results.
+	req.Messages = make([]octomesh.Message, 0, len(msgs)+1)
+	if hasSystem {
+		req.Messages = append(req.Messages, system)
+	}
 	for i, raw := range msgs {
-		out, err := d.message(raw, i)
-		if err != nil {
+		if req.Messages, err = d.message(raw, i, req.Messages); err != nil {
 			return nil, err
 		}
-		req.Messages = append(req.Messages, out...)
 	}
 	if req.Tools, err = d.tools(top); err != nil {
 		return nil, err
@@ -150,7 +178,7 @@ func (d *requestDecoder) metadata(top *object) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	o, err := decodeObject(raw, "metadata", -1)
+	o, err := d.object(raw, "metadata", -1)
 	if err != nil {
 		return "", err
 	}
@@ -161,52 +189,53 @@ func (d *requestDecoder) metadata(top *object) (string, error) {
 }
 
 // system decodes the system prompt into at most one system message.
-func (d *requestDecoder) system(top *object) ([]octomesh.Message, error) {
+// ok is false when there is none.
+func (d *requestDecoder) system(top *object) (_ octomesh.Message, ok bool, _ error) {
 	raw, ok := top.get("system")
 	if !ok {
-		return nil, nil
+		return octomesh.Message{}, false, nil
 	}
 	if firstByte(raw) == '"' {
 		s, err := top.str("system", false)
 		if err != nil || s == "" {
-			return nil, err
+			return octomesh.Message{}, false, err
 		}
-		return []octomesh.Message{{Role: octomesh.RoleSystem, Content: octomesh.TextContent(s)}}, nil
+		return octomesh.Message{Role: octomesh.RoleSystem, Content: octomesh.TextContent(s)}, true, nil
 	}
 	blocks, _, err := top.array("system")
 	if err != nil {
-		return nil, invalid("system", "system must be a string or an array of text blocks")
+		return octomesh.Message{}, false, invalid("system", "system must be a string or an array of text blocks")
 	}
 	if len(blocks) == 0 {
-		return nil, nil
+		return octomesh.Message{}, false, nil
 	}
 	parts := make([]octomesh.Part, 0, len(blocks))
 	for i, b := range blocks {
-		o, err := decodeObject(b, "system", i)
+		o, err := d.object(b, "system", i)
 		if err != nil {
-			return nil, err
+			return octomesh.Message{}, false, err
 		}
 		typ, err := o.str("type", true)
 		if err != nil {
-			return nil, err
+			return octomesh.Message{}, false, err
 		}
 		if typ != BlockText {
-			return nil, invalid(o.at("type"), "system blocks must be text blocks")
+			return octomesh.Message{}, false, invalid(o.at("type"), "system blocks must be text blocks")
 		}
 		p, err := d.text(o)
 		if err != nil {
-			return nil, err
+			return octomesh.Message{}, false, err
 		}
 		parts = append(parts, p)
 	}
-	return []octomesh.Message{{Role: octomesh.RoleSystem, Content: octomesh.Content{Parts: parts, Array: true}}}, nil
+	return octomesh.Message{Role: octomesh.RoleSystem, Content: octomesh.Content{Parts: parts, Array: true}}, true, nil
 }
 
 // message decodes one turn. A user turn holding tool_result blocks becomes
 // canonical tool messages (one per result) and user messages for the blocks
-// around them, in order.
-func (d *requestDecoder) message(raw []byte, i int) ([]octomesh.Message, error) {
-	o, err := decodeObject(raw, "messages", i)
+// around them, in order. They are appended to out.
+func (d *requestDecoder) message(raw []byte, i int, out []octomesh.Message) ([]octomesh.Message, error) {
+	o, err := d.object(raw, "messages", i)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +258,7 @@ func (d *requestDecoder) message(raw []byte, i int) ([]octomesh.Message, error) 
 		if err != nil {
 			return nil, err
 		}
-		return []octomesh.Message{{Role: octomesh.Role(role), Content: octomesh.TextContent(s)}}, nil
+		return append(out, octomesh.Message{Role: octomesh.Role(role), Content: octomesh.TextContent(s)}), nil
 	}
 	blocks, _, err := o.array("content")
 	if err != nil {
@@ -243,13 +272,12 @@ func (d *requestDecoder) message(raw []byte, i int) ([]octomesh.Message, error) 
 		if err != nil {
 			return nil, err
 		}
-		return []octomesh.Message{m}, nil
+		return append(out, m), nil
 	}
-	return d.user(blocks, o.at("content"))
+	return d.user(blocks, o.at("content"), out)
 }
 
-func (d *requestDecoder) user(blocks [][]byte, path string) ([]octomesh.Message, error) {
-	var out []octomesh.Message
+func (d *requestDecoder) user(blocks [][]byte, path string, out []octomesh.Message) ([]octomesh.Message, error) {
 	var run []octomesh.Part
 	flush := func() {
 		if run != nil {
@@ -258,7 +286,7 @@ func (d *requestDecoder) user(blocks [][]byte, path string) ([]octomesh.Message,
 		}
 	}
 	for i, raw := range blocks {
-		o, typ, err := block(raw, path, i)
+		o, typ, err := d.block(raw, path, i)
 		if err != nil {
 			return nil, err
 		}
@@ -293,7 +321,7 @@ func (d *requestDecoder) user(blocks [][]byte, path string) ([]octomesh.Message,
 func (d *requestDecoder) assistant(blocks [][]byte, path string) (octomesh.Message, error) {
 	m := octomesh.Message{Role: octomesh.RoleAssistant}
 	for i, raw := range blocks {
-		o, typ, err := block(raw, path, i)
+		o, typ, err := d.block(raw, path, i)
 		if err != nil {
 			return m, err
 		}
@@ -336,8 +364,8 @@ func (d *requestDecoder) assistant(blocks [][]byte, path string) (octomesh.Messa
 }
 
 // block decodes a content block's object and its required type.
-func block(raw []byte, path string, i int) (*object, string, error) {
-	o, err := decodeObject(raw, path, i)
+func (d *requestDecoder) block(raw []byte, path string, i int) (*object, string, error) {
+	o, err := d.object(raw, path, i)
 	if err != nil {
 		return nil, "", err
 	}
@@ -368,7 +396,7 @@ func (d *requestDecoder) image(o *object) (octomesh.Part, error) {
 	if !ok {
 		return octomesh.Part{}, invalid(o.at("source"), "%s is required", o.at("source"))
 	}
-	src, err := decodeObject(raw, o.at("source"), -1)
+	src, err := d.object(raw, o.at("source"), -1)
 	if err != nil {
 		return octomesh.Part{}, err
 	}
@@ -438,7 +466,7 @@ func (d *requestDecoder) toolResult(o *object) (octomesh.Message, error) {
 	parts := make([]octomesh.Part, 0, len(blocks))
 	path := o.at("content")
 	for i, b := range blocks {
-		bo, typ, err := block(b, path, i)
+		bo, typ, err := d.block(b, path, i)
 		if err != nil {
 			return m, err
 		}
@@ -467,7 +495,7 @@ func (d *requestDecoder) tools(top *object) ([]octomesh.Tool, error) {
 	}
 	out := make([]octomesh.Tool, 0, len(list))
 	for i, raw := range list {
-		o, err := decodeObject(raw, "tools", i)
+		o, err := d.object(raw, "tools", i)
 		if err != nil {
 			return nil, err
 		}
@@ -513,7 +541,7 @@ func (d *requestDecoder) toolChoice(top *object, req *octomesh.ChatRequest) erro
 	if !ok {
 		return nil
 	}
-	o, err := decodeObject(raw, "tool_choice", -1)
+	o, err := d.object(raw, "tool_choice", -1)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,6 @@ type object struct {
 	base   string // the path, or its prefix when idx >= 0
 	idx    int    // the path is base[idx] (built only for an error); -1: base
 	fields []field
-	inline [12]field // fields' first backing array
 }
 
 // field is one member: key is a view of the body when it holds no escape
@@ -42,7 +41,7 @@ func decodeObject(raw []byte, base string, idx int) (*object, error) {
 	if firstByte(raw) != '{' {
 		return nil, invalid(o.path(), "%s must be a JSON object", o.path())
 	}
-	o.fields = splitObject(raw, o.inline[:0])
+	o.fields = splitObject(raw, make([]field, 0, 8))
 	return o, nil
 }
 
