@@ -40,7 +40,13 @@ func EncodeRequest(req *octomesh.ChatRequest, opt EncodeOptions) (*Request, erro
 	if err := e.unsupported(req); err != nil {
 		return nil, err
 	}
-	out := &Request{
+	// The request and its system prompt's content in one allocation.
+	x := new(struct {
+		req    Request
+		system Content
+	})
+	out := &x.req
+	*out = Request{
 		Model:         req.Model,
 		MaxTokens:     req.MaxOutputTokens(),
 		Temperature:   req.Temperature,
@@ -65,7 +71,7 @@ func EncodeRequest(req *octomesh.ChatRequest, opt EncodeOptions) (*Request, erro
 	if req.User != "" {
 		out.Metadata = &RequestMeta{UserID: req.User}
 	}
-	system, msgs, err := e.messages(req.Messages)
+	system, msgs, err := e.messages(req.Messages, &x.system)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +84,33 @@ func EncodeRequest(req *octomesh.ChatRequest, opt EncodeOptions) (*Request, erro
 
 type encoder struct {
 	provider string
+	blocks   []ContentBlock // room for the request's blocks (see room)
+}
+
+// room returns an empty slice with room for n blocks, from the encoder's
+// room while it lasts. Its capacity is n: appending past it copies.
+func (e *encoder) room(n int) []ContentBlock {
+	if used := len(e.blocks); n <= cap(e.blocks)-used {
+		e.blocks = e.blocks[:used+n]
+		return e.blocks[used : used : used+n]
+	}
+	return make([]ContentBlock, 0, n)
+}
+
+// blocksFor returns how many blocks the encoder makes of in at most.
+func blocksFor(in []octomesh.Message) int {
+	n := 0
+	for i := range in {
+		m := &in[i]
+		n += len(m.Content.Parts)
+		switch m.Role {
+		case octomesh.RoleAssistant:
+			n += len(m.ToolCalls) + 1
+		case octomesh.RoleTool:
+			n++
+		}
+	}
+	return n
 }
 
 // unsupported rejects parameters Anthropic has no equivalent for.
@@ -110,11 +143,19 @@ func (e *encoder) notSupported(param string) *octomesh.Error {
 	return invalid(param, "parameter %s is not supported by provider %s", param, e.provider)
 }
 
-// messages splits the conversation into the system prompt and the turns.
-func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
-	var system []ContentBlock
+// messages splits the conversation into the system prompt (in sys, when
+// there is one) and the turns.
+func (e *encoder) messages(in []octomesh.Message, sys *Content) (*Content, []Message, error) {
+	e.blocks = make([]ContentBlock, 0, blocksFor(in))
+	nsys := 0
+	for i := range in {
+		if r := in[i].Role; r == octomesh.RoleSystem || r == octomesh.RoleDeveloper {
+			nsys += len(in[i].Content.Parts)
+		}
+	}
+	system := e.room(nsys)
 	systemPlain := true
-	var out []Message
+	out := make([]Message, 0, len(in))
 	for i := range in {
 		m := &in[i]
 		switch m.Role {
@@ -157,7 +198,7 @@ func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
 				last := &out[len(out)-1]
 				last.Content.Blocks = append(last.Content.Blocks, b)
 			} else {
-				out = append(out, Message{Role: "user", Content: Content{Blocks: []ContentBlock{b}, Array: true}})
+				out = append(out, Message{Role: "user", Content: Content{Blocks: append(e.room(1), b), Array: true}})
 			}
 		default:
 			return nil, nil, invalid(msgPath(i)+".role", "message role %q is not supported by provider %s", safeQuote(string(m.Role)), e.provider)
@@ -173,13 +214,13 @@ func (e *encoder) messages(in []octomesh.Message) (*Content, []Message, error) {
 			last.Content.Blocks[n-1].Text = strings.TrimRightFunc(last.Content.Blocks[n-1].Text, unicode.IsSpace)
 		}
 	}
-	var sys *Content
 	switch {
 	case len(system) == 0:
+		sys = nil
 	case len(system) == 1 && systemPlain:
-		sys = &Content{Blocks: system}
+		*sys = Content{Blocks: system}
 	default:
-		sys = &Content{Blocks: system, Array: true}
+		*sys = Content{Blocks: system, Array: true}
 	}
 	return sys, out, nil
 }
@@ -194,7 +235,7 @@ func (e *encoder) userContent(c octomesh.Content, msg int) (Content, error) {
 	if c.IsNull() {
 		return Content{}, invalid(msgPath(msg)+".content", "user message content must not be null")
 	}
-	blocks := make([]ContentBlock, 0, len(c.Parts))
+	blocks := e.room(len(c.Parts))
 	for j, p := range c.Parts {
 		b, err := e.part(p, msg, j)
 		if err != nil {
@@ -245,9 +286,9 @@ func imageSource(u string) (*ImageSource, *octomesh.Error) {
 // as tool_use blocks.
 func (e *encoder) assistantContent(m *octomesh.Message, msg int) (Content, error) {
 	if len(m.ToolCalls) == 0 && (!m.Content.Array || m.Content.IsNull()) {
-		return TextContent(m.Content.Text()), nil
+		return Content{Blocks: append(e.room(1), ContentBlock{Type: BlockText, Text: m.Content.Text()})}, nil
 	}
-	var blocks []ContentBlock
+	blocks := e.room(len(m.Content.Parts) + len(m.ToolCalls))
 	for j, p := range m.Content.Parts {
 		if p.Type != octomesh.PartText {
 			return Content{}, invalid(fmt.Sprintf("%s.content[%d].type", msgPath(msg), j), "assistant messages may hold only text")

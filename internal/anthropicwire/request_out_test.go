@@ -83,6 +83,18 @@ func TestEncodeRequest(t *testing.T) {
 				{"role":"user","content":[{"type":"tool_result","tool_use_id":"call_1_x","content":[{"type":"image","source":{"type":"base64","media_type":"image/jpeg","data":"/9j/"}}]}]}]}`,
 		},
 		{
+			name: "consecutive tool results and the user turn after them share one turn; the turns after keep theirs",
+			canonical: `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"},
+				{"role":"assistant","content":"","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}]},
+				{"role":"tool","tool_call_id":"a","content":"ra"},{"role":"tool","tool_call_id":"b","content":[{"type":"text","text":"rb"}]},
+				{"role":"user","content":[{"type":"text","text":"u1"},{"type":"text","text":"u2"}]},{"role":"assistant","content":"end"},{"role":"user","content":"more"}]}`,
+			want: `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"},
+				{"role":"assistant","content":[{"type":"tool_use","id":"a","name":"f","input":{}},{"type":"tool_use","id":"b","name":"g","input":{}}]},
+				{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"ra"},{"type":"tool_result","tool_use_id":"b","content":[{"type":"text","text":"rb"}]},
+					{"type":"text","text":"u1"},{"type":"text","text":"u2"}]},
+				{"role":"assistant","content":"end"},{"role":"user","content":"more"}]}`,
+		},
+		{
 			name:      "assistant text parts stay blocks; tool_choice required becomes any; parallel off without tool_choice",
 			canonical: `{"model":"m","max_tokens":5,"tools":[{"type":"function","function":{"name":"f"}}],"parallel_tool_calls":false,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"text","text":"ok"}]}]}`,
 			want: `{"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object","properties":{}}}],"tool_choice":{"type":"auto","disable_parallel_tool_use":true},
