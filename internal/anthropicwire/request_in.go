@@ -3,6 +3,7 @@ package anthropicwire
 import (
 	"bytes"
 	"encoding/json"
+	"sync"
 
 	"github.com/octomesh/octomesh"
 )
@@ -51,7 +52,8 @@ func DecodeRequest(body []byte) (*octomesh.ChatRequest, error) {
 		return nil, syntaxError(json.Unmarshal(body, &fields))
 	}
 	// The body is valid JSON: the decoder splits it without copying.
-	var d requestDecoder
+	d := decoders.Get().(*requestDecoder)
+	defer d.release()
 	top, _ := d.object(body, "", -1)
 	if name, ok := top.minKey(unsupportedField); ok {
 		return nil, invalid(name, "parameter %s is not supported", name)
@@ -86,6 +88,46 @@ type requestDecoder struct {
 	nobjs   int
 	fields  [32]field
 	nfields int
+	elems   [32][]byte // arrays' elements
+	nelems  int
+	parts   []octomesh.Part // room for plain-text contents' parts (see plain)
+	nplain  int             // the room's size: the turns and the system prompt
+}
+
+// decoders holds decoders between requests: their room, views of a body,
+// is cleared when one goes back (release).
+var decoders = sync.Pool{New: func() any { return new(requestDecoder) }}
+
+// release clears the decoder, which holds views of the body it decoded and
+// parts of the request it made, and puts it back in the pool.
+func (d *requestDecoder) release() {
+	clear(d.objs[:d.nobjs])
+	clear(d.fields[:d.nfields])
+	clear(d.elems[:d.nelems])
+	d.nobjs, d.nfields, d.nelems, d.parts, d.nplain = 0, 0, 0, nil, 0
+	decoders.Put(d)
+}
+
+// array is o.array, its elements in the decoder's room while it lasts.
+func (d *requestDecoder) array(o *object, name string) ([][]byte, bool, error) {
+	room := d.elems[d.nelems:d.nelems:len(d.elems)]
+	a, ok, err := o.arrayInto(name, room)
+	if len(a) <= cap(room) {
+		d.nelems += len(a) // in the room (a longer one has its own array)
+	}
+	return a, ok, err
+}
+
+// plain returns a content holding the plain string s, as
+// octomesh.TextContent does, its part carved from a room for the request's
+// nplain such contents (its turns and system prompt) at most.
+func (d *requestDecoder) plain(s string) octomesh.Content {
+	if len(d.parts) == cap(d.parts) {
+		d.parts = make([]octomesh.Part, 0, max(d.nplain, 1))
+	}
+	i := len(d.parts)
+	d.parts = append(d.parts, octomesh.Part{Type: octomesh.PartText, Text: s})
+	return octomesh.Content{Parts: d.parts[i : i+1 : i+1]}
 }
 
 // object is decodeObject, from the decoder's room.
@@ -105,7 +147,12 @@ func (d *requestDecoder) object(raw []byte, base string, idx int) (*object, erro
 }
 
 func (d *requestDecoder) decode(top *object) (*octomesh.ChatRequest, error) {
-	req := &octomesh.ChatRequest{}
+	// The request and its max_tokens in one allocation.
+	x := new(struct {
+		req       octomesh.ChatRequest
+		maxTokens int
+	})
+	req := &x.req
 	var err error
 	if req.Model, err = top.str("model", true); err != nil {
 		return nil, err
@@ -113,9 +160,10 @@ func (d *requestDecoder) decode(top *object) (*octomesh.ChatRequest, error) {
 	if _, ok := top.get("max_tokens"); !ok {
 		return nil, invalid("max_tokens", "max_tokens is required")
 	}
-	if req.MaxTokens, err = top.integer("max_tokens", 1); err != nil {
+	if x.maxTokens, _, err = top.integerValue("max_tokens", 1); err != nil {
 		return nil, err
 	}
+	req.MaxTokens = &x.maxTokens
 	if req.Temperature, err = top.number("temperature", 0, 1); err != nil {
 		return nil, err
 	}
@@ -141,11 +189,14 @@ func (d *requestDecoder) decode(top *object) (*octomesh.ChatRequest, error) {
 	if req.User, err = d.metadata(top); err != nil {
 		return nil, err
 	}
+	if v, ok := top.get("messages"); ok && firstByte(v) == '[' {
+		d.nplain = countElems(v) + 1
+	}
 	system, hasSystem, err := d.system(top)
 	if err != nil {
 		return nil, err
 	}
-	msgs, ok, err := top.array("messages")
+	msgs, ok, err := d.array(top, "messages")
 	switch {
 	case err != nil:
 		return nil, err
@@ -200,9 +251,9 @@ func (d *requestDecoder) system(top *object) (_ octomesh.Message, ok bool, _ err
 		if err != nil || s == "" {
 			return octomesh.Message{}, false, err
 		}
-		return octomesh.Message{Role: octomesh.RoleSystem, Content: octomesh.TextContent(s)}, true, nil
+		return octomesh.Message{Role: octomesh.RoleSystem, Content: d.plain(s)}, true, nil
 	}
-	blocks, _, err := top.array("system")
+	blocks, _, err := d.array(top, "system")
 	if err != nil {
 		return octomesh.Message{}, false, invalid("system", "system must be a string or an array of text blocks")
 	}
@@ -258,9 +309,9 @@ func (d *requestDecoder) message(raw []byte, i int, out []octomesh.Message) ([]o
 		if err != nil {
 			return nil, err
 		}
-		return append(out, octomesh.Message{Role: octomesh.Role(role), Content: octomesh.TextContent(s)}), nil
+		return append(out, octomesh.Message{Role: octomesh.Role(role), Content: d.plain(s)}), nil
 	}
-	blocks, _, err := o.array("content")
+	blocks, _, err := d.array(o, "content")
 	if err != nil {
 		return nil, invalid(o.at("content"), "%s must be a string or an array of content blocks", o.at("content"))
 	}
@@ -459,7 +510,7 @@ func (d *requestDecoder) toolResult(o *object) (octomesh.Message, error) {
 		m.Content = octomesh.TextContent(s)
 		return m, err
 	}
-	blocks, _, err := o.array("content")
+	blocks, _, err := d.array(o, "content")
 	if err != nil {
 		return m, invalid(o.at("content"), "%s must be a string or an array of text and image blocks", o.at("content"))
 	}
@@ -489,7 +540,7 @@ func (d *requestDecoder) toolResult(o *object) (octomesh.Message, error) {
 }
 
 func (d *requestDecoder) tools(top *object) ([]octomesh.Tool, error) {
-	list, _, err := top.array("tools")
+	list, _, err := d.array(top, "tools")
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}

@@ -103,10 +103,22 @@ func objectKey(q []byte) string {
 
 // splitArray returns the elements of the valid JSON array v, in a slice
 // of their number (json.Unmarshal's is empty, not nil, for []).
-func splitArray(v []byte) [][]byte {
+func splitArray(v []byte) [][]byte { return splitArrayInto(v, nil) }
+
+// countElems returns the number of elements of the valid JSON array v.
+func countElems(v []byte) int {
 	n := 0
 	eachElem(v, func([]byte) { n++ })
-	out := make([][]byte, 0, n)
+	return n
+}
+
+// splitArrayInto is splitArray, the elements in room when they fit.
+func splitArrayInto(v []byte, room [][]byte) [][]byte {
+	n := countElems(v)
+	out := room[:0]
+	if n > cap(room) {
+		out = make([][]byte, 0, n)
+	}
 	eachElem(v, func(e []byte) { out = append(out, e) })
 	return out
 }

@@ -202,26 +202,40 @@ func (o *object) number(name string, lo, hi float64) (*float64, error) {
 
 // integer returns an optional integer field of at least min; nil when absent.
 func (o *object) integer(name string, min int) (*int, error) {
-	v, ok := o.get(name)
-	if !ok {
-		return nil, nil
-	}
-	if !numeric(v) {
-		return nil, invalid(o.at(name), "%s must be an integer", o.at(name))
-	}
-	n64, err := strconv.ParseInt(string(v), 10, strconv.IntSize) // as encoding/json parses it
-	if err != nil {
-		return nil, invalid(o.at(name), "%s must be an integer", o.at(name))
-	}
-	n := int(n64)
-	if n < min {
-		return nil, invalid(o.at(name), "%s must be at least %d", o.at(name), min)
+	n, ok, err := o.integerValue(name, min)
+	if !ok || err != nil {
+		return nil, err
 	}
 	return &n, nil
 }
 
+// integerValue is integer's value; ok is false when the field is absent.
+func (o *object) integerValue(name string, min int) (_ int, ok bool, _ error) {
+	v, ok := o.get(name)
+	if !ok {
+		return 0, false, nil
+	}
+	if !numeric(v) {
+		return 0, true, invalid(o.at(name), "%s must be an integer", o.at(name))
+	}
+	n64, err := strconv.ParseInt(string(v), 10, strconv.IntSize) // as encoding/json parses it
+	if err != nil {
+		return 0, true, invalid(o.at(name), "%s must be an integer", o.at(name))
+	}
+	n := int(n64)
+	if n < min {
+		return 0, true, invalid(o.at(name), "%s must be at least %d", o.at(name), min)
+	}
+	return n, true, nil
+}
+
 // array returns an optional array field's elements; nil when absent.
 func (o *object) array(name string) ([][]byte, bool, error) {
+	return o.arrayInto(name, nil)
+}
+
+// arrayInto is array, its elements in room when they fit.
+func (o *object) arrayInto(name string, room [][]byte) ([][]byte, bool, error) {
 	v, ok := o.get(name)
 	if !ok {
 		return nil, false, nil
@@ -229,7 +243,7 @@ func (o *object) array(name string) ([][]byte, bool, error) {
 	if firstByte(v) != '[' {
 		return nil, true, invalid(o.at(name), "%s must be an array", o.at(name))
 	}
-	return splitArray(v), true, nil
+	return splitArrayInto(v, room), true, nil
 }
 
 // strings returns an optional array-of-strings field. A null element is
