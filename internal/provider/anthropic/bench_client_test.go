@@ -107,7 +107,7 @@ func BenchmarkClientChat(b *testing.B) {
 
 // TestClientAllocations guards a request through the client, transport
 // included: its body is encoded by hand into a pooled buffer and its
-// answer decoded in place (31 when encoding/json encoded the body, 26 before the decoded message stayed on the stack).
+// answer decoded in place (31 when encoding/json encoded the body, 26 before the decoded message stayed on the stack, 20 before EncodeRequest allocated its blocks together).
 func TestClientAllocations(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		t.Skip("allocation counts: not under the race detector")
@@ -119,7 +119,7 @@ func TestClientAllocations(t *testing.T) {
 		if _, err := chat.Chat(ctx, req); err != nil {
 			t.Fatal(err)
 		}
-	}); n > 20 {
-		t.Errorf("chat: %v allocations per request, want at most 20", n)
+	}); n > 18 {
+		t.Errorf("chat: %v allocations per request, want at most 18", n)
 	}
 }
