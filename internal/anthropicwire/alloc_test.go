@@ -190,10 +190,11 @@ func FuzzDecodeResponseFast(f *testing.F) {
 }
 
 // TestDecodeResponseAllocs locks in DecodeResponse's allocations for the
-// mock's message (28 through encoding/json): its strings, its text's
-// content, the response with its choice and the usage with its details
-// (one allocation each; 13 when the decoded message, its content, its
-// stop reason, the choices and the usage details took their own).
+// mock's message (28 through encoding/json): a block for its strings, its
+// text's content, the response with its choice and the usage with its
+// details (one allocation each; 13 when the decoded message, its content,
+// its stop reason, the choices and the usage details took their own, 7
+// when each string did).
 func TestDecodeResponseAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -203,8 +204,8 @@ func TestDecodeResponseAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if n > 7 {
-		t.Errorf("DecodeResponse: %v allocations, want at most 7", n)
+	if n > 5 {
+		t.Errorf("DecodeResponse: %v allocations, want at most 5", n)
 	}
 }
 
@@ -284,5 +285,26 @@ func TestDecodeRequestKeepsNothingOfTheDecoder(t *testing.T) {
 	want := []string{"first", "sys one", "u1", "a1"}
 	if !reflect.DeepEqual(got, want) || *first.MaxTokens != 7 || len(first.Messages) != 3 {
 		t.Errorf("first request now %q, max_tokens %d; want %q, 7", got, *first.MaxTokens, want)
+	}
+}
+
+// TestDecodeResponseStringsOutliveTheBody: the strings in the shared block
+// are copies, escapes and invalid UTF-8 (whose U+FFFD outgrows the block)
+// included.
+func TestDecodeResponseStringsOutliveTheBody(t *testing.T) {
+	body := []byte(`{"id":"msg_1","type":"message","model":"m\u00e9","content":[{"type":"text","text":"` + strings.Repeat("\xff", 100) +
+		`a\nb"},{"type":"tool_use","id":"tu_1","name":"f","input":{"x":1}}],"stop_reason":"tool_use"}`)
+	resp, err := DecodeResponse(body, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range body {
+		body[i] = 'x'
+	}
+	m := resp.Choices[0].Message
+	want := strings.Repeat("\ufffd", 100) + "a\nb"
+	if resp.ID != "msg_1" || resp.Model != "m\u00e9" || m.Content.Text() != want || len(m.ToolCalls) != 1 ||
+		m.ToolCalls[0].ID != "tu_1" || m.ToolCalls[0].Function.Name != "f" || m.ToolCalls[0].Function.Arguments != `{"x":1}` {
+		t.Errorf("decoded %+v, message %+v", resp, m)
 	}
 }

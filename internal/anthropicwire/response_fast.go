@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/octomesh/octomesh/internal/jsonw"
 )
 
 // decodeResponseFast decodes a message body into the zero *r exactly as
@@ -18,6 +22,13 @@ func decodeResponseFast(body []byte, r *Response, blocks []ContentBlock) (conten
 	if firstByte(body) != '{' || !json.Valid(body) {
 		return nil, false
 	}
+	// The message's strings share one block, as large as the body when
+	// it is small (a large one's take their own, lest a long-lived id
+	// hold a large block).
+	var a strBlock
+	if len(body) <= maxStrBlock {
+		a.b = make([]byte, 0, len(body))
+	}
 	var inline [12]field
 	var seen uint8
 	for _, f := range splitObject(body, inline[:0]) {
@@ -25,13 +36,13 @@ func decodeResponseFast(body []byte, r *Response, blocks []ContentBlock) (conten
 		var ok bool
 		switch f.key {
 		case "id":
-			bit, ok = 1, optString(f.val, &r.ID)
+			bit, ok = 1, a.optString(f.val, &r.ID)
 		case "type":
-			bit, ok = 2, optString(f.val, &r.Type)
+			bit, ok = 2, a.optString(f.val, &r.Type)
 		case "role":
-			bit, ok = 4, optString(f.val, &r.Role)
+			bit, ok = 4, a.optString(f.val, &r.Role)
 		case "model":
-			bit, ok = 8, optString(f.val, &r.Model)
+			bit, ok = 8, a.optString(f.val, &r.Model)
 		case "stop_reason":
 			bit, ok = 16, optStringPtr(f.val, &r.StopReason)
 		case "stop_sequence":
@@ -40,7 +51,7 @@ func decodeResponseFast(body []byte, r *Response, blocks []ContentBlock) (conten
 			bit, ok = 64, decodeUsageFast(f.val, &r.Usage)
 		case "content":
 			bit = 128
-			content, ok = decodeBlocksFast(f.val, blocks)
+			content, ok = a.decodeBlocksFast(f.val, blocks)
 		default:
 			ok = !foldsTo(f.key, "id", "type", "role", "model", "stop_reason", "stop_sequence", "usage", "content")
 		}
@@ -64,10 +75,10 @@ func foldsTo(key string, names ...string) bool {
 }
 
 // optString reads a string or null (which leaves *dst alone).
-func optString(v []byte, dst *string) bool {
+func (a *strBlock) optString(v []byte, dst *string) bool {
 	switch v[0] {
 	case '"':
-		*dst = unquote(v)
+		*dst = a.str(v)
 	case 'n':
 	default:
 		return false
@@ -141,7 +152,7 @@ func decodeUsageFast(v []byte, u *Usage) bool {
 
 // decodeBlocksFast reads a content array of text, tool_use and thinking
 // blocks into buf (or a new slice when it is too short).
-func decodeBlocksFast(v []byte, buf []ContentBlock) ([]ContentBlock, bool) {
+func (a *strBlock) decodeBlocksFast(v []byte, buf []ContentBlock) ([]ContentBlock, bool) {
 	switch v[0] {
 	case 'n':
 		return nil, true
@@ -156,7 +167,7 @@ func decodeBlocksFast(v []byte, buf []ContentBlock) ([]ContentBlock, bool) {
 			return
 		}
 		var b ContentBlock
-		ok = decodeBlockFast(e, &b)
+		ok = a.decodeBlockFast(e, &b)
 		out = append(out, b)
 	})
 	if out == nil {
@@ -165,7 +176,7 @@ func decodeBlocksFast(v []byte, buf []ContentBlock) ([]ContentBlock, bool) {
 	return out, ok
 }
 
-func decodeBlockFast(v []byte, b *ContentBlock) bool {
+func (a *strBlock) decodeBlockFast(v []byte, b *ContentBlock) bool {
 	if v[0] != '{' {
 		return false
 	}
@@ -176,17 +187,17 @@ func decodeBlockFast(v []byte, b *ContentBlock) bool {
 		var ok bool
 		switch f.key {
 		case "type":
-			bit, ok = 1, optString(f.val, &b.Type)
+			bit, ok = 1, a.optString(f.val, &b.Type)
 		case "text":
-			bit, ok = 2, optString(f.val, &b.Text)
+			bit, ok = 2, a.optString(f.val, &b.Text)
 		case "id":
-			bit, ok = 4, optString(f.val, &b.ID)
+			bit, ok = 4, a.optString(f.val, &b.ID)
 		case "name":
-			bit, ok = 8, optString(f.val, &b.Name)
+			bit, ok = 8, a.optString(f.val, &b.Name)
 		case "thinking":
-			bit, ok = 16, optString(f.val, &b.Thinking)
+			bit, ok = 16, a.optString(f.val, &b.Thinking)
 		case "signature":
-			bit, ok = 32, optString(f.val, &b.Signature)
+			bit, ok = 32, a.optString(f.val, &b.Signature)
 		case "input":
 			// An object, copied as json.RawMessage copies it.
 			bit, ok = 64, f.val[0] == '{'
@@ -229,4 +240,32 @@ func stopReasonPtr(v []byte) *string {
 		return &stopToolUse
 	}
 	return nil
+}
+
+// maxStrBlock is the largest message whose strings share one block.
+const maxStrBlock = 16 << 10
+
+// strBlock holds a message's strings: each is a view of the bytes
+// appended to b, which are never written again (an append past its
+// capacity — U+FFFD for an invalid byte is longer than the byte — moves
+// on to a new array, leaving the earlier strings theirs).
+type strBlock struct{ b []byte }
+
+// str is unquote, the string in the block when there is one.
+func (a *strBlock) str(v []byte) string {
+	raw := v[1 : len(v)-1]
+	if s, ok := common(raw); ok {
+		return s
+	}
+	if a.b == nil {
+		return unquote(v)
+	}
+	start := len(a.b)
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		a.b = append(a.b, raw...)
+	} else {
+		a.b = jsonw.AppendUnescaped(a.b, raw)
+	}
+	b := a.b[start:]
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -122,41 +122,49 @@ func (o *object) str(name string, required bool) (string, error) {
 // decodes it. The common values of the fields read are shared constants.
 func unquote(v []byte) string {
 	raw := v[1 : len(v)-1]
-	switch string(raw) {
-	case "":
-		return ""
-	case "user":
-		return "user"
-	case "assistant":
-		return "assistant"
-	case BlockText:
-		return BlockText
-	case BlockImage:
-		return BlockImage
-	case BlockToolUse:
-		return BlockToolUse
-	case BlockToolResult:
-		return BlockToolResult
-	case SourceBase64:
-		return SourceBase64
-	case SourceURL:
-		return SourceURL
-	case ChoiceAuto:
-		return ChoiceAuto
-	case ChoiceAny:
-		return ChoiceAny
-	case ChoiceNone:
-		return ChoiceNone
-	case "custom":
-		return "custom"
-	case "message":
-		return "message"
+	if s, ok := common(raw); ok {
+		return s
 	}
 	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
 		return string(raw)
 	}
 	var buf [512]byte
 	return string(jsonw.AppendUnescaped(buf[:0], raw))
+}
+
+// common returns the shared constant for a common string value raw.
+func common(raw []byte) (string, bool) {
+	switch string(raw) {
+	case "":
+		return "", true
+	case "user":
+		return "user", true
+	case "assistant":
+		return "assistant", true
+	case BlockText:
+		return BlockText, true
+	case BlockImage:
+		return BlockImage, true
+	case BlockToolUse:
+		return BlockToolUse, true
+	case BlockToolResult:
+		return BlockToolResult, true
+	case SourceBase64:
+		return SourceBase64, true
+	case SourceURL:
+		return SourceURL, true
+	case ChoiceAuto:
+		return ChoiceAuto, true
+	case ChoiceAny:
+		return ChoiceAny, true
+	case ChoiceNone:
+		return ChoiceNone, true
+	case "custom":
+		return "custom", true
+	case "message":
+		return "message", true
+	}
+	return "", false
 }
 
 // boolean returns an optional boolean field; nil when absent.
