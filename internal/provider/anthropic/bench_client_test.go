@@ -107,7 +107,7 @@ func BenchmarkClientChat(b *testing.B) {
 
 // TestClientAllocations guards a request through the client, transport
 // included: its body is encoded by hand into a pooled buffer and its
-// answer decoded in place (31 when encoding/json encoded the body, 26 before the decoded message stayed on the stack, 20 before EncodeRequest allocated its blocks together).
+// answer decoded in place (31 when encoding/json encoded the body, 26 before the decoded message stayed on the stack, 20 before EncodeRequest allocated its blocks together, 18 before the answer's strings shared a block).
 func TestClientAllocations(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		t.Skip("allocation counts: not under the race detector")
@@ -119,7 +119,7 @@ func TestClientAllocations(t *testing.T) {
 		if _, err := chat.Chat(ctx, req); err != nil {
 			t.Fatal(err)
 		}
-	}); n > 18 {
-		t.Errorf("chat: %v allocations per request, want at most 18", n)
+	}); n > 16 {
+		t.Errorf("chat: %v allocations per request, want at most 16", n)
 	}
 }
