@@ -108,7 +108,7 @@ func (d *requestDecoder) release() {
 	decoders.Put(d)
 }
 
-// array is o.array, its elements in the decoder's room while it lasts.
+// array is o.arrayInto, the elements in the decoder's room while it lasts.
 func (d *requestDecoder) array(o *object, name string) ([][]byte, bool, error) {
 	room := d.elems[d.nelems:d.nelems:len(d.elems)]
 	a, ok, err := o.arrayInto(name, room)

@@ -208,16 +208,8 @@ func (o *object) number(name string, lo, hi float64) (*float64, error) {
 	return &f, nil
 }
 
-// integer returns an optional integer field of at least min; nil when absent.
-func (o *object) integer(name string, min int) (*int, error) {
-	n, ok, err := o.integerValue(name, min)
-	if !ok || err != nil {
-		return nil, err
-	}
-	return &n, nil
-}
-
-// integerValue is integer's value; ok is false when the field is absent.
+// integerValue returns an optional integer field of at least min; ok is
+// false when it is absent.
 func (o *object) integerValue(name string, min int) (_ int, ok bool, _ error) {
 	v, ok := o.get(name)
 	if !ok {
@@ -237,12 +229,8 @@ func (o *object) integerValue(name string, min int) (_ int, ok bool, _ error) {
 	return n, true, nil
 }
 
-// array returns an optional array field's elements; nil when absent.
-func (o *object) array(name string) ([][]byte, bool, error) {
-	return o.arrayInto(name, nil)
-}
-
-// arrayInto is array, its elements in room when they fit.
+// arrayInto returns an optional array field's elements (in room when
+// they fit); nil when absent.
 func (o *object) arrayInto(name string, room [][]byte) ([][]byte, bool, error) {
 	v, ok := o.get(name)
 	if !ok {
