@@ -308,3 +308,34 @@ func TestDecodeResponseStringsOutliveTheBody(t *testing.T) {
 		t.Errorf("decoded %+v, message %+v", resp, m)
 	}
 }
+
+// TestAPooledDecoderKeepsNoViewOfItsBody: a decoder goes back to its pool
+// holding nothing of the body it split, also after an object with more
+// members than its room had left (which fills the room before it moves to
+// an array of its own), and the slices it hands out end at their length.
+func TestAPooledDecoderKeepsNoViewOfItsBody(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"hi"`)
+	for i := range 40 {
+		fmt.Fprintf(&b, `,"cache_control":{"n":%d}`, i)
+	}
+	b.WriteString(`}]}]}`)
+	if _, err := DecodeRequest([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	d := decoders.Get().(*requestDecoder)
+	defer d.release()
+	for i, f := range d.fields {
+		if f.key != "" || f.val != nil {
+			t.Fatalf("the pooled decoder's field %d still views the body: %q=%q", i, f.key, f.val)
+		}
+	}
+	o, err := d.object([]byte(`{"a":1,"b":[1,2]}`), "", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := d.array(o, "b")
+	if cap(o.fields) != len(o.fields) || cap(a) != len(a) {
+		t.Errorf("members len %d cap %d, elements len %d cap %d: want each capped at its length", len(o.fields), cap(o.fields), len(a), cap(a))
+	}
+}

@@ -101,9 +101,12 @@ var decoders = sync.Pool{New: func() any { return new(requestDecoder) }}
 // release clears the decoder, which holds views of the body it decoded and
 // parts of the request it made, and puts it back in the pool.
 func (d *requestDecoder) release() {
-	clear(d.objs[:d.nobjs])
-	clear(d.fields[:d.nfields])
-	clear(d.elems[:d.nelems])
+	// The whole rooms: an object with more members than the room has left
+	// fills it before it moves to an array of its own, without counting
+	// there (a review found the body pinned by a pooled decoder).
+	clear(d.objs[:])
+	clear(d.fields[:])
+	clear(d.elems[:])
 	d.nobjs, d.nfields, d.nelems, d.parts, d.nplain = 0, 0, 0, nil, 0
 	decoders.Put(d)
 }
@@ -115,7 +118,7 @@ func (d *requestDecoder) array(o *object, name string) ([][]byte, bool, error) {
 	if len(a) <= cap(room) {
 		d.nelems += len(a) // in the room (a longer one has its own array)
 	}
-	return a, ok, err
+	return a[:len(a):len(a)], ok, err // capped: an append must not reach the next array's
 }
 
 // plain returns a content holding the plain string s, as
@@ -143,6 +146,7 @@ func (d *requestDecoder) object(raw []byte, base string, idx int) (*object, erro
 	if len(o.fields) <= cap(room) {
 		d.nfields += len(o.fields) // in the room (a longer list has its own array)
 	}
+	o.fields = o.fields[:len(o.fields):len(o.fields)] // capped: an append must not reach the next object's
 	return o, nil
 }
 
