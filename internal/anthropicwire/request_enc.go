@@ -2,7 +2,6 @@ package anthropicwire
 
 import (
 	"encoding/json"
-	"math"
 	"strconv"
 
 	"github.com/octomesh/octomesh/internal/jsonw"
@@ -64,10 +63,10 @@ func AppendRequest(b []byte, r *Request) ([]byte, bool) {
 		}
 		b = append(b, '}')
 	}
-	if b, ok = appendFloat(b, `,"temperature":`, r.Temperature); !ok {
+	if b, ok = jsonw.AppendFloatField(b, `,"temperature":`, r.Temperature); !ok {
 		return b, false
 	}
-	if b, ok = appendFloat(b, `,"top_p":`, r.TopP); !ok {
+	if b, ok = jsonw.AppendFloatField(b, `,"top_p":`, r.TopP); !ok {
 		return b, false
 	}
 	if r.TopK != nil {
@@ -180,30 +179,4 @@ func verbatimJSON(v []byte) bool {
 		}
 	}
 	return json.Valid(v)
-}
-
-// appendFloat appends name and *v as encoding/json writes a float64, or
-// nothing when v is nil; it refuses what json.Marshal cannot encode.
-func appendFloat(b []byte, name string, v *float64) ([]byte, bool) {
-	if v == nil {
-		return b, true
-	}
-	f := *v
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return b, false
-	}
-	b = append(b, name...)
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 becomes e-9, as encoding/json writes it.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b, true
 }

@@ -1,12 +1,13 @@
 // Package jsonw holds the small JSON string helpers the hand-written
 // encoders and decoders on the hot path share: writing (the chunk and
 // response encoders of the HTTP layer, the upstream request encoder of the
-// OpenAI adapter) and reading (unescape.go: the adapter's response scanner
+// OpenAI and Anthropic adapters, and their float fields) and reading (unescape.go: the adapter's response scanner
 // and the HTTP layer's request decoder). It imports only the standard
 // library.
 package jsonw
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -115,4 +116,31 @@ func AppendToolCall(b []byte, index *int, id, typ, name, arguments string, escap
 	b = append(b, `"arguments":`...)
 	b = AppendString(b, arguments, escapeHTML)
 	return append(b, "}}"...)
+}
+
+// AppendFloatField appends name and *v as encoding/json writes a float64
+// (ES6 number formatting), or nothing when v is nil. It reports false for
+// NaN and infinities, which encoding/json refuses.
+func AppendFloatField(b []byte, name string, v *float64) ([]byte, bool) {
+	if v == nil {
+		return b, true
+	}
+	f := *v
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, false
+	}
+	b = append(b, name...)
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 becomes e-9, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
 }

@@ -3,6 +3,7 @@ package jsonw
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"testing"
 )
 
@@ -50,4 +51,21 @@ func BenchmarkAppendString(b *testing.B) {
 	for b.Loop() {
 		buf = AppendString(buf[:0], s, true)
 	}
+}
+
+// FuzzAppendFloatField compares the number encoder with encoding/json.
+func FuzzAppendFloatField(f *testing.F) {
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, 0.2, 1e-6, 9.99e-7, 1e20, 1e21, 123456789.123, -1e-7, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1), math.NaN()} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		want, err := json.Marshal(v)
+		got, ok := AppendFloatField(nil, "", &v)
+		if ok != (err == nil) {
+			t.Fatalf("%v: encoded %v, encoding/json error %v", v, ok, err)
+		}
+		if ok && !bytes.Equal(got, want) {
+			t.Fatalf("%v: %s, want %s", v, got, want)
+		}
+	})
 }

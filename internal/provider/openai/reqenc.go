@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"math"
 	"strconv"
 
 	"github.com/octomesh/octomesh"
@@ -48,10 +47,10 @@ func appendChatBody(b []byte, body *chatBody) ([]byte, bool) {
 	b = appendIntField(b, `,"max_tokens":`, r.MaxTokens)
 	b = appendIntField(b, `,"max_completion_tokens":`, r.MaxCompletionTokens)
 	var ok bool
-	if b, ok = appendFloatField(b, `,"temperature":`, r.Temperature); !ok {
+	if b, ok = jsonw.AppendFloatField(b, `,"temperature":`, r.Temperature); !ok {
 		return b, false
 	}
-	if b, ok = appendFloatField(b, `,"top_p":`, r.TopP); !ok {
+	if b, ok = jsonw.AppendFloatField(b, `,"top_p":`, r.TopP); !ok {
 		return b, false
 	}
 	if len(r.Stop) > 0 {
@@ -69,10 +68,10 @@ func appendChatBody(b []byte, body *chatBody) ([]byte, bool) {
 		b = strconv.AppendInt(b, *r.Seed, 10)
 	}
 	b = appendIntField(b, `,"n":`, r.N)
-	if b, ok = appendFloatField(b, `,"presence_penalty":`, r.PresencePenalty); !ok {
+	if b, ok = jsonw.AppendFloatField(b, `,"presence_penalty":`, r.PresencePenalty); !ok {
 		return b, false
 	}
-	if b, ok = appendFloatField(b, `,"frequency_penalty":`, r.FrequencyPenalty); !ok {
+	if b, ok = jsonw.AppendFloatField(b, `,"frequency_penalty":`, r.FrequencyPenalty); !ok {
 		return b, false
 	}
 	if r.User != "" {
@@ -163,30 +162,4 @@ func appendIntField(b []byte, name string, v *int) []byte {
 		return b
 	}
 	return strconv.AppendInt(append(b, name...), int64(*v), 10)
-}
-
-// appendFloatField appends a float64 as encoding/json formats it (ES6
-// number formatting); NaN and infinities, which it refuses, are refused.
-func appendFloatField(b []byte, name string, v *float64) ([]byte, bool) {
-	if v == nil {
-		return b, true
-	}
-	f := *v
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return b, false
-	}
-	b = append(b, name...)
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 becomes e-9, as encoding/json writes it.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b, true
 }

@@ -156,20 +156,3 @@ func FuzzChatBodyEncoder(f *testing.F) {
 		}
 	})
 }
-
-// FuzzAppendFloat compares the number encoder with encoding/json.
-func FuzzAppendFloat(f *testing.F) {
-	for _, v := range []float64{0, math.Copysign(0, -1), 1, 0.2, 1e-6, 9.99e-7, 1e20, 1e21, 123456789.123, -1e-7, math.MaxFloat64, math.SmallestNonzeroFloat64} {
-		f.Add(v)
-	}
-	f.Fuzz(func(t *testing.T, v float64) {
-		want, err := json.Marshal(v)
-		got, ok := appendFloatField(nil, "", &v)
-		if ok != (err == nil) {
-			t.Fatalf("%v: encoded %v, encoding/json error %v", v, ok, err)
-		}
-		if ok && !bytes.Equal(got, want) {
-			t.Fatalf("%v: %s, want %s", v, got, want)
-		}
-	})
-}
