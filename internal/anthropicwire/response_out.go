@@ -57,10 +57,7 @@ func AppendResponse(b []byte, resp *octomesh.ChatResponse) ([]byte, error) {
 	if len(resp.Choices) > 0 {
 		c := &resp.Choices[0]
 		finish = c.FinishReason
-		text := c.Message.Content.Text()
-		if text == "" {
-			text = c.Message.Refusal
-		}
+		text := answerText(&c.Message)
 		first := true
 		if text != "" {
 			b = append(b, `{"type":"text","text":`...)
@@ -119,10 +116,7 @@ func encodeResponseJSON(resp *octomesh.ChatResponse) ([]byte, error) {
 	if len(resp.Choices) > 0 {
 		c := &resp.Choices[0]
 		finish = c.FinishReason
-		text := c.Message.Content.Text()
-		if text == "" {
-			text = c.Message.Refusal
-		}
+		text := answerText(&c.Message)
 		if text != "" {
 			out.Content = append(out.Content, ContentBlock{Type: BlockText, Text: text})
 		}
@@ -137,4 +131,13 @@ func encodeResponseJSON(resp *octomesh.ChatResponse) ([]byte, error) {
 	stop := StopReason(finish)
 	out.StopReason = &stop
 	return json.Marshal(out)
+}
+
+// answerText is what a message's text block says: its content, or its
+// refusal when it has no content (Anthropic's format has no refusal field).
+func answerText(m *octomesh.Message) string {
+	if text := m.Content.Text(); text != "" {
+		return text
+	}
+	return m.Refusal
 }
