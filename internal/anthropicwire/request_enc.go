@@ -73,16 +73,7 @@ func AppendRequest(b []byte, r *Request) ([]byte, bool) {
 		b = append(b, `,"top_k":`...)
 		b = strconv.AppendInt(b, int64(*r.TopK), 10)
 	}
-	if len(r.StopSequences) > 0 {
-		b = append(b, `,"stop_sequences":[`...)
-		for i, s := range r.StopSequences {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonw.AppendString(b, s, true)
-		}
-		b = append(b, ']')
-	}
+	b = jsonw.AppendStringsField(b, `,"stop_sequences":`, r.StopSequences)
 	if r.Stream {
 		b = append(b, `,"stream":true`...)
 	}

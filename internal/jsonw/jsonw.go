@@ -144,3 +144,19 @@ func AppendFloatField(b []byte, name string, v *float64) ([]byte, bool) {
 	}
 	return b, true
 }
+
+// AppendStringsField appends name and ss as a JSON array of strings,
+// escaped as encoding/json escapes them, or nothing when ss is empty.
+func AppendStringsField(b []byte, name string, ss []string) []byte {
+	if len(ss) == 0 {
+		return b
+	}
+	b = append(append(b, name...), '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendString(b, s, true)
+	}
+	return append(b, ']')
+}

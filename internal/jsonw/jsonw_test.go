@@ -69,3 +69,17 @@ func FuzzAppendFloatField(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendStringsField(t *testing.T) {
+	for _, ss := range [][]string{nil, {}, {"a"}, {"<end>", "line\nbreak", "\u2028"}} {
+		got := string(AppendStringsField([]byte("{"), `"stop":`, ss))
+		want := "{"
+		if len(ss) > 0 {
+			j, _ := json.Marshal(ss)
+			want += `"stop":` + string(j)
+		}
+		if got != want {
+			t.Errorf("%q: %s, want %s", ss, got, want)
+		}
+	}
+}

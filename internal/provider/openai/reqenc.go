@@ -53,16 +53,7 @@ func appendChatBody(b []byte, body *chatBody) ([]byte, bool) {
 	if b, ok = jsonw.AppendFloatField(b, `,"top_p":`, r.TopP); !ok {
 		return b, false
 	}
-	if len(r.Stop) > 0 {
-		b = append(b, `,"stop":[`...)
-		for i, s := range r.Stop {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonw.AppendString(b, s, true)
-		}
-		b = append(b, ']')
-	}
+	b = jsonw.AppendStringsField(b, `,"stop":`, r.Stop)
 	if r.Seed != nil {
 		b = append(b, `,"seed":`...)
 		b = strconv.AppendInt(b, *r.Seed, 10)
