@@ -2,6 +2,7 @@ package limittest
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -290,9 +291,15 @@ func testRateUnderLoadSimulated(t *testing.T, f Factory) {
 
 // testRateUnderLoadRealTime: 32 goroutines hammer a 1000/s bucket with a
 // burst of 1000 for 3 real seconds on the implementation's own clock (Redis:
-// the server's). GCRA admits the burst plus one per millisecond: 4000 from
-// the first call to the last, and never more than the burst plus the rate
-// over the time elapsed. The rate's 3000 must be held within 1%.
+// the server's). GCRA admits the burst plus one per millisecond between the
+// first call and the last: about 4000.
+//
+// The span the implementation's clock saw is bounded by what the test saw:
+// at least from the end of the first call to the start of the last, at most
+// from the start of the first to the end of the last. The admissions are
+// checked against those bounds rather than against the nominal 3 s, so that
+// a busy machine, which delays the goroutines' start or the last reply,
+// cannot fail a correct limiter (it did: a CI machine under load).
 //
 // Units are lost only when nobody asks for them for longer than the burst
 // lasts (the bucket fills and overflows): the one-second burst keeps a
@@ -306,6 +313,10 @@ func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 	r := limit.Rate{Limit: 60_000, Period: time.Minute, Burst: 1000}
 	const window = 3 * time.Second
 	var admitted, attempts, last, maxGap atomic.Int64
+	// The first call's start and end, the last call's start and end
+	// (unix nanoseconds): the bounds of the span the limiter's clock saw.
+	var firstStart, firstEnd, lastStart, lastEnd atomic.Int64
+	firstEnd.Store(math.MaxInt64)
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	start := time.Now()
@@ -313,7 +324,12 @@ func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 	last.Store(start.UnixNano())
 	for range 32 {
 		wg.Go(func() {
-			for time.Now().Before(stop) {
+			for {
+				begin := time.Now()
+				if !begin.Before(stop) {
+					return
+				}
+				firstStart.CompareAndSwap(0, begin.UnixNano())
 				ok, _, err := c.Allow(t.Context(), []limit.RateCheck{{Key: "hot", Rate: r, N: 1}})
 				if err != nil {
 					errs <- err
@@ -324,6 +340,9 @@ func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 					admitted.Add(1)
 				}
 				now := time.Now().UnixNano()
+				storeMin(&firstEnd, now)
+				storeMax(&lastStart, begin.UnixNano())
+				storeMax(&lastEnd, now)
 				storeMax(&maxGap, now-last.Swap(now))
 			}
 		})
@@ -335,16 +354,34 @@ func testRateUnderLoadRealTime(t *testing.T, f Factory) {
 		t.Fatalf("Allow: %v", err)
 	}
 	got := admitted.Load()
-	t.Logf("admitted %d of %d attempts in %v, longest pause between calls %v (want 4000 ± 30)",
-		got, attempts.Load(), elapsed, time.Duration(maxGap.Load()))
-	if got < 4000-30 || got > 4000+30 {
-		t.Errorf("admitted %d in %v at 1000/s with a burst of 1000; want 4000 ± 1%% of 3000", got, window)
+	// One unit a millisecond, whole units only.
+	least := 1000 + (lastStart.Load()-firstEnd.Load())/int64(time.Millisecond) - 1
+	most := 1000 + (lastEnd.Load()-firstStart.Load())/int64(time.Millisecond) + 1
+	t.Logf("admitted %d of %d attempts in %v, longest pause between calls %v (want %d to %d)",
+		got, attempts.Load(), elapsed, time.Duration(maxGap.Load()), least, most)
+	if got > most {
+		t.Errorf("admitted %d: more than the burst plus the rate allow over the calls' span (%d)", got, most)
 	}
-	if most := 1000 + elapsed.Milliseconds() + 1; got > most {
-		t.Errorf("admitted %d in %v: more than the burst plus the rate allow (%d)", got, elapsed, most)
+	// A pause longer than the burst lasts (one second) loses units: the
+	// bucket was full and overflowed. Then only the ceiling holds.
+	if got < least && maxGap.Load() < int64(time.Second) {
+		t.Errorf("admitted %d: fewer than the burst plus the rate over the calls' span (%d)", got, least)
+	}
+	if span := time.Duration(lastStart.Load() - firstEnd.Load()); span < window*9/10 {
+		t.Errorf("the calls spanned %v of the %v window", span, window)
 	}
 	if attempts.Load() <= got {
 		t.Errorf("%d attempts, %d admitted: the limit was never reached", attempts.Load(), got)
+	}
+}
+
+// storeMin sets m to v if v is smaller.
+func storeMin(m *atomic.Int64, v int64) {
+	for {
+		cur := m.Load()
+		if v >= cur || m.CompareAndSwap(cur, v) {
+			return
+		}
 	}
 }
 
