@@ -373,6 +373,11 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 		tr.Err = "read /proc: " + err.Error()
 		return m
 	}
+	var mem *memSampler
+	if sc.Memory && target == TargetOctoMesh {
+		mem = sampleMemory(ctx, p.pid(), p.addr)
+		defer mem.end()
+	}
 	var prof *profiler
 	var profWait func() error
 	if p.pprofAddr != "" {
@@ -417,6 +422,9 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	if err != nil {
 		tr.Err = "read /proc: " + err.Error()
 		return m
+	}
+	if mem != nil {
+		tr.Memory = mem.result(sc.Connections)
 	}
 	c := <-cpu
 	tr.fill(res, c[1]-c[0], base, after, sc)

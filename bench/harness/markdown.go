@@ -206,6 +206,9 @@ func (s *ScenarioResult) table(b *bytes.Buffer) {
 	}
 	b.WriteString("\n")
 	for _, t := range s.Targets {
+		if m := t.Memory; m != nil {
+			b.WriteString(m.line(targetTitle[t.Target]) + "\n\n")
+		}
 		if k := t.Soak; k != nil {
 			fmt.Fprintf(b, "%s RSS every %.0f s through the window (MB): %s. Start %.1f, end %.1f, max %.1f; slope over the second half %+.2f MB/min.\n\n",
 				targetTitle[t.Target], k.IntervalS, joinMB(k.RSSMB), k.StartMB, k.EndMB, k.MaxMB, k.SlopeMBPerMin)

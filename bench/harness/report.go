@@ -82,6 +82,8 @@ type TargetResult struct {
 	IdleRSSMB   float64 `json:"idle_rss_mb"` // before the load
 	PeakRSSMB   float64 `json:"peak_rss_mb"` // VmHWM during the load
 	PerStreamKB float64 `json:"per_stream_kb,omitempty"`
+	// Memory is where OctoMesh's memory went in a memory scenario.
+	Memory *MemoryBreakdown `json:"memory,omitempty"`
 	// Heap allocations per measured request, from OctoMesh's /metrics
 	// (go_heap_allocs_*) at the window's edges; 0 for other targets.
 	AllocsPerReq  float64 `json:"allocs_per_request,omitempty"`

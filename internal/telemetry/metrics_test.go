@@ -506,10 +506,12 @@ func TestRuntimeGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, name := range []string{"go_goroutines", "go_heap_objects_bytes", "go_stacks_bytes", "go_memory_total_bytes", "go_gc_cycles_total", "go_heap_allocs_objects_total", "go_heap_allocs_bytes_total"} {
+	for _, name := range []string{"go_goroutines", "go_heap_objects_bytes", "go_stacks_bytes", "go_memory_total_bytes", "go_heap_free_bytes", "go_heap_unused_bytes", "go_heap_released_bytes", "go_gc_cycles_total", "go_heap_allocs_objects_total", "go_heap_allocs_bytes_total"} {
 		re := regexp.MustCompile(`(?m)^` + name + ` ([0-9]+)$`)
 		m := re.FindStringSubmatch(out)
-		if m == nil || m[1] == "0" && name != "go_gc_cycles_total" {
+		// Cycles, free and released heap may well be none yet.
+		mayBeZero := name == "go_gc_cycles_total" || name == "go_heap_free_bytes" || name == "go_heap_released_bytes"
+		if m == nil || m[1] == "0" && !mayBeZero {
 			t.Errorf("%s missing or zero in:\n%s", name, out)
 		}
 	}

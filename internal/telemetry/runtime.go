@@ -6,8 +6,9 @@ import (
 )
 
 // runtimeSamples are the Go runtime's figures an operator sizing a gateway
-// watches: goroutines (one per connection), the heap, goroutine stacks (a
-// streaming request holds one for its whole life), GC cycles, and the
+// watches: goroutines (one per connection), the heap (what it holds, what
+// it keeps free, what it gave back), goroutine stacks (a streaming request
+// holds one for its whole life), GC cycles, and the
 // allocations that drive them (over a request count: allocations per
 // request, which the benchmark harness reports).
 var runtimeSamples = []struct {
@@ -17,6 +18,9 @@ var runtimeSamples = []struct {
 	{"go_heap_objects_bytes", "gauge", "Bytes of heap memory occupied by live objects and dead ones not yet freed.", "/memory/classes/heap/objects:bytes"},
 	{"go_stacks_bytes", "gauge", "Bytes of memory used for goroutine stacks.", "/memory/classes/heap/stacks:bytes"},
 	{"go_memory_total_bytes", "gauge", "All memory the Go runtime has mapped (an upper bound on its share of RSS).", "/memory/classes/total:bytes"},
+	{"go_heap_free_bytes", "gauge", "Bytes of heap memory free and kept from the operating system.", "/memory/classes/heap/free:bytes"},
+	{"go_heap_unused_bytes", "gauge", "Bytes of heap memory reserved for objects but unused (fragmentation within spans).", "/memory/classes/heap/unused:bytes"},
+	{"go_heap_released_bytes", "gauge", "Bytes of heap memory free and returned to the operating system (mapped but not resident).", "/memory/classes/heap/released:bytes"},
 	{"go_gc_cycles_total", "counter", "Completed GC cycles.", "/gc/cycles/total:gc-cycles"},
 	{"go_heap_allocs_objects_total", "counter", "Heap objects allocated since the process started.", "/gc/heap/allocs:objects"},
 	{"go_heap_allocs_bytes_total", "counter", "Bytes of heap objects allocated since the process started.", "/gc/heap/allocs:bytes"},

@@ -1,0 +1,172 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/octomesh/octomesh/bench/procstat"
+)
+
+// MemoryBreakdown says where OctoMesh's memory went in a memory scenario:
+// at the highest RSS sampled, each kind's growth over the process before
+// the load, per connection (per stream in streams2000). The kinds add up
+// to the sampled RSS's growth; the peak the scenario reports (VmHWM) can
+// fall between two samples and be a little higher.
+type MemoryBreakdown struct {
+	IntervalMS int     `json:"interval_ms"`
+	AtS        float64 `json:"at_s"`   // when, counted from the warm-up's start
+	RSSMB      float64 `json:"rss_mb"` // the highest RSS sampled
+	PerStream  struct {
+		Total float64 `json:"total_kb"`
+		// HeapObjects is the Go heap's objects: what the streams hold and
+		// the garbage not yet collected (the collector's headroom).
+		HeapObjects float64 `json:"heap_objects_kb"`
+		// HeapFree is heap the runtime keeps from the operating system:
+		// pages free since a collection and room unused inside spans.
+		HeapFree float64 `json:"heap_free_kb"`
+		// Stacks is goroutine stacks, in use or cached for reuse.
+		Stacks float64 `json:"stacks_kb"`
+		// Runtime is the rest of the Go runtime's resident memory: the
+		// collector's metadata, span structures, buffers.
+		Runtime float64 `json:"runtime_kb"`
+		// OutsideGo is anonymous memory the Go runtime did not map:
+		// SQLite's heap (modernc's C library allocates its own).
+		OutsideGo float64 `json:"outside_go_kb"`
+		// File is file-backed and shared pages: the binary's code as it is
+		// first run, SQLite's WAL index.
+		File float64 `json:"file_kb"`
+	} `json:"per_stream"`
+}
+
+// memoryInterval is how often a memory scenario reads OctoMesh's RSS.
+const memoryInterval = 100 * time.Millisecond
+
+// runtimeNames are the Go runtime gauges (OctoMesh's /metrics) a sample
+// reads, in the order memSample.rt holds them.
+var runtimeNames = []string{"go_heap_objects_bytes", "go_heap_free_bytes", "go_heap_unused_bytes",
+	"go_heap_released_bytes", "go_stacks_bytes", "go_memory_total_bytes"}
+
+type memSample struct {
+	at  time.Duration
+	mem procstat.Memory
+	rt  []uint64 // runtimeNames' values
+}
+
+// kinds splits s into the breakdown's kinds, in bytes: heap objects, heap
+// free, stacks, runtime, outside Go, file.
+func (s memSample) kinds() [6]float64 {
+	objects, free, unused, released, stacks, total := s.rt[0], s.rt[1], s.rt[2], s.rt[3], s.rt[4], s.rt[5]
+	resident := float64(total) - float64(released)
+	return [6]float64{
+		float64(objects),
+		float64(free + unused),
+		float64(stacks),
+		resident - float64(objects+free+unused+stacks),
+		float64(s.mem.Anon) - resident,
+		float64(s.mem.File + s.mem.Shmem),
+	}
+}
+
+// memSampler reads a process's memory every memoryInterval and keeps the
+// reading with the highest RSS, with the runtime's gauges scraped at that
+// moment. It scrapes only on a new highest RSS, so that its own
+// allocations stay out of the scenario's allocations per request.
+type memSampler struct {
+	pid   int
+	addr  string
+	start time.Time
+	stop  chan struct{}
+	done  chan struct{}
+	halt  sync.Once
+
+	mu         sync.Mutex
+	base, peak memSample
+	ok         bool
+}
+
+// sampleMemory reads the base now and samples until stopped.
+func sampleMemory(ctx context.Context, pid int, addr string) *memSampler {
+	s := &memSampler{pid: pid, addr: addr, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	base, ok := s.read(ctx)
+	if !ok {
+		close(s.done)
+		return s
+	}
+	s.base, s.peak, s.ok = base, base, true
+	go s.loop(ctx)
+	return s
+}
+
+func (s *memSampler) read(ctx context.Context) (memSample, bool) {
+	mem, err := procstat.ReadMemory(s.pid)
+	if err != nil {
+		return memSample{}, false
+	}
+	rt, ok := scrapeValues(ctx, s.addr, runtimeNames)
+	return memSample{at: time.Since(s.start), mem: mem, rt: rt}, ok
+}
+
+func (s *memSampler) loop(ctx context.Context) {
+	defer close(s.done)
+	t := time.NewTicker(memoryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		mem, err := procstat.ReadMemory(s.pid)
+		if err != nil || mem.RSS <= s.peak.mem.RSS {
+			continue
+		}
+		if smp, ok := s.read(ctx); ok && smp.mem.RSS >= s.peak.mem.RSS {
+			s.mu.Lock()
+			s.peak = smp
+			s.mu.Unlock()
+		}
+	}
+}
+
+// result stops the sampler and returns the breakdown per connection, or
+// nil when the base could not be read.
+func (s *memSampler) result(connections int) *MemoryBreakdown {
+	s.end()
+	if !s.ok || connections <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return breakdownOf(s.base, s.peak, connections)
+}
+
+// end stops the sampler and waits for it; later calls do nothing.
+func (s *memSampler) end() {
+	s.halt.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+func breakdownOf(base, peak memSample, connections int) *MemoryBreakdown {
+	b := &MemoryBreakdown{IntervalMS: int(memoryInterval / time.Millisecond), AtS: peak.at.Seconds(), RSSMB: mb(peak.mem.RSS)}
+	k0, k1 := base.kinds(), peak.kinds()
+	var per [6]float64
+	for i := range per {
+		per[i] = (k1[i] - k0[i]) / 1024 / float64(connections)
+	}
+	p := &b.PerStream
+	p.HeapObjects, p.HeapFree, p.Stacks, p.Runtime, p.OutsideGo, p.File = per[0], per[1], per[2], per[3], per[4], per[5]
+	p.Total = float64(peak.mem.RSS-base.mem.RSS) / 1024 / float64(connections)
+	return b
+}
+
+// line renders b for the scenario's notes.
+func (b *MemoryBreakdown) line(target string) string {
+	p := b.PerStream
+	return fmt.Sprintf("%s memory per stream at its highest RSS sampled every %d ms (%.1f MB, %.1f s after the warm-up began): %.1f KB, of which "+
+		"Go heap objects %.1f, Go heap free or fragmented %.1f, goroutine stacks %.1f, the rest of the Go runtime %.1f, outside Go (SQLite's C heap) %.1f, file-backed pages %.1f.",
+		target, b.IntervalMS, b.RSSMB, b.AtS, p.Total, p.HeapObjects, p.HeapFree, p.Stacks, p.Runtime, p.OutsideGo, p.File)
+}
