@@ -17,6 +17,10 @@ type hostPool struct {
 	serverName string // for TLS
 	hostHeader string
 
+	// dialing holds a token for each dial in progress: at most
+	// MaxDialsPerHost.
+	dialing chan struct{}
+
 	mu     sync.Mutex
 	idle   []*persistConn
 	pruner *time.Timer // armed while idle is not empty
@@ -30,7 +34,8 @@ func newHostPool(t *Transport, k poolKey, u *url.URL) *hostPool {
 			port = "443"
 		}
 	}
-	return &hostPool{t: t, key: k, addr: net.JoinHostPort(host, port), serverName: host, hostHeader: u.Host}
+	return &hostPool{t: t, key: k, addr: net.JoinHostPort(host, port), serverName: host, hostHeader: u.Host,
+		dialing: make(chan struct{}, t.maxDialsPerHost())}
 }
 
 // staleCheckAfter is how long a connection may sit idle before reuse is
@@ -38,15 +43,47 @@ func newHostPool(t *Transport, k poolKey, u *url.URL) *hostPool {
 // milliseconds and skip it; after a pause a server may have closed one.
 const staleCheckAfter = 250 * time.Millisecond
 
-// get returns an idle connection (reused true) or dials a new one.
+// get returns an idle connection (reused true) or dials a new one, once
+// fewer than MaxDialsPerHost dials are in progress.
 func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
+	if pc := p.takeIdle(); pc != nil {
+		return pc, true, nil
+	}
+	select {
+	case p.dialing <- struct{}{}:
+	default:
+		// Too many dials at once: wait for one to end, then look again
+		// for a connection that came back meanwhile.
+		select {
+		case p.dialing <- struct{}{}:
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+		if pc := p.takeIdle(); pc != nil {
+			<-p.dialing
+			return pc, true, nil
+		}
+	}
+	c, err := p.t.dialAside(ctx, p.key, p.addr, p.serverName)
+	<-p.dialing
+	if err != nil {
+		return nil, false, err
+	}
+	// The read buffer (4 KiB: response heads and SSE events are small, and
+	// a long body passes through it, not into it) is lent: see lend.go.
+	return &persistConn{pool: p, conn: c, raw: rawConnOf(c)}, false, nil
+}
+
+// takeIdle returns the most recently used idle connection still fit for a
+// request, or nil.
+func (p *hostPool) takeIdle() *persistConn {
 	now := time.Now()
 	for {
 		p.mu.Lock()
 		n := len(p.idle)
 		if n == 0 {
 			p.mu.Unlock()
-			break
+			return nil
 		}
 		pc := p.idle[n-1]
 		p.idle[n-1] = nil
@@ -57,15 +94,8 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 			pc.conn.Close()
 			continue
 		}
-		return pc, true, nil
+		return pc
 	}
-	c, err := p.t.dialAside(ctx, p.key, p.addr, p.serverName)
-	if err != nil {
-		return nil, false, err
-	}
-	// The read buffer (4 KiB: response heads and SSE events are small, and
-	// a long body passes through it, not into it) is lent: see lend.go.
-	return &persistConn{pool: p, conn: c, raw: rawConnOf(c)}, false, nil
 }
 
 // put returns a connection whose response was read to its end. Bytes
