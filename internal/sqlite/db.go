@@ -49,10 +49,20 @@ type Option func(*DB)
 // WithClock sets the clock that stamps times (default time.Now).
 func WithClock(now octomesh.Clock) Option { return func(d *DB) { d.now = now } }
 
+// cacheSize bounds each connection's page cache at 512 KiB (SQLite's
+// default is 2 MiB). The cache lives in SQLite's own heap, outside Go's, and
+// fills as the ledger grows: at 2,000 streams it was 3-6 KB of the memory a
+// stream cost (octomesh bench, streams2000), and 1.4 KB with 512 KiB. The
+// hot pages (the ledger's right edges and the keys) fit; the operating
+// system's page cache holds the rest, with no measurable cost to the
+// ledger's throughput (bench nonstream, 49.8 and 50.6 µs a request against
+// 51.3 and 48.9).
+const cacheSize = "cache_size(-512)"
+
 // Open opens (creating if needed) the database file at path and migrates it.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", cacheSize} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -13,6 +13,35 @@ import (
 	"github.com/octomesh/octomesh"
 )
 
+// TestConnectionsBoundTheirPageCache: every pooled connection has the
+// smaller page cache, not only the first.
+func TestConnectionsBoundTheirPageCache(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "o.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var conns []*sql.Conn
+	for range 3 {
+		c, err := db.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var kib int
+		if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&kib); err != nil {
+			t.Fatal(err)
+		}
+		if kib != -512 {
+			t.Errorf("connection %d: cache_size %d, want -512 (512 KiB)", len(conns), kib)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
 func TestOpenMigratesOnceAndKeepsData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "o.db")
