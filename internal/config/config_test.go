@@ -29,7 +29,7 @@ func TestDefault(t *testing.T) {
 			ShutdownTimeout:   30 * time.Second,
 			UpstreamTimeout:   10 * time.Minute,
 			Engine:            "octomesh",
-			GCHeadroom:        16 * MiB,
+			GCHeadroom:        8 * MiB,
 		},
 		DataDir: "./octomesh-data",
 		Log:     Log{Level: "info", Format: "text", FlushInterval: 100 * time.Millisecond},
