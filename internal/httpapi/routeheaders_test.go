@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/textproto"
 	"testing"
 
 	"github.com/octomesh/octomesh"
@@ -31,5 +32,15 @@ func TestRouteHeaders(t *testing.T) {
 	do(t, s, "POST", "/v1/chat/completions", okChat)
 	if svc.last.Octomesh != nil {
 		t.Errorf("no headers, no body options: got %+v", svc.last.Octomesh)
+	}
+}
+
+// TestRouteHeaderNamesAreCanonical: applyRouteHeaders looks the names up in
+// the header map directly, which finds only canonical keys.
+func TestRouteHeaderNamesAreCanonical(t *testing.T) {
+	for _, name := range []string{hdrObjective, hdrZeroRetention, hdrNoTraining, hdrRegions, hdrFallbacks, hdrMaxCost, hdrQualityFloor, hdrTimeoutMS} {
+		if c := textproto.CanonicalMIMEHeaderKey(name); c != name {
+			t.Errorf("%q is not canonical (%q)", name, c)
+		}
 	}
 }
