@@ -46,7 +46,8 @@ const memoryInterval = 100 * time.Millisecond
 // runtimeNames are the Go runtime gauges (OctoMesh's /metrics) a sample
 // reads, in the order memSample.rt holds them.
 var runtimeNames = []string{"go_heap_objects_bytes", "go_heap_free_bytes", "go_heap_unused_bytes",
-	"go_heap_released_bytes", "go_stacks_bytes", "go_memory_total_bytes"}
+	"go_heap_released_bytes", "go_stacks_bytes", "go_memory_total_bytes",
+	"process_resident_memory_bytes", "process_resident_anon_bytes", "process_resident_file_bytes", "process_resident_shmem_bytes"}
 
 type memSample struct {
 	at  time.Duration
@@ -105,6 +106,13 @@ func (s *memSampler) read(ctx context.Context) (memSample, bool) {
 		return memSample{}, false
 	}
 	rt, ok := scrapeValues(ctx, s.addr, runtimeNames)
+	if ok {
+		// The process's memory as /metrics read it, right after the
+		// runtime's figures: the same moment, where /proc read before the
+		// scrape can be milliseconds off in a burst (the split then put
+		// the difference outside Go).
+		mem = procstat.Memory{RSS: int64(rt[6]), Anon: int64(rt[7]), File: int64(rt[8]), Shmem: int64(rt[9])}
+	}
 	return memSample{at: time.Since(s.start), mem: mem, rt: rt}, ok
 }
 

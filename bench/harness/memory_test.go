@@ -62,13 +62,20 @@ func TestMemoryBreakdownAddsUp(t *testing.T) {
 
 // TestMemorySamplerKeepsThePeak samples this test process while it grows
 // by 64 MiB: the breakdown is taken at the grown RSS, with the runtime's
-// gauges scraped then (not the base's), and the sampler stops.
+// gauges and the process's memory scraped then (not the base's, nor its
+// own read of /proc), and the sampler stops.
 func TestMemorySamplerKeepsThePeak(t *testing.T) {
 	var scrapes atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := uint64(scrapes.Add(1))
 		// Objects grow by a MiB a scrape, so the kept scrape shows.
 		fmt.Fprintf(w, "# TYPE go_heap_objects_bytes gauge\ngo_heap_objects_bytes %d\ngo_heap_free_bytes 0\ngo_heap_unused_bytes 0\ngo_heap_released_bytes 0\ngo_stacks_bytes 0\ngo_memory_total_bytes %d\n", n<<20, n<<20)
+		// The process's memory, as OctoMesh's /metrics reads it.
+		m, _ := procstat.ReadMemory(os.Getpid())
+		// Shared memory grows by a MiB a scrape too, so the test can tell
+		// that the split uses these, not its own read of /proc.
+		m.Shmem += int64(n << 20)
+		fmt.Fprintf(w, "process_resident_memory_bytes %d\nprocess_resident_anon_bytes %d\nprocess_resident_file_bytes %d\nprocess_resident_shmem_bytes %d\n", m.RSS+int64(n<<20), m.Anon, m.File, m.Shmem)
 	}))
 	defer srv.Close()
 	s := sampleMemory(context.Background(), os.Getpid(), strings.TrimPrefix(srv.URL, "http://"))
@@ -94,6 +101,9 @@ func TestMemorySamplerKeepsThePeak(t *testing.T) {
 	}
 	if b.PerStream.HeapObjects < 1024 {
 		t.Errorf("heap objects grew by %.0f KB: the kept gauges are the base's", b.PerStream.HeapObjects)
+	}
+	if b.PerStream.File < 1024 {
+		t.Errorf("file-backed and shared pages grew by %.0f KB: the split did not use the scraped process memory", b.PerStream.File)
 	}
 	grow[len(grow)-1] = 2 // keep grow alive through the sampling
 }

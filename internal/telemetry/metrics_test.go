@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -506,11 +507,15 @@ func TestRuntimeGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, name := range []string{"go_goroutines", "go_heap_objects_bytes", "go_stacks_bytes", "go_memory_total_bytes", "go_heap_free_bytes", "go_heap_unused_bytes", "go_heap_released_bytes", "go_gc_cycles_total", "go_heap_allocs_objects_total", "go_heap_allocs_bytes_total"} {
+	for _, name := range []string{"go_goroutines", "go_heap_objects_bytes", "go_stacks_bytes", "go_memory_total_bytes", "go_heap_free_bytes", "go_heap_unused_bytes", "go_heap_released_bytes", "go_gc_cycles_total", "go_heap_allocs_objects_total", "go_heap_allocs_bytes_total",
+		"process_resident_memory_bytes", "process_resident_anon_bytes", "process_resident_file_bytes", "process_resident_shmem_bytes"} {
+		if strings.HasPrefix(name, "process_") && runtime.GOOS != "linux" {
+			continue
+		}
 		re := regexp.MustCompile(`(?m)^` + name + ` ([0-9]+)$`)
 		m := re.FindStringSubmatch(out)
 		// Cycles, free and released heap may well be none yet.
-		mayBeZero := name == "go_gc_cycles_total" || name == "go_heap_free_bytes" || name == "go_heap_released_bytes"
+		mayBeZero := name == "go_gc_cycles_total" || name == "go_heap_free_bytes" || name == "go_heap_released_bytes" || name == "process_resident_shmem_bytes"
 		if m == nil || m[1] == "0" && !mayBeZero {
 			t.Errorf("%s missing or zero in:\n%s", name, out)
 		}

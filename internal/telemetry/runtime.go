@@ -1,7 +1,10 @@
 package telemetry
 
 import (
+	"bytes"
+	"os"
 	"runtime/metrics"
+	"strconv"
 	"sync"
 )
 
@@ -45,6 +48,50 @@ func (m *Metrics) RegisterRuntime() {
 			r := runtimeSamples[i]
 			out = append(out, Value{Name: r.name, Type: r.typ, Help: r.help, Value: int64(s.Value.Uint64())})
 		}
-		return out
+		// Read right after the runtime's figures, so that the two describe
+		// the same moment (the benchmark harness splits RSS with them).
+		return append(out, residentMemory()...)
 	})
+}
+
+// residentFields are the process's resident memory by kind, from
+// /proc/self/status (Linux; elsewhere there is none).
+var residentFields = []struct{ field, name, help string }{
+	{"VmRSS", "process_resident_memory_bytes", "Resident memory size in bytes."},
+	{"RssAnon", "process_resident_anon_bytes", "Resident anonymous memory in bytes: heaps and stacks, Go's and SQLite's."},
+	{"RssFile", "process_resident_file_bytes", "Resident file-backed memory in bytes: the binary's code and mapped files."},
+	{"RssShmem", "process_resident_shmem_bytes", "Resident shared memory in bytes (SQLite's WAL index)."},
+}
+
+func residentMemory() []Value {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil
+	}
+	out := make([]Value, 0, len(residentFields))
+	for _, f := range residentFields {
+		if v, ok := statusKB(b, f.field); ok {
+			out = append(out, Value{Name: f.name, Type: "gauge", Help: f.help, Value: v << 10})
+		}
+	}
+	return out
+}
+
+// statusKB finds "<field>:  <n> kB" in a /proc status file.
+func statusKB(b []byte, field string) (int64, bool) {
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte{'\n'})
+		name, value, ok := bytes.Cut(line, []byte{':'})
+		if !ok || string(name) != field {
+			continue
+		}
+		f := bytes.Fields(value)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(string(f[0]), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
 }
