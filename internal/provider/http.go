@@ -34,6 +34,7 @@ type HTTPOptions struct {
 	ResponseHeaderTimeout time.Duration
 	IdleConnTimeout       time.Duration // default 90s
 	MaxIdleConnsPerHost   int           // default 256
+	MaxDialsPerHost       int           // connections being opened at once to a host; default 64 (h1.Transport)
 }
 
 // NewHTTPClient returns a client for upstream calls over HTTP/1.1 (package
@@ -68,6 +69,7 @@ func NewHTTPClient(o HTTPOptions, allowProxyEnv bool) *http.Client {
 		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
 		IdleConnTimeout:       t.IdleConnTimeout,
 		MaxIdleConnsPerHost:   idle,
+		MaxDialsPerHost:       o.MaxDialsPerHost,
 		Fallback:              t,
 	}
 	if allowProxyEnv {

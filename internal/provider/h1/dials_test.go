@@ -68,6 +68,7 @@ func TestDialsPerHostAreBounded(t *testing.T) {
 	srv, l := slowTLSServer(t, 100*time.Millisecond)
 	tr := &Transport{MaxDialsPerHost: 3, TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}
 	defer tr.CloseIdleConnections()
+	pool := tr.pool(mustURL(t, srv.URL))
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for range 12 {
@@ -92,6 +93,9 @@ func TestDialsPerHostAreBounded(t *testing.T) {
 	}
 	if p := l.peak.Load(); p < 2 {
 		t.Errorf("%d handshakes at once: the burst was not concurrent, the test proves nothing", p)
+	}
+	if n := len(pool.dialing); n != 0 {
+		t.Errorf("%d dial slots still taken after every request ended", n)
 	}
 }
 
@@ -123,11 +127,36 @@ func TestWaitForADialEndsWithTheRequest(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Errorf("the first request: %v", err)
 	}
+	if n := len(tr.pool(mustURL(t, srv.URL)).dialing); n != 0 {
+		t.Errorf("%d dial slots still taken after both requests ended", n)
+	}
 }
 
-// TestAWaitingRequestTakesAReturnedConnection: a request that waited for a
-// dial slot uses a connection that came back idle meanwhile instead of
-// dialling another.
+// TestAWaitForADialTimesOutLikeADial: while the dials in progress hang (an
+// upstream that drops connection attempts), a request waiting for a slot
+// fails after a dial's time, with a timeout, not after the queue ahead.
+func TestAWaitForADialTimesOutLikeADial(t *testing.T) {
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	tr := &Transport{MaxDialsPerHost: 1, DialTimeout: 200 * time.Millisecond}
+	defer tr.CloseIdleConnections()
+	pool := tr.pool(mustURL(t, srv.URL))
+	pool.dialing <- struct{}{} // a dial that hangs holds the only slot
+	defer func() { <-pool.dialing }()
+	began := time.Now()
+	_, err := post(t, tr, context.Background(), srv.URL, "{}")
+	took := time.Since(began)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	if took < 150*time.Millisecond || took > 2*time.Second {
+		t.Errorf("gave up after %v, want about the dial timeout (200ms)", took)
+	}
+}
+
+// TestAWaitingRequestTakesAReturnedConnection: a request waiting for a dial
+// slot uses a connection that comes back idle instead of dialling another,
+// and gives back any slot it took.
 func TestAWaitingRequestTakesAReturnedConnection(t *testing.T) {
 	srv, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -155,13 +184,52 @@ func TestAWaitingRequestTakesAReturnedConnection(t *testing.T) {
 	for conns.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond) // the request is waiting for the slot
+	for pool.waiters.Load() == 0 {
+		time.Sleep(time.Millisecond) // until the request waits
+	}
+	// The connection coming back wakes the request, though the dial
+	// still holds the slot.
 	pool.put(&persistConn{pool: pool, conn: c, raw: rawConnOf(c)})
-	<-pool.dialing
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request still waits for the slot: a returned connection did not wake it")
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("the server saw %d connections, want the returned one reused", n)
+	}
+	// A request that gets the slot and then finds an idle connection uses
+	// it and gives the slot back. The connection goes into the pool
+	// without put's wake-up, so the slot is what wakes the request.
+	pool.mu.Lock()
+	idle := pool.idle
+	pool.idle = nil
+	pool.mu.Unlock()
+	done2 := make(chan error, 1)
+	go func() {
+		resp, err := post(t, tr, context.Background(), srv.URL, "{}")
+		if err == nil {
+			readAll(t, resp)
+		}
+		done2 <- err
+	}()
+	for pool.waiters.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	pool.mu.Lock()
+	pool.idle = idle
+	pool.mu.Unlock()
+	<-pool.dialing // the dial ends
+	if err := <-done2; err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("the server saw %d connections, want the idle one reused", n)
+	}
+	if n := len(pool.dialing); n != 0 {
+		t.Errorf("%d dial slots still taken", n)
 	}
 }

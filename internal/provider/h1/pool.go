@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,10 @@ type hostPool struct {
 	// dialing holds a token for each dial in progress: at most
 	// MaxDialsPerHost.
 	dialing chan struct{}
+	// waiters counts requests waiting for a dial slot; put wakes one
+	// through returned when a connection comes back idle.
+	waiters  atomic.Int32
+	returned chan struct{}
 
 	mu     sync.Mutex
 	idle   []*persistConn
@@ -35,7 +40,7 @@ func newHostPool(t *Transport, k poolKey, u *url.URL) *hostPool {
 		}
 	}
 	return &hostPool{t: t, key: k, addr: net.JoinHostPort(host, port), serverName: host, hostHeader: u.Host,
-		dialing: make(chan struct{}, t.maxDialsPerHost())}
+		dialing: make(chan struct{}, t.maxDialsPerHost()), returned: make(chan struct{}, 1)}
 }
 
 // staleCheckAfter is how long a connection may sit idle before reuse is
@@ -52,16 +57,9 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 	select {
 	case p.dialing <- struct{}{}:
 	default:
-		// Too many dials at once: wait for one to end, then look again
-		// for a connection that came back meanwhile.
-		select {
-		case p.dialing <- struct{}{}:
-		case <-ctx.Done():
-			return nil, false, ctx.Err()
-		}
-		if pc := p.takeIdle(); pc != nil {
-			<-p.dialing
-			return pc, true, nil
+		pc, err := p.waitForDial(ctx)
+		if pc != nil || err != nil {
+			return pc, true, err
 		}
 	}
 	c, err := p.t.dialAside(ctx, p.key, p.addr, p.serverName)
@@ -73,6 +71,54 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 	// a long body passes through it, not into it) is lent: see lend.go.
 	return &persistConn{pool: p, conn: c, raw: rawConnOf(c)}, false, nil
 }
+
+// waitForDial waits, with MaxDialsPerHost dials in progress, for a
+// connection to come back idle (returned) or for a dial slot (nil, nil: the
+// caller holds the slot and dials). It waits at most as long as a dial of
+// its own could take: when the dials in progress hang (an upstream that
+// drops connection attempts), the request fails as its own dial would
+// have, not after the whole queue ahead of it.
+func (p *hostPool) waitForDial(ctx context.Context) (*persistConn, error) {
+	p.waiters.Add(1)
+	defer p.waiters.Add(-1)
+	bound := p.t.dialTimeout()
+	if p.key.tls {
+		bound += p.t.tlsTimeout()
+	}
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	for {
+		select {
+		case p.dialing <- struct{}{}:
+			if pc := p.takeIdle(); pc != nil {
+				<-p.dialing
+				return pc, nil
+			}
+			return nil, nil
+		case <-p.returned:
+			if pc := p.takeIdle(); pc != nil {
+				return pc, nil
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+			return nil, &dialWaitTimeout{addr: p.addr, after: bound}
+		}
+	}
+}
+
+// dialWaitTimeout is a request's failure to get a dial slot within a
+// dial's time. It is a timeout (net.Error), as the dial's own would be.
+type dialWaitTimeout struct {
+	addr  string
+	after time.Duration
+}
+
+func (e *dialWaitTimeout) Error() string {
+	return "h1: dial " + e.addr + ": no connection after " + e.after.String() + " waiting for the dials in progress"
+}
+func (e *dialWaitTimeout) Timeout() bool   { return true }
+func (e *dialWaitTimeout) Temporary() bool { return true }
 
 // takeIdle returns the most recently used idle connection still fit for a
 // request, or nil.
@@ -120,6 +166,12 @@ func (p *hostPool) put(pc *persistConn) {
 		p.pruner = time.AfterFunc(p.t.idleTimeout(), p.prune)
 	}
 	p.mu.Unlock()
+	if p.waiters.Load() > 0 {
+		select {
+		case p.returned <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
 }
 
 // prune closes connections idle longer than the timeout; it runs while the
