@@ -393,16 +393,19 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 	}
 	cpu := make(chan [2]time.Duration, 1)
 	allocs := make(chan [2]heapAllocs, 1)
+	var window [2]time.Time // when the two allocation scrapes began
 	go func() {
 		var s [2]time.Duration
 		var m [2]heapAllocs
 		time.Sleep(warmup)
 		a, _ := procstat.ReadTree(p.pid())
+		window[0] = time.Now()
 		if target == TargetOctoMesh {
 			m[0] = scrapeAllocs(ctx, p.addr)
 		}
 		time.Sleep(dur)
 		b, _ := procstat.ReadTree(p.pid())
+		window[1] = time.Now()
 		if target == TargetOctoMesh {
 			m[1] = scrapeAllocs(ctx, p.addr)
 		}
@@ -424,14 +427,23 @@ func (h *run) measure(ctx context.Context, sc Scenario, target string, mock *pro
 		return m
 	}
 	if mem != nil {
-		tr.Memory = mem.result(sc.Connections)
+		if tr.Memory = mem.result(sc.Connections); tr.Memory == nil {
+			tr.Notes = append(tr.Notes, "no memory split: /metrics lacks the go_* or process_resident_* gauges (an older binary?)")
+		}
 	}
 	c := <-cpu
 	tr.fill(res, c[1]-c[0], base, after, sc)
 	m.res = res
 	if m := <-allocs; m[0].ok && m[1].ok && res.Requests > 0 {
-		tr.AllocsPerReq = float64(m[1].objects-m[0].objects) / float64(res.Requests)
-		tr.AllocKBPerReq = float64(m[1].bytes-m[0].bytes) / 1024 / float64(res.Requests)
+		objects, bytes := m[1].objects-m[0].objects, m[1].bytes-m[0].bytes
+		if mem != nil {
+			// The memory sampler's scrapes in the window are the
+			// harness's, not the requests'.
+			o, b := mem.scrapeCost(window[0], window[1])
+			objects, bytes = objects-min(o, objects), bytes-min(b, bytes)
+		}
+		tr.AllocsPerReq = float64(objects) / float64(res.Requests)
+		tr.AllocKBPerReq = float64(bytes) / 1024 / float64(res.Requests)
 	}
 	if rss != nil {
 		tr.Soak = rss.result()

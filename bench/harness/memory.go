@@ -47,7 +47,8 @@ const memoryInterval = 100 * time.Millisecond
 // reads, in the order memSample.rt holds them.
 var runtimeNames = []string{"go_heap_objects_bytes", "go_heap_free_bytes", "go_heap_unused_bytes",
 	"go_heap_released_bytes", "go_stacks_bytes", "go_memory_total_bytes",
-	"process_resident_memory_bytes", "process_resident_anon_bytes", "process_resident_file_bytes", "process_resident_shmem_bytes"}
+	"process_resident_memory_bytes", "process_resident_anon_bytes", "process_resident_file_bytes", "process_resident_shmem_bytes",
+	"go_heap_allocs_objects_total", "go_heap_allocs_bytes_total"}
 
 type memSample struct {
 	at  time.Duration
@@ -72,8 +73,10 @@ func (s memSample) kinds() [6]float64 {
 
 // memSampler reads a process's memory every memoryInterval and keeps the
 // reading with the highest RSS, with the runtime's gauges scraped at that
-// moment. It scrapes only on a new highest RSS, so that its own
-// allocations stay out of the scenario's allocations per request.
+// moment. It scrapes only on a new highest RSS, a MiB or more above the
+// last scraped one, and each scrape's own allocations (measured once at
+// the start: costObjects, costBytes) are taken out of the scenario's
+// allocations per request (scrapeCost).
 type memSampler struct {
 	pid   int
 	addr  string
@@ -82,10 +85,16 @@ type memSampler struct {
 	done  chan struct{}
 	halt  sync.Once
 
-	mu         sync.Mutex
-	base, peak memSample
-	ok         bool
+	mu                    sync.Mutex
+	base, peak            memSample
+	ok                    bool
+	scrapes               []time.Time // when each scrape during the load began
+	costObjects, costBytes uint64
 }
+
+// rescrapeAbove is how far RSS must rise above the last scraped peak
+// before the sampler scrapes again.
+const rescrapeAbove = 1 << 20
 
 // sampleMemory reads the base now and samples until stopped.
 func sampleMemory(ctx context.Context, pid int, addr string) *memSampler {
@@ -96,8 +105,27 @@ func sampleMemory(ctx context.Context, pid int, addr string) *memSampler {
 		return s
 	}
 	s.base, s.peak, s.ok = base, base, true
+	// One more scrape at idle: the allocations between the two are one
+	// scrape's (the first one's rendering).
+	if again, ok := s.read(ctx); ok {
+		s.costObjects, s.costBytes = again.rt[10]-base.rt[10], again.rt[11]-base.rt[11]
+	}
 	go s.loop(ctx)
 	return s
+}
+
+// scrapeCost returns the allocations of the scrapes that began between
+// from and to.
+func (s *memSampler) scrapeCost(from, to time.Time) (objects, bytes uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n uint64
+	for _, t := range s.scrapes {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n * s.costObjects, n * s.costBytes
 }
 
 func (s *memSampler) read(ctx context.Context) (memSample, bool) {
@@ -129,14 +157,17 @@ func (s *memSampler) loop(ctx context.Context) {
 		case <-t.C:
 		}
 		mem, err := procstat.ReadMemory(s.pid)
-		if err != nil || mem.RSS <= s.peak.mem.RSS {
+		if err != nil || mem.RSS < s.peak.mem.RSS+rescrapeAbove {
 			continue
 		}
-		if smp, ok := s.read(ctx); ok && smp.mem.RSS >= s.peak.mem.RSS {
-			s.mu.Lock()
+		began := time.Now()
+		smp, ok := s.read(ctx)
+		s.mu.Lock()
+		s.scrapes = append(s.scrapes, began)
+		if ok && smp.mem.RSS >= s.peak.mem.RSS {
 			s.peak = smp
-			s.mu.Unlock()
 		}
+		s.mu.Unlock()
 	}
 }
 

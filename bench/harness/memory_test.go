@@ -76,6 +76,8 @@ func TestMemorySamplerKeepsThePeak(t *testing.T) {
 		// that the split uses these, not its own read of /proc.
 		m.Shmem += int64(n << 20)
 		fmt.Fprintf(w, "process_resident_memory_bytes %d\nprocess_resident_anon_bytes %d\nprocess_resident_file_bytes %d\nprocess_resident_shmem_bytes %d\n", m.RSS+int64(n<<20), m.Anon, m.File, m.Shmem)
+		// Each scrape "allocates" 100 objects and 1,000 bytes.
+		fmt.Fprintf(w, "go_heap_allocs_objects_total %d\ngo_heap_allocs_bytes_total %d\n", n*100, n*1000)
 	}))
 	defer srv.Close()
 	s := sampleMemory(context.Background(), os.Getpid(), strings.TrimPrefix(srv.URL, "http://"))
@@ -101,6 +103,18 @@ func TestMemorySamplerKeepsThePeak(t *testing.T) {
 	}
 	if b.PerStream.HeapObjects < 1024 {
 		t.Errorf("heap objects grew by %.0f KB: the kept gauges are the base's", b.PerStream.HeapObjects)
+	}
+	// A scrape's cost is measured at the start, and the scrapes during
+	// the growth are counted.
+	if s.costObjects != 100 || s.costBytes != 1000 {
+		t.Errorf("a scrape costs %d objects, %d bytes; want 100, 1000", s.costObjects, s.costBytes)
+	}
+	objects, bytes := s.scrapeCost(time.Time{}, time.Now())
+	if objects == 0 || objects%100 != 0 || bytes != objects*10 {
+		t.Errorf("scrapeCost = %d objects, %d bytes: want a whole number of scrapes", objects, bytes)
+	}
+	if o, _ := s.scrapeCost(time.Now(), time.Now().Add(time.Hour)); o != 0 {
+		t.Errorf("scrapeCost after the sampling = %d objects, want 0", o)
 	}
 	if b.PerStream.File < 1024 {
 		t.Errorf("file-backed and shared pages grew by %.0f KB: the split did not use the scraped process memory", b.PerStream.File)
