@@ -85,10 +85,10 @@ type memSampler struct {
 	done  chan struct{}
 	halt  sync.Once
 
-	mu                    sync.Mutex
-	base, peak            memSample
-	ok                    bool
-	scrapes               []time.Time // when each scrape during the load began
+	mu                     sync.Mutex
+	base, peak             memSample
+	ok                     bool
+	scrapes                []time.Time // when each scrape during the load began
 	costObjects, costBytes uint64
 }
 
