@@ -81,6 +81,11 @@ func (p *hostPool) get(ctx context.Context) (*persistConn, bool, error) {
 func (p *hostPool) waitForDial(ctx context.Context) (*persistConn, error) {
 	p.waiters.Add(1)
 	defer p.waiters.Add(-1)
+	// A connection put back between the caller's look and the count above
+	// found no waiter to wake: look once more.
+	if pc := p.takeIdle(); pc != nil {
+		return pc, nil
+	}
 	bound := p.t.dialTimeout()
 	if p.key.tls {
 		bound += p.t.tlsTimeout()
