@@ -43,31 +43,51 @@ type MemoryBreakdown struct {
 // memoryInterval is how often a memory scenario reads OctoMesh's RSS.
 const memoryInterval = 100 * time.Millisecond
 
-// runtimeNames are the Go runtime gauges (OctoMesh's /metrics) a sample
-// reads, in the order memSample.rt holds them.
+// runtimeNames are the gauges of OctoMesh's /metrics a sample reads, in
+// the order memSample.rt holds them (the i* constants): the Go runtime's,
+// then the process's resident memory, which /metrics reads right after
+// them, so that both describe the same moment (/proc read apart from the
+// scrape was milliseconds off in a burst, and the split put the
+// difference outside Go).
 var runtimeNames = []string{"go_heap_objects_bytes", "go_heap_free_bytes", "go_heap_unused_bytes",
 	"go_heap_released_bytes", "go_stacks_bytes", "go_memory_total_bytes",
 	"process_resident_memory_bytes", "process_resident_anon_bytes", "process_resident_file_bytes", "process_resident_shmem_bytes",
 	"go_heap_allocs_objects_total", "go_heap_allocs_bytes_total"}
 
+const (
+	iObjects = iota
+	iFree
+	iUnused
+	iReleased
+	iStacks
+	iTotal
+	iRSS
+	iAnon
+	iFile
+	iShmem
+	iAllocObjects
+	iAllocBytes
+)
+
 type memSample struct {
-	at  time.Duration
-	mem procstat.Memory
-	rt  []uint64 // runtimeNames' values
+	at time.Duration
+	rt []uint64 // runtimeNames' values
 }
 
+func (s memSample) rss() int64 { return int64(s.rt[iRSS]) }
+
 // kinds splits s into the breakdown's kinds, in bytes: heap objects, heap
-// free, stacks, runtime, outside Go, file.
+// free, stacks, runtime, outside Go, file. They add up to the RSS.
 func (s memSample) kinds() [6]float64 {
-	objects, free, unused, released, stacks, total := s.rt[0], s.rt[1], s.rt[2], s.rt[3], s.rt[4], s.rt[5]
-	resident := float64(total) - float64(released)
+	r := s.rt
+	resident := float64(r[iTotal]) - float64(r[iReleased])
 	return [6]float64{
-		float64(objects),
-		float64(free + unused),
-		float64(stacks),
-		resident - float64(objects+free+unused+stacks),
-		float64(s.mem.Anon) - resident,
-		float64(s.mem.File + s.mem.Shmem),
+		float64(r[iObjects]),
+		float64(r[iFree] + r[iUnused]),
+		float64(r[iStacks]),
+		resident - float64(r[iObjects]+r[iFree]+r[iUnused]+r[iStacks]),
+		float64(r[iAnon]) - resident,
+		float64(r[iFile] + r[iShmem]),
 	}
 }
 
@@ -108,7 +128,7 @@ func sampleMemory(ctx context.Context, pid int, addr string) *memSampler {
 	// One more scrape at idle: the allocations between the two are one
 	// scrape's (the first one's rendering).
 	if again, ok := s.read(ctx); ok {
-		s.costObjects, s.costBytes = again.rt[10]-base.rt[10], again.rt[11]-base.rt[11]
+		s.costObjects, s.costBytes = again.rt[iAllocObjects]-base.rt[iAllocObjects], again.rt[iAllocBytes]-base.rt[iAllocBytes]
 	}
 	go s.loop(ctx)
 	return s
@@ -129,19 +149,8 @@ func (s *memSampler) scrapeCost(from, to time.Time) (objects, bytes uint64) {
 }
 
 func (s *memSampler) read(ctx context.Context) (memSample, bool) {
-	mem, err := procstat.ReadMemory(s.pid)
-	if err != nil {
-		return memSample{}, false
-	}
 	rt, ok := scrapeValues(ctx, s.addr, runtimeNames)
-	if ok {
-		// The process's memory as /metrics read it, right after the
-		// runtime's figures: the same moment, where /proc read before the
-		// scrape can be milliseconds off in a burst (the split then put
-		// the difference outside Go).
-		mem = procstat.Memory{RSS: int64(rt[6]), Anon: int64(rt[7]), File: int64(rt[8]), Shmem: int64(rt[9])}
-	}
-	return memSample{at: time.Since(s.start), mem: mem, rt: rt}, ok
+	return memSample{at: time.Since(s.start), rt: rt}, ok
 }
 
 func (s *memSampler) loop(ctx context.Context) {
@@ -156,15 +165,16 @@ func (s *memSampler) loop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		mem, err := procstat.ReadMemory(s.pid)
-		if err != nil || mem.RSS < s.peak.mem.RSS+rescrapeAbove {
+		// /proc is cheap to read; the scrape waits for a new high.
+		now, err := procstat.Read(s.pid)
+		if err != nil || now.RSS < s.peak.rss()+rescrapeAbove {
 			continue
 		}
 		began := time.Now()
 		smp, ok := s.read(ctx)
 		s.mu.Lock()
 		s.scrapes = append(s.scrapes, began)
-		if ok && smp.mem.RSS >= s.peak.mem.RSS {
+		if ok && smp.rss() >= s.peak.rss() {
 			s.peak = smp
 		}
 		s.mu.Unlock()
@@ -190,7 +200,7 @@ func (s *memSampler) end() {
 }
 
 func breakdownOf(base, peak memSample, connections int) *MemoryBreakdown {
-	b := &MemoryBreakdown{IntervalMS: int(memoryInterval / time.Millisecond), AtS: peak.at.Seconds(), RSSMB: mb(peak.mem.RSS)}
+	b := &MemoryBreakdown{IntervalMS: int(memoryInterval / time.Millisecond), AtS: peak.at.Seconds(), RSSMB: mb(peak.rss())}
 	k0, k1 := base.kinds(), peak.kinds()
 	var per [6]float64
 	for i := range per {
@@ -198,7 +208,7 @@ func breakdownOf(base, peak memSample, connections int) *MemoryBreakdown {
 	}
 	p := &b.PerStream
 	p.HeapObjects, p.HeapFree, p.Stacks, p.Runtime, p.OutsideGo, p.File = per[0], per[1], per[2], per[3], per[4], per[5]
-	p.Total = float64(peak.mem.RSS-base.mem.RSS) / 1024 / float64(connections)
+	p.Total = float64(peak.rss()-base.rss()) / 1024 / float64(connections)
 	return b
 }
 

@@ -19,16 +19,12 @@ import (
 // the kinds add up to the RSS's growth.
 func TestMemoryBreakdownAddsUp(t *testing.T) {
 	const MiB = 1 << 20
-	base := memSample{
-		mem: procstat.Memory{RSS: 40 * MiB, Anon: 20 * MiB, File: 19 * MiB, Shmem: 1 * MiB},
-		// objects, free, unused, released, stacks, total
-		rt: []uint64{4 * MiB, 3 * MiB, 1 * MiB, 4 * MiB, 1 * MiB, 22 * MiB},
-	}
-	peak := memSample{
-		at:  1500 * time.Millisecond,
-		mem: procstat.Memory{RSS: 140 * MiB, Anon: 116 * MiB, File: 22 * MiB, Shmem: 2 * MiB},
-		rt:  []uint64{44 * MiB, 9 * MiB, 5 * MiB, 2 * MiB, 17 * MiB, 110 * MiB},
-	}
+	// objects, free, unused, released, stacks, total; RSS, anon, file,
+	// shmem; allocations (unused here).
+	base := memSample{rt: []uint64{4 * MiB, 3 * MiB, 1 * MiB, 4 * MiB, 1 * MiB, 22 * MiB,
+		40 * MiB, 20 * MiB, 19 * MiB, 1 * MiB, 0, 0}}
+	peak := memSample{at: 1500 * time.Millisecond, rt: []uint64{44 * MiB, 9 * MiB, 5 * MiB, 2 * MiB, 17 * MiB, 110 * MiB,
+		140 * MiB, 116 * MiB, 22 * MiB, 2 * MiB, 0, 0}}
 	b := breakdownOf(base, peak, 1024)
 	p := b.PerStream
 	// Per connection, in KB: a MiB over 1,024 connections is 1 KB.
@@ -70,12 +66,11 @@ func TestMemorySamplerKeepsThePeak(t *testing.T) {
 		n := uint64(scrapes.Add(1))
 		// Objects grow by a MiB a scrape, so the kept scrape shows.
 		fmt.Fprintf(w, "# TYPE go_heap_objects_bytes gauge\ngo_heap_objects_bytes %d\ngo_heap_free_bytes 0\ngo_heap_unused_bytes 0\ngo_heap_released_bytes 0\ngo_stacks_bytes 0\ngo_memory_total_bytes %d\n", n<<20, n<<20)
-		// The process's memory, as OctoMesh's /metrics reads it.
-		m, _ := procstat.ReadMemory(os.Getpid())
-		// Shared memory grows by a MiB a scrape too, so the test can tell
-		// that the split uses these, not its own read of /proc.
-		m.Shmem += int64(n << 20)
-		fmt.Fprintf(w, "process_resident_memory_bytes %d\nprocess_resident_anon_bytes %d\nprocess_resident_file_bytes %d\nprocess_resident_shmem_bytes %d\n", m.RSS+int64(n<<20), m.Anon, m.File, m.Shmem)
+		// The process's memory, as OctoMesh's /metrics reads it: all of
+		// the RSS as anonymous, and shared memory growing by a MiB a
+		// scrape, so the test can tell that the split uses these.
+		p, _ := procstat.Read(os.Getpid())
+		fmt.Fprintf(w, "process_resident_memory_bytes %d\nprocess_resident_anon_bytes %d\nprocess_resident_file_bytes 0\nprocess_resident_shmem_bytes %d\n", p.RSS+int64(n<<20), p.RSS, n<<20)
 		// Each scrape "allocates" 100 objects and 1,000 bytes.
 		fmt.Fprintf(w, "go_heap_allocs_objects_total %d\ngo_heap_allocs_bytes_total %d\n", n*100, n*1000)
 	}))

@@ -59,38 +59,6 @@ func ParseStat(b []byte) (Stat, error) {
 // ParseStatus returns VmRSS and VmHWM, in bytes, from the contents of
 // /proc/<pid>/status. A kernel thread or zombie has neither: both are 0.
 func ParseStatus(b []byte) (rss, hwm int64, err error) {
-	err = statusFields(b, map[string]*int64{"VmRSS": &rss, "VmHWM": &hwm})
-	return rss, hwm, err
-}
-
-// Memory is one process's resident memory by kind, in bytes.
-type Memory struct {
-	RSS   int64 // VmRSS: the sum of the three below
-	Anon  int64 // RssAnon: anonymous pages (heaps, stacks)
-	File  int64 // RssFile: file-backed pages (the binary's code, mapped files)
-	Shmem int64 // RssShmem: shared memory (e.g. SQLite's WAL index)
-}
-
-// ParseMemory returns the resident memory by kind from the contents of
-// /proc/<pid>/status.
-func ParseMemory(b []byte) (Memory, error) {
-	var m Memory
-	err := statusFields(b, map[string]*int64{"VmRSS": &m.RSS, "RssAnon": &m.Anon, "RssFile": &m.File, "RssShmem": &m.Shmem})
-	return m, err
-}
-
-// ReadMemory reads one process's resident memory by kind.
-func ReadMemory(pid int) (Memory, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return Memory{}, err
-	}
-	return ParseMemory(b)
-}
-
-// statusFields sets each named "<name>: <n> kB" line of a status file to
-// its value in bytes; names absent leave theirs untouched.
-func statusFields(b []byte, fields map[string]*int64) error {
 	for len(b) > 0 {
 		var line []byte
 		line, b, _ = bytes.Cut(b, []byte{'\n'})
@@ -98,21 +66,26 @@ func statusFields(b []byte, fields map[string]*int64) error {
 		if !ok {
 			continue
 		}
-		dst, ok := fields[string(name)]
-		if !ok {
+		var dst *int64
+		switch string(name) {
+		case "VmRSS":
+			dst = &rss
+		case "VmHWM":
+			dst = &hwm
+		default:
 			continue
 		}
 		f := bytes.Fields(value)
 		if len(f) != 2 || string(f[1]) != "kB" {
-			return fmt.Errorf("procstat: status: malformed %s line %q", name, line)
+			return 0, 0, fmt.Errorf("procstat: status: malformed %s line %q", name, line)
 		}
 		n, err := strconv.ParseInt(string(f[0]), 10, 64)
 		if err != nil {
-			return fmt.Errorf("procstat: status: %s: %w", name, err)
+			return 0, 0, fmt.Errorf("procstat: status: %s: %w", name, err)
 		}
 		*dst = n << 10
 	}
-	return nil
+	return rss, hwm, nil
 }
 
 // Read samples one process.

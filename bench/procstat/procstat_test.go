@@ -53,29 +53,6 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
-func TestParseMemory(t *testing.T) {
-	in := "Name:\toctomesh\nVmHWM:\t    9000 kB\nVmRSS:\t    7000 kB\nRssAnon:\t    5000 kB\nRssFile:\t    1900 kB\nRssShmem:\t     100 kB\n"
-	m, err := procstat.ParseMemory([]byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := (procstat.Memory{RSS: 7000 << 10, Anon: 5000 << 10, File: 1900 << 10, Shmem: 100 << 10}); m != want {
-		t.Errorf("ParseMemory = %+v, want %+v", m, want)
-	}
-	if _, err := procstat.ParseMemory([]byte("RssAnon:\tlots kB\n")); err == nil {
-		t.Error("a value that is not a number: no error")
-	}
-	// The running process: its kinds add up to its RSS (the kernel counts
-	// each separately, so allow a few pages of drift between the lines).
-	self, err := procstat.ReadMemory(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum := self.Anon + self.File + self.Shmem; self.RSS <= 0 || sum < self.RSS-64<<10 || sum > self.RSS+64<<10 {
-		t.Errorf("ReadMemory(self) = %+v: the kinds add up to %d", self, sum)
-	}
-}
-
 // TestReadSelf reads the test process itself: its CPU time grows as it
 // burns CPU, and its peak RSS grows past a large allocation it touches.
 func TestReadSelf(t *testing.T) {
