@@ -67,3 +67,70 @@ func BenchmarkServe(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkServeContinued is BenchmarkServe's exchange with a handler
+// that, as the gateway's streaming handler does, goes 5 KB deep and leaves
+// the answer to a continuation (Continue): the cost of handing the
+// connection over to a new goroutine, with that goroutine's stack growing
+// again under the next request's handler.
+//
+//	go test -run '^$' -bench ServeContinued -benchmem ./internal/h1server/
+func BenchmarkServeContinued(b *testing.B) {
+	body := `{"model":"sim/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"` + strings.Repeat("x", 300) + `"}]}`
+	answer := []byte("data: {\"choices\":[{\"delta\":{\"content\":\"" + strings.Repeat("y", 200) + "\"}}]}\n\ndata: [DONE]\n\n")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		deepFrames(r.URL.Path)
+		w.(*response).Continue(continuation(func() {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Write(answer)
+		}))
+	})
+	req := "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer om_x\r\nContent-Type: application/json\r\n" +
+		"User-Agent: bench\r\nAccept: text/event-stream\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
+	go s.Serve(ln)
+	defer s.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := io.WriteString(c, req); err != nil {
+			b.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+type continuation func()
+
+func (k continuation) Continue() { k() }
+
+// deepFrames uses about 5 KB of stack, as the gateway's request path does.
+//
+//go:noinline
+func deepFrames(s string) int {
+	var room [5 << 10]byte
+	for i := range room {
+		room[i] = s[i%len(s)]
+	}
+	n := 0
+	for _, c := range room {
+		n += int(c)
+	}
+	return n
+}

@@ -160,3 +160,68 @@ func TestAContinuationIsAbandonedWhenItsHandlerPanics(t *testing.T) {
 		}
 	}
 }
+
+// TestAContinuationRunsOnAGoroutineOfItsOwn: the connection is handed over
+// to a new goroutine for the continuation and the requests after it, and
+// the handler's goroutine ends, so that its stack, which the handler's
+// frames grew, is not the one a long continuation waits on. The handler's
+// goroutine is gone before the continuation ends, and the requests after
+// it are served (and handed over again).
+func TestAContinuationRunsOnAGoroutineOfItsOwn(t *testing.T) {
+	goid := func() string {
+		buf := make([]byte, 64)
+		f := strings.Fields(string(buf[:runtime.Stack(buf, false)]))
+		return f[1] // "goroutine N [running]:"
+	}
+	alive := func(id string) bool {
+		buf := make([]byte, 1<<20)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "goroutine "+id+" [")
+	}
+	type ids struct{ handler, cont string }
+	var mu sync.Mutex
+	var got []ids
+	var handlerGone []bool
+	base, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := goid()
+		w.(*response).Continue(contFunc(func() {
+			c := goid()
+			gone := false
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if !alive(h) {
+					gone = true
+					break
+				}
+			}
+			io.WriteString(w, "ok")
+			mu.Lock()
+			got, handlerGone = append(got, ids{h, c}), append(handlerGone, gone)
+			mu.Unlock()
+		}))
+	}))
+	cl := &http.Client{Transport: &http.Transport{}}
+	defer cl.CloseIdleConnections()
+	for i := range 3 {
+		resp, err := cl.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok" {
+			t.Fatalf("request %d: body %q, want ok", i, b)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, g := range got {
+		if g.handler == g.cont {
+			t.Errorf("request %d: the continuation ran on its handler's goroutine %s", i, g.handler)
+		}
+		if !handlerGone[i] {
+			t.Errorf("request %d: the handler's goroutine %s lived on beside its continuation", i, g.handler)
+		}
+		if i > 0 && g.handler != got[i-1].cont {
+			t.Errorf("request %d: handled on goroutine %s, want the connection's, %s", i, g.handler, got[i-1].cont)
+		}
+	}
+}
