@@ -54,6 +54,26 @@ type ChatService interface {
 	Explain(ctx context.Context, req *ChatRequest) (*Decision, error)
 }
 
+// StreamPreparer is a ChatService whose ChatStream comes in two halves.
+// PrepareStream does what needs no upstream (validation, admission,
+// routing, the budget's reservation) and fails as ChatStream would; the
+// prepared stream's Start opens the upstream and waits for its first
+// content. A server can so run the wait where it is cheap: h1server runs
+// httpapi's relays, and with them Start, after the handler returned, on
+// a goroutine whose stack the handler's deep frames never grew.
+type StreamPreparer interface {
+	PrepareStream(ctx context.Context, req *ChatRequest) (PreparedStream, *Served, error)
+}
+
+// PreparedStream is a stream ready to open. Exactly one of Start and
+// Abandon must be called. Start returns the stream (to be closed) or
+// ChatStream's error; Served is completed as ChatStream completes it.
+// Abandon releases what PrepareStream reserved.
+type PreparedStream interface {
+	Start() (ChatStream, error)
+	Abandon()
+}
+
 // Authenticator resolves a raw API key to the principal it belongs to.
 // Implementations answer from memory and compare in constant time.
 type Authenticator interface {

@@ -94,3 +94,60 @@ func relayStacks() []string {
 	}
 	return out
 }
+
+// TestAStreamWaitsForItsFirstTokenUnderFewFrames: the wait for a stream's
+// first content is its relay's too. The handler only prepares the stream
+// (validation, admission, routing, reservation: the request path's deepest
+// frames); the relay, which h1server runs on a goroutine of its own after
+// the handler returned, opens the upstream and waits for its first content,
+// so the handler's 8 KiB stack is gone by then. Before, 2,000 streams
+// waiting for their first tokens held 2,000 such stacks.
+func TestAStreamWaitsForItsFirstTokenUnderFewFrames(t *testing.T) {
+	rs := startRS(t, poolFleet(), rsRouting{})
+	for _, tc := range []struct {
+		path, relay string
+		body        map[string]any
+	}{
+		{"/v1/chat/completions", "(*chatRelay).start", chatBody("pool/a", question, true)},
+		{"/v1/messages", "(*messagesRelay).start", map[string]any{
+			"model": "pool/a", "max_tokens": 100, "stream": true,
+			"messages": []map[string]any{{"role": "user", "content": question}}}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			for deadline := time.Now().Add(5 * time.Second); relayStacks() != nil; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("a relay outlived its client:\n%s", relayStacks())
+				}
+			}
+			rs.fake("pool/a").PauseStreamAfter(1, time.Minute) // after the role chunk, before any content
+			ctx, cancel := context.WithCancel(context.Background())
+			b, _ := json.Marshal(tc.body)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, rs.URL+tc.path, bytes.NewReader(b))
+			req.Header.Set("Authorization", "Bearer "+rs.AdminKey)
+			req.Header.Set("Anthropic-Version", "2023-06-01")
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if resp, err := rs.client.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}()
+			defer func() { cancel(); <-done }()
+			var waiting string
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if gs := relayStacks(); len(gs) == 1 && strings.Contains(gs[0], tc.relay) && strings.Contains(gs[0], "runtime_pollWait") {
+					waiting = gs[0]
+					break
+				}
+			}
+			if waiting == "" {
+				t.Fatalf("no relay waits in %s for the paused stream's first content; relays:\n%s", tc.relay, relayStacks())
+			}
+			for _, deep := range []string{"httpapi.(*Server).ServeHTTP", "(*Server).handleChat", "(*Server).handleMessages", "(*Service).prepareStream", "(*conn).handle"} {
+				if strings.Contains(waiting, deep) {
+					t.Errorf("the goroutine waiting for the first content has %s on its stack:\n%s", deep, waiting)
+				}
+			}
+		})
+	}
+}

@@ -30,7 +30,8 @@ type failoverStream struct {
 	cur       *liveAttempt
 	curIdx    int
 	served    *octomesh.Served
-	mt        *metering // nil: no metering
+	mt        *metering            // nil: no metering
+	first     *octomesh.Deployment // the plan's first choice, for a stream that never starts
 
 	held     *octomesh.Chunk // a role chunk held back until content arrives
 	chunk    *octomesh.Chunk
@@ -44,7 +45,7 @@ type failoverStream struct {
 
 	// Flags, together: apart, each cost a word of padding.
 	settled   bool // settle has run
-	pending   bool // chunk was fetched by ChatStream and not yet returned
+	pending   bool // chunk was fetched by Start and not yet returned
 	sent      bool // content reached the caller
 	cont      bool // the current attempt continues an earlier one: drop its role chunk
 	keepText  bool // a candidate of the plan can continue an answer
@@ -410,8 +411,16 @@ func (f *failoverStream) settle(start time.Time, err error) error {
 	if serr != nil && err == nil {
 		err = serr
 	}
-	f.e.svc.finish(f.ctx, outcome{route: "chat", stream: true, d: d, start: start, ttft: f.ttft(), usage: t, cost: cost, err: err, decision: f.e.plan.decision})
+	f.record(d, start, t, cost, err)
 	return serr
+}
+
+// record records the stream's outcome. It is apart from settle so that
+// the outcome, built on the stack, is not under the ledger's journaling.
+//
+//go:noinline
+func (f *failoverStream) record(d *octomesh.Deployment, start time.Time, t metered, cost octomesh.Money, err error) {
+	f.e.svc.finish(f.ctx, outcome{route: "chat", stream: true, d: d, start: start, ttft: f.ttft(), usage: t, cost: cost, err: err, decision: f.e.plan.decision})
 }
 
 // ttft is the time to the first content of the first attempt that sent any.

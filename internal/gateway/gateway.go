@@ -244,7 +244,33 @@ func okAttempt(dec *octomesh.Decision) int {
 // produced content, so a plan whose every candidate fails before sending
 // anything yields an error here (and a proper HTTP status) rather than a
 // broken stream; failures after that are handled by the stream itself.
+// It is PrepareStream and then the prepared stream's Start.
 func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (octomesh.ChatStream, *octomesh.Served, error) {
+	f, served, err := s.prepareStream(ctx, req)
+	if err != nil {
+		return nil, served, err
+	}
+	st, err := f.Start()
+	return st, served, err
+}
+
+// PrepareStream is the first half of ChatStream: it validates, admits,
+// routes and reserves, touching no upstream. The prepared stream's Start
+// does the rest.
+func (s *Service) PrepareStream(ctx context.Context, req *octomesh.ChatRequest) (octomesh.PreparedStream, *octomesh.Served, error) {
+	f, served, err := s.prepareStream(ctx, req)
+	if err != nil {
+		return nil, served, err
+	}
+	return f, served, nil
+}
+
+// prepareStream plans req and readies the stream that will serve it. Its
+// frames (the router's, the limits') are the request path's deepest, and
+// it returns before anything waits for an upstream.
+//
+//go:noinline
+func (s *Service) prepareStream(ctx context.Context, req *octomesh.ChatRequest) (*failoverStream, *octomesh.Served, error) {
 	start := s.now()
 	if err := req.Validate(); err != nil {
 		s.rejected(ctx, true, start, err)
@@ -276,26 +302,26 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 	e.spareAttempt = &c.first
 	first := p.attempts[0].d
 	served.Model, served.Provider = first.Name, first.Provider
+	// Field by field: a composite literal of the whole stream is built on
+	// the stack first, 650 bytes of this frame.
 	f := &c.stream
-	*f = failoverStream{e: e, ctx: ctx, req: req, orig: req, reqTokens: prompt, served: served, curIdx: -1, mt: mt}
+	f.e, f.ctx, f.req, f.orig, f.reqTokens, f.served, f.curIdx, f.mt, f.first = e, ctx, req, req, prompt, served, -1, mt, first
 	for i := range p.attempts {
 		f.keepText = f.keepText || p.attempts[i].d.Capabilities.Continuation
 	}
-	// fail ends a stream that never reached the client: its failed
-	// attempts are recorded (at zero cost) before the error is returned.
-	fail := func(err error) (octomesh.ChatStream, *octomesh.Served, error) {
-		served.Route = s.routes.header(p.decision.Attempts)
-		if serr := mt.settle(ctx, p.decision, nil); serr != nil {
-			err = serr
-		}
-		s.finish(ctx, outcome{route: "chat", stream: true, d: first, start: start, err: err, decision: p.decision})
-		return nil, served, err
-	}
-	// Open attempts until one sends content (or the plan is exhausted).
+	return f, served, nil
+}
+
+// Start opens attempts until one sends content (or the plan is
+// exhausted), and returns the stream, or the error ChatStream reports.
+// It is called once; after an error the stream needs no Close.
+func (f *failoverStream) Start() (octomesh.ChatStream, error) {
+	e, ctx := f.e, f.ctx
+	p := e.plan
 	i := e.pickNext(ctx, -1, nil)
 	if i < 0 {
-		mt.release(ctx)
-		return nil, served, e.finalErr()
+		f.mt.release(ctx)
+		return nil, e.finalErr()
 	}
 	if p.hedgeAfter > 0 && len(p.attempts) > 1 {
 		if !f.hedgedStart(i) {
@@ -303,18 +329,18 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 			if err == nil {
 				err = e.finalErr()
 			}
-			return fail(err)
+			return nil, f.failStart(err)
 		}
-		return f.ready(p, served)
+		return f.ready(p), nil
 	}
-	la, err := e.open(ctx, req, &p.attempts[i], false)
+	la, err := e.open(ctx, f.req, &p.attempts[i], false)
 	if err != nil {
 		if ctx.Err() != nil || afterFailure(err) == stop {
-			return fail(err)
+			return nil, f.failStart(err)
 		}
 		f.curIdx = i
 		if !f.recover(err) {
-			return fail(f.err)
+			return nil, f.failStart(f.err)
 		}
 	} else {
 		f.setCurrent(la, i, false)
@@ -326,23 +352,40 @@ func (s *Service) ChatStream(ctx context.Context, req *octomesh.ChatRequest) (oc
 		}
 		f.closed = true
 		if f.settled {
-			return nil, served, err // Next already recorded it
+			return nil, err // Next already recorded it
 		}
-		return fail(err)
+		return nil, f.failStart(err)
 	}
 	f.pending = true
-	return f.ready(p, served)
+	return f.ready(p), nil
+}
+
+// Abandon ends a prepared stream that will not be started (the handler
+// that prepared it panicked): it is recorded as cancelled, at no cost.
+func (f *failoverStream) Abandon() { f.failStart(context.Canceled) }
+
+// failStart ends a stream that never reached the client: its failed
+// attempts are recorded (at zero cost) and the error returned.
+func (f *failoverStream) failStart(err error) error {
+	s, p := f.e.svc, f.e.plan
+	f.served.Route = s.routes.header(p.decision.Attempts)
+	if serr := f.mt.settle(f.ctx, p.decision, nil); serr != nil {
+		err = serr
+	}
+	s.finish(f.ctx, outcome{route: "chat", stream: true, d: f.first, start: f.e.start, err: err, decision: p.decision})
+	return err
 }
 
 // ready names the deployment now streaming in served and hands the stream out.
-func (f *failoverStream) ready(p *plan, served *octomesh.Served) (octomesh.ChatStream, *octomesh.Served, error) {
+func (f *failoverStream) ready(p *plan) octomesh.ChatStream {
+	served := f.served
 	d := f.cur.a.d
 	served.Model, served.Provider = d.Name, d.Provider
 	served.Route = f.e.svc.routes.streaming(d, f.cur.rec.Hedge)
 	if prior := f.e.svc.routes.header(p.decision.Attempts); prior != "" {
 		served.Route = prior + ">" + served.Route
 	}
-	return f, served, nil
+	return f
 }
 
 // Embed serves an embeddings request.

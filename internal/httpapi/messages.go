@@ -57,20 +57,26 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 // streamMessages relays a stream as Anthropic's events. A failure after the
 // stream began ends it with an error event and no message_stop.
 func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest) {
-	st, served, err := s.svc.ChatStream(r.Context(), req)
-	setServed(w, served)
-	if err != nil {
-		s.writeError(w, r, formatAnthropic, err)
-		return
+	t := &messagesRelay{s: s, w: w, r: r}
+	if sp, ok := s.svc.(octomesh.StreamPreparer); ok {
+		// The relay starts the stream (see streamChat).
+		ps, served, err := sp.PrepareStream(r.Context(), req)
+		if err != nil {
+			setServed(w, served)
+			s.writeError(w, r, formatAnthropic, err)
+			return
+		}
+		t.pending, t.served = ps, served
+	} else {
+		st, served, err := s.svc.ChatStream(r.Context(), req)
+		if err != nil {
+			setServed(w, served)
+			s.writeError(w, r, formatAnthropic, err)
+			return
+		}
+		t.served = served
+		t.began(st)
 	}
-	setHeader(w, "Content-Type", "text/event-stream")
-	setHeader(w, "Cache-Control", "no-cache")
-	setHeader(w, "X-Accel-Buffering", "no")
-	setHeader(w, "Trailer", "X-Octomesh-Cost-Usd")
-	w.WriteHeader(http.StatusOK)
-	t := &messagesRelay{s: s, w: w, r: r, st: st, served: served}
-	t.waiter, _ = st.(octomesh.DataWaiter)
-	t.sw = anthropicwire.NewStreamWriter(w, t.flush, "", served.Model)
 	if c, ok := w.(continuer); ok && c.Continue(t) {
 		return // the server runs the relay once the handler's frames are gone (see chatRelay)
 	}
@@ -79,21 +85,25 @@ func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *oct
 
 // messagesRelay is chatRelay for Anthropic's events.
 type messagesRelay struct {
-	s      *Server
-	w      http.ResponseWriter
-	r      *http.Request
-	st     octomesh.ChatStream
-	waiter octomesh.DataWaiter // st's, when it has one
-	served *octomesh.Served
-	sw     *anthropicwire.StreamWriter
-	ending bool // the last events are being written
-	pinged bool // the ping Anthropic sends early in every stream went out
+	s       *Server
+	w       http.ResponseWriter
+	r       *http.Request
+	pending octomesh.PreparedStream // to start, before st
+	st      octomesh.ChatStream
+	waiter  octomesh.DataWaiter // st's, when it has one
+	served  *octomesh.Served
+	sw      *anthropicwire.StreamWriter
+	ending  bool // the last events are being written
+	pinged  bool // the ping Anthropic sends early in every stream went out
 }
 
 // Continue relays the stream to its end, then closes it.
 func (t *messagesRelay) Continue() {
-	defer t.st.Close()
+	defer t.release()
 	defer t.s.relayPanicked(t.r)
+	if t.pending != nil && !t.start() {
+		return
+	}
 	for {
 		if t.waiter != nil {
 			t.waiter.WaitData()
@@ -106,7 +116,42 @@ func (t *messagesRelay) Continue() {
 
 // Abandon is called instead of Continue when the handler panicked after
 // handing the relay over (see h1server.Continuation).
-func (t *messagesRelay) Abandon() { t.st.Close() }
+func (t *messagesRelay) Abandon() { t.release() }
+
+// start starts the prepared stream and writes the answer's head (see
+// chatRelay.start).
+//
+//go:noinline
+func (t *messagesRelay) start() bool {
+	ps := t.pending
+	t.pending = nil
+	st, err := ps.Start()
+	if err != nil {
+		setServed(t.w, t.served)
+		t.s.writeError(t.w, t.r, formatAnthropic, err)
+		return false
+	}
+	t.began(st)
+	return true
+}
+
+// began takes the open stream st and writes the answer's head.
+func (t *messagesRelay) began(st octomesh.ChatStream) {
+	t.st = st
+	t.waiter, _ = st.(octomesh.DataWaiter)
+	writeStreamHead(t.w, t.served)
+	t.sw = anthropicwire.NewStreamWriter(t.w, t.flush, "", t.served.Model)
+}
+
+// release closes the stream, or abandons the one not started.
+func (t *messagesRelay) release() {
+	switch {
+	case t.st != nil:
+		t.st.Close()
+	case t.pending != nil:
+		t.pending.Abandon()
+	}
+}
 
 // flush is the stream writer's: the last events go out with the end of
 // the body and the trailer, in one system call instead of two.

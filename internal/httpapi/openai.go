@@ -107,24 +107,44 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 // ({"error":{...}}, which the OpenAI SDKs raise) and no [DONE], so a cut
 // answer is never presented as complete.
 func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest) {
-	st, served, err := s.svc.ChatStream(r.Context(), req)
-	setServed(w, served)
-	if err != nil {
-		s.writeError(w, r, formatOpenAI, err)
-		return
+	t := relayPool.Get().(*chatRelay)
+	*t = chatRelay{s: s, w: w, r: r, enc: chunkEncoder{includeUsage: req.WantsUsageInStream()}}
+	if sp, ok := s.svc.(octomesh.StreamPreparer); ok {
+		// The relay starts the stream: the wait for the upstream's first
+		// content is then the relay's, not under this handler's frames.
+		ps, served, err := sp.PrepareStream(r.Context(), req)
+		if err != nil {
+			t.put()
+			setServed(w, served)
+			s.writeError(w, r, formatOpenAI, err)
+			return
+		}
+		t.pending, t.served = ps, served
+	} else {
+		st, served, err := s.svc.ChatStream(r.Context(), req)
+		if err != nil {
+			t.put()
+			setServed(w, served)
+			s.writeError(w, r, formatOpenAI, err)
+			return
+		}
+		t.served = served
+		t.began(st)
 	}
+	if c, ok := w.(continuer); ok && c.Continue(t) {
+		return // the server runs the relay once the handler's frames are gone
+	}
+	t.Continue()
+}
+
+// writeStreamHead writes the head of a streamed answer.
+func writeStreamHead(w http.ResponseWriter, served *octomesh.Served) {
+	setServed(w, served)
 	setHeader(w, "Content-Type", "text/event-stream")
 	setHeader(w, "Cache-Control", "no-cache")
 	setHeader(w, "X-Accel-Buffering", "no")
 	setHeader(w, "Trailer", "X-Octomesh-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
-	t := relayPool.Get().(*chatRelay)
-	*t = chatRelay{s: s, w: w, r: r, st: st, served: served, enc: chunkEncoder{includeUsage: req.WantsUsageInStream()}}
-	t.waiter, _ = st.(octomesh.DataWaiter)
-	if c, ok := w.(continuer); ok && c.Continue(t) {
-		return // the server runs the relay once the handler's frames are gone
-	}
-	t.Continue()
 }
 
 // doneEvent ends an OpenAI stream; a variable, so that writing it to the

@@ -12,19 +12,23 @@ import (
 
 // chatRelay relays an OpenAI stream to its client. It is streamChat's
 // loop in a value of its own, so that h1server can run it after the
-// handler returned (Continue): a stream waits for its next token most of
-// its life, and waiting under the connection's loop, not under the API's
-// router, middleware and handler, its goroutine's stack can shrink from 8
-// to 4 KiB. The wait itself is a call of its own (WaitData), outside the
-// larger frames that decode and write a chunk.
+// handler returned (Continue), on a goroutine of its own: a stream waits
+// most of its life, for its first content and then for each next token,
+// and it waits there on a 4 KiB stack, not under the API's router,
+// middleware and handler, whose frames grow a goroutine to 8 KiB. With a
+// StreamPreparer the handler only prepares the stream and the relay
+// starts it (start), so the wait for the first content is the relay's
+// too. The wait itself is a call of its own (WaitData), outside the larger
+// frames that decode and write a chunk.
 type chatRelay struct {
-	s      *Server
-	w      http.ResponseWriter
-	r      *http.Request
-	st     octomesh.ChatStream
-	waiter octomesh.DataWaiter // st's, when it has one
-	served *octomesh.Served
-	enc    chunkEncoder
+	s       *Server
+	w       http.ResponseWriter
+	r       *http.Request
+	pending octomesh.PreparedStream // to start, before st
+	st      octomesh.ChatStream
+	waiter  octomesh.DataWaiter // st's, when it has one
+	served  *octomesh.Served
+	enc     chunkEncoder
 }
 
 // relayPool keeps relays between streams: one a stream, for its life.
@@ -35,6 +39,9 @@ var relayPool = sync.Pool{New: func() any { return new(chatRelay) }}
 func (t *chatRelay) Continue() {
 	defer t.release()
 	defer t.s.relayPanicked(t.r)
+	if t.pending != nil && !t.start() {
+		return
+	}
 	for {
 		if t.waiter != nil {
 			t.waiter.WaitData()
@@ -65,9 +72,44 @@ func (s *Server) relayPanicked(r *http.Request) {
 	panic(http.ErrAbortHandler)
 }
 
-// release closes the stream and gives the relay back.
+// start starts the prepared stream and writes the answer's head: the
+// stream's, or the error's when no attempt produced content.
+//
+//go:noinline
+func (t *chatRelay) start() bool {
+	ps := t.pending
+	t.pending = nil
+	st, err := ps.Start()
+	if err != nil {
+		setServed(t.w, t.served)
+		t.s.writeError(t.w, t.r, formatOpenAI, err)
+		return false
+	}
+	t.began(st)
+	return true
+}
+
+// began takes the open stream st and writes the answer's head.
+func (t *chatRelay) began(st octomesh.ChatStream) {
+	t.st = st
+	t.waiter, _ = st.(octomesh.DataWaiter)
+	writeStreamHead(t.w, t.served)
+}
+
+// release closes the stream (or abandons the one not started) and gives
+// the relay back.
 func (t *chatRelay) release() {
-	t.st.Close()
+	switch {
+	case t.st != nil:
+		t.st.Close()
+	case t.pending != nil:
+		t.pending.Abandon()
+	}
+	t.put()
+}
+
+// put gives the relay back.
+func (t *chatRelay) put() {
 	*t = chatRelay{}
 	relayPool.Put(t)
 }

@@ -44,46 +44,62 @@ func appendRecord(buf []byte, e *octomesh.LedgerEntry) ([]byte, error) {
 // encoding/json's reflection cost a tenth of the journal's time.
 func appendEntryJSON(b []byte, e *octomesh.LedgerEntry) ([]byte, error) {
 	if !jsonTime(e.Start) || !jsonTime(e.End) {
-		// Out of RFC 3339's range: let encoding/json report it.
-		body, err := json.Marshal(e)
-		if err != nil {
-			return b, fmt.Errorf("encode spool record: %w", err)
-		}
-		return append(b, body...), nil
+		return appendEntryMarshal(b, e)
 	}
-	str := func(b []byte, key, v string, omitEmpty bool) []byte {
-		if omitEmpty && v == "" {
-			return b
-		}
-		b = append(b, key...)
-		return jsonw.AppendString(b, v, true)
-	}
-	num := func(b []byte, key string, v int64) []byte {
-		return strconv.AppendInt(append(b, key...), v, 10)
-	}
-	b = num(b, `{"seq":`, e.Seq)
-	b = str(b, `,"kind":`, string(e.Kind), false)
-	b = str(b, `,"org_id":`, e.OrgID, false)
-	b = str(b, `,"key_id":`, e.KeyID, true)
-	b = str(b, `,"user_id":`, e.UserID, true)
-	b = str(b, `,"project":`, e.Project, true)
-	b = str(b, `,"request_id":`, e.RequestID, false)
-	b = num(b, `,"attempt":`, int64(e.Attempt))
-	b = str(b, `,"deployment":`, e.Deployment, true)
-	b = str(b, `,"provider":`, e.Provider, true)
-	b = str(b, `,"price_version":`, e.PriceVersion, true)
-	b = num(b, `,"prompt_tokens":`, e.PromptTokens)
-	b = num(b, `,"completion_tokens":`, e.CompletionTokens)
-	b = num(b, `,"cached_tokens":`, e.CachedTokens)
-	b = num(b, `,"cache_write_tokens":`, e.CacheWriteTokens)
+	b = appendNumField(b, `{"seq":`, e.Seq)
+	b = appendStrField(b, `,"kind":`, string(e.Kind), false)
+	b = appendStrField(b, `,"org_id":`, e.OrgID, false)
+	b = appendStrField(b, `,"key_id":`, e.KeyID, true)
+	b = appendStrField(b, `,"user_id":`, e.UserID, true)
+	b = appendStrField(b, `,"project":`, e.Project, true)
+	b = appendStrField(b, `,"request_id":`, e.RequestID, false)
+	b = appendNumField(b, `,"attempt":`, int64(e.Attempt))
+	b = appendStrField(b, `,"deployment":`, e.Deployment, true)
+	b = appendStrField(b, `,"provider":`, e.Provider, true)
+	b = appendStrField(b, `,"price_version":`, e.PriceVersion, true)
+	b = appendNumField(b, `,"prompt_tokens":`, e.PromptTokens)
+	b = appendNumField(b, `,"completion_tokens":`, e.CompletionTokens)
+	b = appendNumField(b, `,"cached_tokens":`, e.CachedTokens)
+	b = appendNumField(b, `,"cache_write_tokens":`, e.CacheWriteTokens)
 	b = strconv.AppendBool(append(b, `,"estimated":`...), e.Estimated)
-	b = num(b, `,"cost":`, int64(e.Cost))
-	b = str(b, `,"outcome":`, e.Outcome, true)
-	b = str(b, `,"ref":`, e.Ref, true)
-	b = str(b, `,"note":`, e.Note, true)
+	b = appendNumField(b, `,"cost":`, int64(e.Cost))
+	b = appendStrField(b, `,"outcome":`, e.Outcome, true)
+	b = appendStrField(b, `,"ref":`, e.Ref, true)
+	b = appendStrField(b, `,"note":`, e.Note, true)
 	b = append(e.Start.AppendFormat(append(b, `,"start":"`...), time.RFC3339Nano), '"')
 	b = append(e.End.AppendFormat(append(b, `,"end":"`...), time.RFC3339Nano), '"')
 	return append(b, '}'), nil
+}
+
+// appendStrField and appendNumField append a field of an entry. They are not inlined: inlined
+// two dozen times, their temporaries made appendEntryJSON's frame 600
+// bytes, under every stream's settling (see h1server's continuation).
+//
+//go:noinline
+func appendStrField(b []byte, key, v string, omitEmpty bool) []byte {
+	if omitEmpty && v == "" {
+		return b
+	}
+	b = append(b, key...)
+	return jsonw.AppendString(b, v, true)
+}
+
+//go:noinline
+func appendNumField(b []byte, key string, v int64) []byte {
+	return strconv.AppendInt(append(b, key...), v, 10)
+}
+
+// appendEntryMarshal appends e encoded by encoding/json, which reports a
+// time out of RFC 3339's range. It is apart from appendEntryJSON so that
+// its frame is not under every stream's settling.
+//
+//go:noinline
+func appendEntryMarshal(b []byte, e *octomesh.LedgerEntry) ([]byte, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return b, fmt.Errorf("encode spool record: %w", err)
+	}
+	return append(b, body...), nil
 }
 
 // jsonTime reports whether t encodes as time.Time's MarshalJSON does with

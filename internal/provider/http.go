@@ -177,14 +177,7 @@ func post(ctx context.Context, c *http.Client, providerID string, u *url.URL, he
 		// (Client.Do adds its cookies to the header).
 		req = newOutRequest(ctx, u, body, rb, header)
 	} else {
-		req = newOutRequest(ctx, u, body, rb, make(http.Header, len(fwd)+len(header)+1))
-		for _, kv := range fwd {
-			req.Header.Set(kv[0], kv[1])
-		}
-		for k, v := range header {
-			req.Header[k] = v
-		}
-		req.Header["Content-Type"] = jsonContentType
+		req = newOutRequestForwarding(ctx, u, body, rb, header, fwd)
 	}
 	resp, err := send(c, req)
 	if err != nil {
@@ -193,12 +186,38 @@ func post(ctx context.Context, c *http.Client, providerID string, u *url.URL, he
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}
+	return nil, failedResponse(providerID, resp, classify)
+}
+
+// newOutRequestForwarding is newOutRequest with a header of its own: the
+// forwarded inbound headers, then the adapter's. It and failedResponse
+// are apart from post so that their frames are not under every request's
+// wait for its answer (see h1server's continuation).
+//
+//go:noinline
+func newOutRequestForwarding(ctx context.Context, u *url.URL, body []byte, rb *RequestBody, header http.Header, fwd [][2]string) *http.Request {
+	req := newOutRequest(ctx, u, body, rb, make(http.Header, len(fwd)+len(header)+1))
+	for _, kv := range fwd {
+		req.Header.Set(kv[0], kv[1])
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header["Content-Type"] = jsonContentType
+	return req
+}
+
+// failedResponse reads a failed answer's body (at most MaxErrorBody) and
+// classifies it.
+//
+//go:noinline
+func failedResponse(providerID string, resp *http.Response, classify Classifier) error {
 	defer resp.Body.Close()
 	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	if classify == nil {
 		classify = Classify
 	}
-	return nil, classify(providerID, resp.StatusCode, resp.Header, errBody)
+	return classify(providerID, resp.StatusCode, resp.Header, errBody)
 }
 
 // JSONHeader returns a copy of h with the Content-Type every post sends,
