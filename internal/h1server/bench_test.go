@@ -70,7 +70,8 @@ func BenchmarkServe(b *testing.B) {
 
 // BenchmarkServeContinued is BenchmarkServe's exchange with a handler
 // that, as the gateway's streaming handler does, goes 5 KB deep and leaves
-// the answer to a continuation (Continue): the cost of handing the
+// the answer to a continuation (Continue), which goes 2 KB deep, as a
+// stream's relay does when it starts the stream: the cost of handing the
 // connection over to a new goroutine, with that goroutine's stack growing
 // again under the next request's handler.
 //
@@ -82,6 +83,7 @@ func BenchmarkServeContinued(b *testing.B) {
 		io.Copy(io.Discard, r.Body)
 		deepFrames(r.URL.Path)
 		w.(*response).Continue(continuation(func() {
+			relayFrames(r.URL.Path)
 			w.Header().Set("Content-Type", "text/event-stream")
 			w.Write(answer)
 		}))
@@ -119,6 +121,22 @@ func BenchmarkServeContinued(b *testing.B) {
 type continuation func()
 
 func (k continuation) Continue() { k() }
+
+// relayFrames uses about 2 KB of stack, as a stream's start does under
+// its relay.
+//
+//go:noinline
+func relayFrames(s string) int {
+	var room [2 << 10]byte
+	for i := range room {
+		room[i] = s[i%len(s)]
+	}
+	n := 0
+	for _, c := range room {
+		n += int(c)
+	}
+	return n
+}
 
 // deepFrames uses about 5 KB of stack, as the gateway's request path does.
 //
