@@ -53,6 +53,7 @@ type failoverStream struct {
 	finished  bool
 	usageDone bool
 	closed    bool
+	started   bool // Start (or Abandon) was called
 
 	// Room for what a stream needs once, so that it needs no allocation:
 	// each is used at most once per stream (see accept and emitUsage).

@@ -316,6 +316,8 @@ func (s *Service) prepareStream(ctx context.Context, req *octomesh.ChatRequest) 
 // exhausted), and returns the stream, or the error ChatStream reports.
 // It is called once; after an error the stream needs no Close.
 func (f *failoverStream) Start() (octomesh.ChatStream, error) {
+	f.started = true
+	defer f.endIfPanicking()
 	e, ctx := f.e, f.ctx
 	p := e.plan
 	i := e.pickNext(ctx, -1, nil)
@@ -360,9 +362,32 @@ func (f *failoverStream) Start() (octomesh.ChatStream, error) {
 	return f.ready(p), nil
 }
 
+// endIfPanicking, deferred by Start, ends the stream when Start panics:
+// its attempt is closed and recorded, the reservation settled, and the
+// request recorded as an internal error, before the panic goes on (the
+// relay answers it with a 500, as the API's recovery answers a handler's).
+func (f *failoverStream) endIfPanicking() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if f.err == nil {
+		f.err = octomesh.Errorf(octomesh.EINTERNAL, "internal error")
+	}
+	f.Close()
+	panic(v)
+}
+
 // Abandon ends a prepared stream that will not be started (the handler
 // that prepared it panicked): it is recorded as cancelled, at no cost.
-func (f *failoverStream) Abandon() { f.failStart(context.Canceled) }
+// After Start it does nothing: the stream, or Start's error, has ended it.
+func (f *failoverStream) Abandon() {
+	if f.started {
+		return
+	}
+	f.started = true
+	f.failStart(context.Canceled)
+}
 
 // failStart ends a stream that never reached the client: its failed
 // attempts are recorded (at zero cost) and the error returned.

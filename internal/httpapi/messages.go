@@ -122,9 +122,10 @@ func (t *messagesRelay) Abandon() { t.release() }
 // chatRelay.start).
 //
 //go:noinline
-func (t *messagesRelay) start() bool {
+func (t *messagesRelay) start() (ok bool) {
 	ps := t.pending
 	t.pending = nil
+	defer t.s.startPanicked(t.w, t.r, formatAnthropic, &ok)
 	st, err := ps.Start()
 	if err != nil {
 		setServed(t.w, t.served)

@@ -76,9 +76,10 @@ func (s *Server) relayPanicked(r *http.Request) {
 // stream's, or the error's when no attempt produced content.
 //
 //go:noinline
-func (t *chatRelay) start() bool {
+func (t *chatRelay) start() (ok bool) {
 	ps := t.pending
 	t.pending = nil
+	defer t.s.startPanicked(t.w, t.r, formatOpenAI, &ok)
 	st, err := ps.Start()
 	if err != nil {
 		setServed(t.w, t.served)
@@ -94,6 +95,24 @@ func (t *chatRelay) began(st octomesh.ChatStream) {
 	t.st = st
 	t.waiter, _ = st.(octomesh.DataWaiter)
 	writeStreamHead(t.w, t.served)
+}
+
+// startPanicked, deferred by a relay's start, answers a panic in the
+// stream's Start as ServeHTTP's recovery answers a handler's: the panic
+// is logged and the client gets a 500 (no byte of the answer is out yet).
+// The stream has ended itself (gateway's Start records it first).
+func (s *Server) startPanicked(w http.ResponseWriter, r *http.Request, f errorFormat, ok *bool) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelError, "panic", attrString(attrRequestID, octomesh.RequestIDFrom(r.Context())),
+		attrString(attrCause, fmt.Sprint(v)), attrString("stack", string(debug.Stack())))
+	s.writeError(w, r, f, octomesh.Errorf(octomesh.EINTERNAL, "internal error"))
+	*ok = false
 }
 
 // release closes the stream (or abandons the one not started) and gives
