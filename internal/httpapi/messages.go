@@ -57,24 +57,12 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 // streamMessages relays a stream as Anthropic's events. A failure after the
 // stream began ends it with an error event and no message_stop.
 func (s *Server) streamMessages(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest) {
-	t := &messagesRelay{s: s, w: w, r: r}
-	if sp, ok := s.svc.(octomesh.StreamPreparer); ok {
-		// The relay starts the stream (see streamChat).
-		ps, served, err := sp.PrepareStream(r.Context(), req)
-		if err != nil {
-			setServed(w, served)
-			s.writeError(w, r, formatAnthropic, err)
-			return
-		}
-		t.pending, t.served = ps, served
-	} else {
-		st, served, err := s.svc.ChatStream(r.Context(), req)
-		if err != nil {
-			setServed(w, served)
-			s.writeError(w, r, formatAnthropic, err)
-			return
-		}
-		t.served = served
+	ps, st, served, ok := s.prepare(w, r, req, formatAnthropic) // the relay starts a prepared stream (see streamChat)
+	if !ok {
+		return
+	}
+	t := &messagesRelay{s: s, w: w, r: r, pending: ps, served: served}
+	if st != nil {
 		t.began(st)
 	}
 	if c, ok := w.(continuer); ok && c.Continue(t) {
@@ -122,14 +110,11 @@ func (t *messagesRelay) Abandon() { t.release() }
 // chatRelay.start).
 //
 //go:noinline
-func (t *messagesRelay) start() (ok bool) {
+func (t *messagesRelay) start() bool {
 	ps := t.pending
 	t.pending = nil
-	defer t.s.startPanicked(t.w, t.r, formatAnthropic, &ok)
-	st, err := ps.Start()
-	if err != nil {
-		setServed(t.w, t.served)
-		t.s.writeError(t.w, t.r, formatAnthropic, err)
+	st := t.s.startPrepared(t.w, t.r, t.served, ps, formatAnthropic)
+	if st == nil {
 		return false
 	}
 	t.began(st)
@@ -145,14 +130,7 @@ func (t *messagesRelay) began(st octomesh.ChatStream) {
 }
 
 // release closes the stream, or abandons the one not started.
-func (t *messagesRelay) release() {
-	switch {
-	case t.st != nil:
-		t.st.Close()
-	case t.pending != nil:
-		t.pending.Abandon()
-	}
-}
+func (t *messagesRelay) release() { closeOrAbandon(t.st, t.pending) }
 
 // flush is the stream writer's: the last events go out with the end of
 // the body and the trailer, in one system call instead of two.

@@ -107,28 +107,16 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 // ({"error":{...}}, which the OpenAI SDKs raise) and no [DONE], so a cut
 // answer is never presented as complete.
 func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest) {
+	// With a StreamPreparer the relay starts the stream: the wait for the
+	// upstream's first content is then the relay's, not under this
+	// handler's frames.
+	ps, st, served, ok := s.prepare(w, r, req, formatOpenAI)
+	if !ok {
+		return
+	}
 	t := relayPool.Get().(*chatRelay)
-	*t = chatRelay{s: s, w: w, r: r, enc: chunkEncoder{includeUsage: req.WantsUsageInStream()}}
-	if sp, ok := s.svc.(octomesh.StreamPreparer); ok {
-		// The relay starts the stream: the wait for the upstream's first
-		// content is then the relay's, not under this handler's frames.
-		ps, served, err := sp.PrepareStream(r.Context(), req)
-		if err != nil {
-			t.put()
-			setServed(w, served)
-			s.writeError(w, r, formatOpenAI, err)
-			return
-		}
-		t.pending, t.served = ps, served
-	} else {
-		st, served, err := s.svc.ChatStream(r.Context(), req)
-		if err != nil {
-			t.put()
-			setServed(w, served)
-			s.writeError(w, r, formatOpenAI, err)
-			return
-		}
-		t.served = served
+	*t = chatRelay{s: s, w: w, r: r, pending: ps, served: served, enc: chunkEncoder{includeUsage: req.WantsUsageInStream()}}
+	if st != nil {
 		t.began(st)
 	}
 	if c, ok := w.(continuer); ok && c.Continue(t) {

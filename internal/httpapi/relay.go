@@ -76,14 +76,11 @@ func (s *Server) relayPanicked(r *http.Request) {
 // stream's, or the error's when no attempt produced content.
 //
 //go:noinline
-func (t *chatRelay) start() (ok bool) {
+func (t *chatRelay) start() bool {
 	ps := t.pending
 	t.pending = nil
-	defer t.s.startPanicked(t.w, t.r, formatOpenAI, &ok)
-	st, err := ps.Start()
-	if err != nil {
-		setServed(t.w, t.served)
-		t.s.writeError(t.w, t.r, formatOpenAI, err)
+	st := t.s.startPrepared(t.w, t.r, t.served, ps, formatOpenAI)
+	if st == nil {
 		return false
 	}
 	t.began(st)
@@ -97,11 +94,46 @@ func (t *chatRelay) began(st octomesh.ChatStream) {
 	writeStreamHead(t.w, t.served)
 }
 
-// startPanicked, deferred by a relay's start, answers a panic in the
-// stream's Start as ServeHTTP's recovery answers a handler's: the panic
-// is logged and the client gets a 500 (no byte of the answer is out yet).
-// The stream has ended itself (gateway's Start records it first).
-func (s *Server) startPanicked(w http.ResponseWriter, r *http.Request, f errorFormat, ok *bool) {
+// prepare readies req's stream for a relay: prepared (the relay then
+// starts it) when the service is a StreamPreparer, or else opened. It
+// answers a failure itself, in the format f, and then reports false.
+func (s *Server) prepare(w http.ResponseWriter, r *http.Request, req *octomesh.ChatRequest, f errorFormat) (octomesh.PreparedStream, octomesh.ChatStream, *octomesh.Served, bool) {
+	var ps octomesh.PreparedStream
+	var st octomesh.ChatStream
+	var served *octomesh.Served
+	var err error
+	if sp, ok := s.svc.(octomesh.StreamPreparer); ok {
+		ps, served, err = sp.PrepareStream(r.Context(), req)
+	} else {
+		st, served, err = s.svc.ChatStream(r.Context(), req)
+	}
+	if err != nil {
+		setServed(w, served)
+		s.writeError(w, r, f, err)
+		return nil, nil, nil, false
+	}
+	return ps, st, served, true
+}
+
+// startPrepared starts ps for a relay and returns the open stream. When
+// Start fails, or panics, it answers the error itself, in the format f,
+// and returns nil: no byte of the answer is out yet.
+func (s *Server) startPrepared(w http.ResponseWriter, r *http.Request, served *octomesh.Served, ps octomesh.PreparedStream, f errorFormat) octomesh.ChatStream {
+	defer s.startPanicked(w, r, f)
+	st, err := ps.Start()
+	if err != nil {
+		setServed(w, served)
+		s.writeError(w, r, f, err)
+		return nil
+	}
+	return st
+}
+
+// startPanicked, deferred by startPrepared, answers a panic in a stream's
+// Start as ServeHTTP's recovery answers a handler's: the panic is logged
+// and the client gets a 500. The stream has ended itself (the gateway's
+// Start records it first).
+func (s *Server) startPanicked(w http.ResponseWriter, r *http.Request, f errorFormat) {
 	v := recover()
 	if v == nil {
 		return
@@ -112,18 +144,23 @@ func (s *Server) startPanicked(w http.ResponseWriter, r *http.Request, f errorFo
 	s.log.LogAttrs(r.Context(), slog.LevelError, "panic", attrString(attrRequestID, octomesh.RequestIDFrom(r.Context())),
 		attrString(attrCause, fmt.Sprint(v)), attrString("stack", string(debug.Stack())))
 	s.writeError(w, r, f, octomesh.Errorf(octomesh.EINTERNAL, "internal error"))
-	*ok = false
+}
+
+// closeOrAbandon ends a relay's stream: it closes st, or abandons ps when
+// the relay never started it.
+func closeOrAbandon(st octomesh.ChatStream, ps octomesh.PreparedStream) {
+	switch {
+	case st != nil:
+		st.Close()
+	case ps != nil:
+		ps.Abandon()
+	}
 }
 
 // release closes the stream (or abandons the one not started) and gives
 // the relay back.
 func (t *chatRelay) release() {
-	switch {
-	case t.st != nil:
-		t.st.Close()
-	case t.pending != nil:
-		t.pending.Abandon()
-	}
+	closeOrAbandon(t.st, t.pending)
 	t.put()
 }
 
