@@ -71,12 +71,19 @@ func BenchmarkServe(b *testing.B) {
 // BenchmarkServeContinued is BenchmarkServe's exchange with a handler
 // that, as the gateway's streaming handler does, goes 5 KB deep and leaves
 // the answer to a continuation (Continue), which goes 2 KB deep, as a
-// stream's relay does when it starts the stream: the cost of handing the
-// connection over to a new goroutine, with that goroutine's stack growing
-// again under the next request's handler.
+// stream's relay does when it starts the stream. "inline": the
+// continuation runs on the handler's goroutine, as the first few in flight
+// do; "handed-over": the cost of handing the connection over to a new
+// goroutine, with that goroutine's stack growing again under the next
+// request's handler, as when many are in flight.
 //
 //	go test -run '^$' -bench ServeContinued -benchmem ./internal/h1server/
 func BenchmarkServeContinued(b *testing.B) {
+	b.Run("inline", func(b *testing.B) { benchServeContinued(b, 0) })
+	b.Run("handed-over", func(b *testing.B) { benchServeContinued(b, -1) })
+}
+
+func benchServeContinued(b *testing.B, inline int) {
 	body := `{"model":"sim/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"` + strings.Repeat("x", 300) + `"}]}`
 	answer := []byte("data: {\"choices\":[{\"delta\":{\"content\":\"" + strings.Repeat("y", 200) + "\"}}]}\n\ndata: [DONE]\n\n")
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +101,7 @@ func BenchmarkServeContinued(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
+	s := &Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), inlineContinuations: inline}
 	go s.Serve(ln)
 	defer s.Close()
 	c, err := net.Dial("tcp", ln.Addr().String())

@@ -81,6 +81,11 @@ func (c *conn) serve() { c.serveFrom(nil) }
 // continuation, which waits most of its life (a stream's relay), then
 // waits on a stack that only its own frames grew (4 KiB), not one that
 // the garbage collector must first shrink.
+//
+// That saves memory only when there are many continuations, and costs
+// each one a goroutine and a stack copy (about 2% of a streamed request's
+// CPU): the first few (Server.inlineContinuations) run on their handler's
+// goroutine.
 func (c *conn) serveFrom(w *response) {
 	handedOver := false
 	defer func() {
@@ -107,9 +112,12 @@ func (c *conn) serveFrom(w *response) {
 			}
 			ok = c.handle(w)
 			if ok && w.cont != nil {
-				handedOver = true
-				go c.serveFrom(w)
-				return
+				if c.srv.continuing.Add(1) > c.srv.inlineLimit() {
+					handedOver = true
+					go c.serveFrom(w)
+					return
+				}
+				ok = c.continueHandler(w)
 			}
 		} else if w.cont != nil {
 			ok = c.continueHandler(w)
@@ -225,11 +233,13 @@ func (c *conn) handle(w *response) (ok bool) {
 	return true
 }
 
-// continueHandler runs the continuation the handler left (see Continue)
-// and then ends the request as handle would have. Like handle, it reports
+// continueHandler runs the continuation the handler left (see Continue),
+// counted in Server.continuing, and then ends the request as handle would
+// have. Like handle, it reports
 // false when it panicked.
 func (c *conn) continueHandler(w *response) (ok bool) {
 	defer func() {
+		c.srv.continuing.Add(-1)
 		w.cont = nil
 		if v := recover(); v != nil {
 			ok = false

@@ -3,6 +3,7 @@ package h1server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -166,7 +167,8 @@ func TestAContinuationIsAbandonedWhenItsHandlerPanics(t *testing.T) {
 // the handler's goroutine ends, so that its stack, which the handler's
 // frames grew, is not the one a long continuation waits on. The handler's
 // goroutine is gone before the continuation ends, and the requests after
-// it are served (and handed over again).
+// it are served (and handed over again). Here every continuation is
+// handed over (inlineContinuations -1), as when many are in flight.
 func TestAContinuationRunsOnAGoroutineOfItsOwn(t *testing.T) {
 	goid := func() string {
 		buf := make([]byte, 64)
@@ -197,7 +199,7 @@ func TestAContinuationRunsOnAGoroutineOfItsOwn(t *testing.T) {
 			got, handlerGone = append(got, ids{h, c}), append(handlerGone, gone)
 			mu.Unlock()
 		}))
-	}))
+	}), func(s *Server) { s.inlineContinuations = -1 })
 	cl := &http.Client{Transport: &http.Transport{}}
 	defer cl.CloseIdleConnections()
 	for i := range 3 {
@@ -223,5 +225,77 @@ func TestAContinuationRunsOnAGoroutineOfItsOwn(t *testing.T) {
 		if i > 0 && g.handler != got[i-1].cont {
 			t.Errorf("request %d: handled on goroutine %s, want the connection's, %s", i, g.handler, got[i-1].cont)
 		}
+	}
+}
+
+// TestFewContinuationsRunOnTheirHandlersGoroutine: up to
+// inlineContinuations continuations in flight run on their handler's
+// goroutine (no goroutine to start, no stack to copy); beyond that they
+// are handed over. The count comes back to zero when continuations end,
+// panicking ones included.
+func TestFewContinuationsRunOnTheirHandlersGoroutine(t *testing.T) {
+	goid := func() string {
+		buf := make([]byte, 64)
+		return strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1]
+	}
+	release := make(chan struct{})
+	held := make(chan struct{})
+	var mu sync.Mutex
+	same := map[string]bool{} // path: the continuation ran on its handler's goroutine
+	base, srv := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := goid()
+		w.(*response).Continue(contFunc(func() {
+			mu.Lock()
+			same[r.URL.Path] = goid() == h
+			mu.Unlock()
+			switch r.URL.Path {
+			case "/hold":
+				close(held)
+				<-release
+			case "/panic":
+				panic("boom")
+			}
+			io.WriteString(w, "ok")
+		}))
+	}), func(s *Server) { s.inlineContinuations = 1 })
+	get := func(path string) error {
+		cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := cl.Get(base + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if b, _ := io.ReadAll(resp.Body); string(b) != "ok" {
+			return fmt.Errorf("%s: body %q", path, b)
+		}
+		return nil
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- get("/hold") }()
+	<-held
+	if err := get("/beside"); err != nil { // a second continuation while /hold's runs
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := get("/after"); err != nil {
+		t.Fatal(err)
+	}
+	get("/panic") // the connection is cut
+	if err := get("/last"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]bool{"/hold": true, "/beside": false, "/after": true, "/panic": true, "/last": true}
+	for path, w := range want {
+		if got, ok := same[path]; !ok || got != w {
+			t.Errorf("%s: ran on its handler's goroutine %v (seen %v), want %v", path, got, ok, w)
+		}
+	}
+	if n := srv.continuing.Load(); n != 0 {
+		t.Errorf("continuations in flight after all ended: %d", n)
 	}
 }

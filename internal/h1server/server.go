@@ -60,6 +60,25 @@ type Server struct {
 	// onWait, when set (by tests), runs on a connection's goroutine each
 	// time it is about to wait for a request without a buffer.
 	onWait func(c *conn)
+
+	// continuing counts the continuations in flight; up to
+	// inlineContinuations of them run on their handler's goroutine, the
+	// rest on goroutines of their own (see conn.serveFrom).
+	continuing          atomic.Int64
+	inlineContinuations int // 0: defaultInlineContinuations; negative: none (tests)
+}
+
+// defaultInlineContinuations is how many continuations run on their
+// handler's goroutine at once. Each keeps the 8 KiB stack its handler
+// grew, 4 KiB more than on a goroutine of its own: 256 KiB at most, which
+// is nothing to a server with few streams, and 0.13 KB a stream at 2,000.
+const defaultInlineContinuations = 64
+
+func (s *Server) inlineLimit() int64 {
+	if s.inlineContinuations == 0 {
+		return defaultInlineContinuations
+	}
+	return int64(max(0, s.inlineContinuations))
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
