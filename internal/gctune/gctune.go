@@ -112,10 +112,10 @@ func newTuner(opts Options, set func(int) int, read func() heap) *Tuner {
 type sentinel struct{ _ [32]byte }
 
 // arm makes the next sentinel. The cleanup re-arms, so one runs per cycle.
-// It re-arms before it adjusts: a collection that starts once the
-// adjustment is seen (TestOneAdjustmentPerCycle starts one at once) then
-// finds the next sentinel, rather than one made during it, which survives
-// it, so that the chain waited for a further cycle.
+// It re-arms before it adjusts. A sentinel made during a collection
+// survives it, so one made after the adjustment could miss the next cycle
+// when that cycle starts as soon as the adjustment is seen (as
+// TestOneAdjustmentPerCycle starts one).
 func (t *Tuner) arm() {
 	runtime.AddCleanup(new(sentinel), func(t *Tuner) {
 		if t.stopped.Load() {

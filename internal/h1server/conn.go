@@ -73,8 +73,9 @@ func newConn(s *Server, rwc net.Conn, base context.Context) *conn {
 func (c *conn) serve() { c.serveFrom(nil) }
 
 // serveFrom serves the connection's requests, starting with the
-// continuation of w's handler when w is not nil. A handler that leaves a
-// continuation (Continue) hands the connection over to a new goroutine,
+// continuation of w's handler when w is not nil. Past the first few in
+// flight (below), a handler that leaves a continuation (Continue) hands
+// the connection over to a new goroutine,
 // which runs the continuation and then the connection's next requests,
 // while this one ends: the handler's frames (an API's router, middleware
 // and handler go 5-6 KB deep) grew this goroutine's stack to 8 KiB, and a
@@ -84,8 +85,11 @@ func (c *conn) serve() { c.serveFrom(nil) }
 //
 // That saves memory only when there are many continuations, and costs
 // each one a goroutine and a stack copy (about 2% of a streamed request's
-// CPU): the first few (Server.inlineContinuations) run on their handler's
-// goroutine.
+// CPU): while no more than Server.inlineContinuations are in flight, a
+// continuation runs on its handler's goroutine. That goroutine's stack
+// may shrink to 4 KiB while the continuation waits (a collection halves
+// a stack a quarter used), so it too grows its stack again, two frames
+// deep, before its next handler.
 func (c *conn) serveFrom(w *response) {
 	handedOver := false
 	defer func() {
@@ -118,6 +122,7 @@ func (c *conn) serveFrom(w *response) {
 					return
 				}
 				ok = c.continueHandler(w)
+				grown = false
 			}
 		} else if w.cont != nil {
 			ok = c.continueHandler(w)

@@ -23,11 +23,13 @@ type Continuation = interface {
 // Continue asks the server to run k once the handler has returned, and
 // before the answer is finished: until k returns, the response stays open
 // (k may write, flush and set trailers) and the request's context lives
-// on. A panic in k is the handler's. k runs on a new goroutine, which then
-// serves the connection's next requests, while the handler's goroutine
-// ends: the stack that the handler's frames grew goes with it, and k, which
-// may wait a long time (a stream's relay), waits on a stack only its own
-// frames grew.
+// on. A panic in k is the handler's. When many continuations are in
+// flight (more than Server.inlineContinuations), k runs on a new
+// goroutine, which then serves the connection's next requests, while the
+// handler's goroutine ends: the stack that the handler's frames grew goes
+// with it, and k, which may wait a long time (a stream's relay), waits on
+// a stack only its own frames grew. Otherwise k runs on the handler's
+// goroutine once the handler has returned.
 //
 // It is called from the handler's goroutine, before the handler returns,
 // like WriteHeader. It reports false, keeping nothing, when the handler

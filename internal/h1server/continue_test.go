@@ -232,7 +232,8 @@ func TestAContinuationRunsOnAGoroutineOfItsOwn(t *testing.T) {
 // inlineContinuations continuations in flight run on their handler's
 // goroutine (no goroutine to start, no stack to copy); beyond that they
 // are handed over. The count comes back to zero when continuations end,
-// panicking ones included.
+// panicking ones included, and is not taken by a continuation abandoned
+// because its handler panicked.
 func TestFewContinuationsRunOnTheirHandlersGoroutine(t *testing.T) {
 	goid := func() string {
 		buf := make([]byte, 64)
@@ -244,6 +245,11 @@ func TestFewContinuationsRunOnTheirHandlersGoroutine(t *testing.T) {
 	same := map[string]bool{} // path: the continuation ran on its handler's goroutine
 	base, srv := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := goid()
+		defer func() {
+			if r.URL.Path == "/abandon" {
+				panic("after Continue")
+			}
+		}()
 		w.(*response).Continue(contFunc(func() {
 			mu.Lock()
 			same[r.URL.Path] = goid() == h
@@ -273,22 +279,27 @@ func TestFewContinuationsRunOnTheirHandlersGoroutine(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- get("/hold") }()
 	<-held
-	if err := get("/beside"); err != nil { // a second continuation while /hold's runs
+	err := get("/beside") // a second continuation while /hold's runs
+	close(release)
+	if err != nil {
 		t.Fatal(err)
 	}
-	close(release)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
 	if err := get("/after"); err != nil {
 		t.Fatal(err)
 	}
-	get("/panic") // the connection is cut
+	get("/panic")   // the connection is cut
+	get("/abandon") // likewise; the continuation never runs
 	if err := get("/last"); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if _, ran := same["/abandon"]; ran {
+		t.Error("/abandon: the continuation of a panicking handler ran")
+	}
 	want := map[string]bool{"/hold": true, "/beside": false, "/after": true, "/panic": true, "/last": true}
 	for path, w := range want {
 		if got, ok := same[path]; !ok || got != w {

@@ -68,10 +68,12 @@ type Server struct {
 	inlineContinuations int // 0: defaultInlineContinuations; negative: none (tests)
 }
 
-// defaultInlineContinuations is how many continuations run on their
-// handler's goroutine at once. Each keeps the 8 KiB stack its handler
-// grew, 4 KiB more than on a goroutine of its own: 256 KiB at most, which
-// is nothing to a server with few streams, and 0.13 KB a stream at 2,000.
+// defaultInlineContinuations is how many continuations may run on their
+// handler's goroutine at once: a continuation runs inline when no more
+// than this many are in flight, handed-over ones included. Each may keep
+// the 8 KiB stack its handler grew (until a collection shrinks it), 4 KiB
+// more than on a goroutine of its own: 256 KiB at most, which is nothing
+// to a server with few streams, and 0.13 KB a stream at 2,000.
 const defaultInlineContinuations = 64
 
 func (s *Server) inlineLimit() int64 {

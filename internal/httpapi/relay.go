@@ -12,7 +12,8 @@ import (
 
 // chatRelay relays an OpenAI stream to its client. It is streamChat's
 // loop in a value of its own, so that h1server can run it after the
-// handler returned (Continue), on a goroutine of its own: a stream waits
+// handler returned (Continue), on a goroutine of its own when many are in
+// flight (h1server runs the first few on the handler's): a stream waits
 // most of its life, for its first content and then for each next token,
 // and it waits there on a 4 KiB stack, not under the API's router,
 // middleware and handler, whose frames grow a goroutine to 8 KiB. With a
