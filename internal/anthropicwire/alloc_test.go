@@ -194,7 +194,8 @@ func FuzzDecodeResponseFast(f *testing.F) {
 // text's content, the response with its choice and the usage with its
 // details (one allocation each; 13 when the decoded message, its content,
 // its stop reason, the choices and the usage details took their own, 7
-// when each string did).
+// when each string did, 5 when the content blocks' room went to the heap
+// because the content was stored in a Response that might be the heap's).
 func TestDecodeResponseAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -204,8 +205,8 @@ func TestDecodeResponseAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if n > 5 {
-		t.Errorf("DecodeResponse: %v allocations, want at most 5", n)
+	if n > 4 {
+		t.Errorf("DecodeResponse: %v allocations, want at most 4", n)
 	}
 }
 

@@ -21,13 +21,15 @@ func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error
 	var fast Response // on the stack, as its content's room
 	var blocks [4]ContentBlock
 	r := &fast
-	if content, ok := decodeResponseFast(body, r, blocks[:0]); ok {
-		r.Content = content
-	} else {
+	// The content stays in a local: stored in *r, which may be the heap's
+	// (decodeResponseJSON), blocks would move to the heap too.
+	content, ok := decodeResponseFast(body, r, blocks[:0])
+	if !ok {
 		var err error
 		if r, err = decodeResponseJSON(body); err != nil {
 			return nil, fmt.Errorf("decode message: %w", err)
 		}
+		content = r.Content
 	}
 	if r.Type != "message" {
 		return nil, fmt.Errorf("unexpected body type %q", r.Type)
@@ -40,7 +42,7 @@ func DecodeResponse(body []byte, jsonTool string) (*octomesh.ChatResponse, error
 	single := "" // the text, while it is one block's
 	hasText := false
 	jsonAnswer := false
-	for i, b := range r.Content {
+	for i, b := range content {
 		switch b.Type {
 		case BlockText:
 			if jsonTool != "" {
