@@ -75,13 +75,13 @@ func (c *conn) serve() { c.serveFrom(nil) }
 // serveFrom serves the connection's requests, starting with the
 // continuation of w's handler when w is not nil. Past the first few in
 // flight (below), a handler that leaves a continuation (Continue) hands
-// the connection over to a new goroutine,
-// which runs the continuation and then the connection's next requests,
-// while this one ends: the handler's frames (an API's router, middleware
-// and handler go 5-6 KB deep) grew this goroutine's stack to 8 KiB, and a
-// continuation, which waits most of its life (a stream's relay), then
-// waits on a stack that only its own frames grew (4 KiB), not one that
-// the garbage collector must first shrink.
+// the connection over to a new goroutine, which runs the continuation and
+// then the connection's next requests, while this one ends: the handler's
+// frames (an API's router, middleware and handler go 5-6 KB deep) grew
+// this goroutine's stack to 8 KiB, and a continuation, which waits most
+// of its life (a stream's relay), then waits on a stack that only its own
+// frames grew (4 KiB), not one that the garbage collector must first
+// shrink.
 //
 // That saves memory only when there are many continuations, and costs
 // each one a goroutine and a stack copy (about 2% of a streamed request's
@@ -240,8 +240,7 @@ func (c *conn) handle(w *response) (ok bool) {
 
 // continueHandler runs the continuation the handler left (see Continue),
 // counted in Server.continuing, and then ends the request as handle would
-// have. Like handle, it reports
-// false when it panicked.
+// have. Like handle, it reports false when it panicked.
 func (c *conn) continueHandler(w *response) (ok bool) {
 	defer func() {
 		c.srv.continuing.Add(-1)
