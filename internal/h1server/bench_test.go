@@ -45,25 +45,7 @@ func BenchmarkServe(b *testing.B) {
 				srv = s
 			}
 			defer srv.Close()
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			br := bufio.NewReader(c)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if _, err := io.WriteString(c, req); err != nil {
-					b.Fatal(err)
-				}
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
+			exchange(b, ln.Addr().String(), req)
 		})
 	}
 }
@@ -104,7 +86,13 @@ func benchServeContinued(b *testing.B, inline int) {
 	s := &Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), inlineContinuations: inline}
 	go s.Serve(ln)
 	defer s.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	exchange(b, ln.Addr().String(), req)
+}
+
+// exchange sends req b.N times on one connection to addr, reading each
+// answer to its end: the benchmarks' client.
+func exchange(b *testing.B, addr, req string) {
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
