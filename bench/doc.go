@@ -13,7 +13,9 @@
 //     histograms;
 //   - procstat: CPU time and peak RSS of a process tree from /proc;
 //   - harness: the scenarios, the targets (processes it starts and stops)
-//     and the markdown/JSON report.
+//     and the markdown/JSON report. The router scenario runs no target:
+//     `octomesh bench router` (cmd/octomesh/bench_router.go) measures the
+//     routing decision in process and prints JSON for the report.
 //
 // `octomesh bench` (cmd/octomesh/bench.go) runs the harness; bench/compare.sh
 // runs the hot-path Go benchmarks (bench_test.go here and in the internal

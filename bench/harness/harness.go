@@ -205,6 +205,10 @@ func (h *run) scenario(ctx context.Context, sc Scenario) ScenarioResult {
 	warmup, dur := sc.window(h.o.Duration, h.o.Warmup)
 	res.Warmup, res.Window = warmup.String(), dur.String()
 	fmt.Fprintf(h.o.Log, "== %s: %s (warm-up %v, window %v)\n", sc.Name, sc.Title, warmup, dur)
+	if sc.Router {
+		h.routerScenario(ctx, sc, &res, warmup, dur)
+		return res
+	}
 	dir, err := h.dir(sc.Name + "-mock")
 	if err != nil {
 		res.Err = err.Error()

@@ -41,7 +41,7 @@ func buildOctomesh(t *testing.T) string {
 // the mock, the Go proxy and `octomesh serve` as child processes (nginx
 // too when it is installed; the smoke test never installs it), one
 // non-streaming, two streaming (closed and open loop), one translating
-// scenario, and one measured in rounds.
+// scenario, one measured in rounds, and the router alone.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs octomesh; skipped with -short")
@@ -50,19 +50,23 @@ func TestSmoke(t *testing.T) {
 	var log bytes.Buffer
 	rep, err := Run(context.Background(), Options{
 		Binary: bin, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
-		Scenarios: []string{"nonstream", "stream", TTFBScenario, "pair-anthropic-openai", "upstream50ms"},
+		Scenarios: []string{"nonstream", "stream", TTFBScenario, "pair-anthropic-openai", "upstream50ms", RouterScenario},
 		Mode:      "smoke", Command: "go test", Log: &log, WorkDir: t.TempDir(),
 	})
 	t.Logf("harness output:\n%s", log.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(rep.Scenarios), 5; got != want {
+	if got, want := len(rep.Scenarios), 6; got != want {
 		t.Fatalf("%d scenarios, want %d", got, want)
 	}
 	for _, s := range rep.Scenarios {
 		if s.Err != "" {
 			t.Fatalf("%s: %s", s.Name, s.Err)
+		}
+		if s.Router {
+			checkRouterRun(t, s)
+			continue
 		}
 		if got, want := len(s.Targets), len(AllTargets); got != want {
 			t.Errorf("%s: %d targets, want %d", s.Name, got, want)
@@ -114,10 +118,44 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	md := rep.Markdown()
-	for _, want := range []string{"## Targets from issue 6", "Non-streaming saturation", "Anthropic in → OpenAI upstream", "| OctoMesh |"} {
+	for _, want := range []string{"## Targets from issue 6", "Non-streaming saturation", "Anthropic in → OpenAI upstream", "| OctoMesh |",
+		"### The router alone", "| a named model (`sim/gpt-4o-mini`) |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
+	}
+	if readme := rep.ReadmeSection(); !strings.Contains(readme, "The router alone, in process") || !strings.Contains(readme, "| `auto`, a one-sentence prompt |") {
+		t.Errorf("the README section lacks the router's table:\n%s", readme)
+	}
+}
+
+// checkRouterRun checks the router scenario's cases: decisions made, none
+// failed, and the figures consistent with one another.
+func checkRouterRun(t *testing.T, s ScenarioResult) {
+	t.Helper()
+	rr := s.RouterRun
+	if rr == nil || len(rr.Cases) != 3 || rr.Models < 12 {
+		t.Fatalf("router: %+v", rr)
+	}
+	if len(s.Targets) != 0 {
+		t.Errorf("router: %d targets, want none", len(s.Targets))
+	}
+	for _, c := range rr.Cases {
+		if c.Decisions == 0 || c.Errors != 0 || c.PerSecond <= 0 || c.Workers < 1 {
+			t.Errorf("router/%s: %d decisions, %d errors, %.0f/s, %d workers", c.Name, c.Decisions, c.Errors, c.PerSecond, c.Workers)
+		}
+		if l := c.Latency; l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 {
+			t.Errorf("router/%s: latency %+v", c.Name, l)
+		}
+		// A decision costs microseconds and allocates a few objects at
+		// most: seconds or thousands would be a unit mistake.
+		if c.CPUPerDecision <= 0 || c.CPUPerDecision > 1000 || c.AllocsPerDecision < 0 || c.AllocsPerDecision > 100 {
+			t.Errorf("router/%s: %.2f µs of CPU, %.1f allocations a decision", c.Name, c.CPUPerDecision, c.AllocsPerDecision)
+		}
+	}
+	// The named model has one deployment; auto plans fallbacks.
+	if named, auto := rr.Cases[0], rr.Cases[1]; named.Attempts != 1 || auto.Attempts < 2 {
+		t.Errorf("attempts planned: named %.1f, auto %.1f", named.Attempts, auto.Attempts)
 	}
 }
 

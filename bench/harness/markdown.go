@@ -101,6 +101,9 @@ func (r *Report) summaryTable(b *bytes.Buffer) {
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
+		if s.Router {
+			continue // no targets: routerSection renders it
+		}
 		tp := func(t string) string {
 			if x := s.Result(t); x != nil {
 				return fmt.Sprintf("%.0f", x.Throughput)
@@ -128,9 +131,36 @@ func (r *Report) summaryTable(b *bytes.Buffer) {
 	b.WriteString("\n")
 }
 
+// routerSection renders the router scenario's note and table, if the run
+// has them.
+func (r *Report) routerSection(b *bytes.Buffer) {
+	for i := range r.Scenarios {
+		if rr := r.Scenarios[i].RouterRun; rr != nil && len(rr.Cases) > 0 {
+			b.WriteString(rr.note(rr.Cases[0].Workers) + "\n\n")
+			rr.table(b)
+		}
+	}
+}
+
 // scenarioTable renders one scenario in full.
 func (s *ScenarioResult) table(b *bytes.Buffer) {
 	fmt.Fprintf(b, "### %s\n\n", s.Title)
+	if s.Router {
+		fmt.Fprintf(b, "`%s`: in process, each case warmed up for %s and measured for %s.\n\n", s.Name, s.Warmup, s.Window)
+		switch {
+		case s.RouterRun != nil && len(s.RouterRun.Cases) > 0:
+			b.WriteString(s.RouterRun.note(s.RouterRun.Cases[0].Workers) + "\n\n")
+			s.RouterRun.table(b)
+			if s.Err != "" {
+				fmt.Fprintf(b, "Failed: %s\n\n", oneLine(s.Err))
+			}
+		case s.Err != "":
+			fmt.Fprintf(b, "Not run: %s\n\n", oneLine(s.Err))
+		default:
+			b.WriteString("Not measured (octomesh was not a target).\n\n")
+		}
+		return
+	}
 	loop := fmt.Sprintf("closed loop, %d connections", s.Connections)
 	if s.Rate > 0 {
 		loop = fmt.Sprintf("open loop at %.0f req/s, up to %d connections", s.Rate, s.Connections)
@@ -254,6 +284,7 @@ func (r *Report) ReadmeSection() string {
 	r.header(&b)
 	b.WriteString("OctoMesh runs in its default configuration (authentication, routing with decision records, rate-limit and budget checks, the durable usage ledger on SQLite, metrics and request logging all on) in front of a mock upstream; nginx (a bare reverse proxy) and a minimal Go `httputil.ReverseProxy` are the floor. Regenerate this section with `octomesh bench --readme README.md --from <results.json>`; the full tables are in `bench/results/latest.md`.\n\n")
 	r.summaryTable(&b)
+	r.routerSection(&b)
 	r.checksTable(&b)
 	return b.String()
 }

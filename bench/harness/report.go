@@ -44,6 +44,8 @@ type ScenarioResult struct {
 	Window  string         `json:"window"`
 	Err     string         `json:"error,omitempty"`
 	Targets []TargetResult `json:"targets"`
+	// RouterRun is the router scenario's measurement.
+	RouterRun *RouterRun `json:"router_run,omitempty"`
 }
 
 // Percentiles are latencies in milliseconds.

@@ -57,7 +57,10 @@ type Scenario struct {
 	// and the next, and a single pair of windows measured the drift as
 	// much as the gateway (the 50 ms p99 moved between +2.9 and +8.4 ms
 	// for one binary).
-	Rounds int           `json:"rounds,omitempty"`
+	Rounds int `json:"rounds,omitempty"`
+	// Router measures the routing decision alone, in process (`octomesh
+	// bench router`): no targets, no mock, no load generator.
+	Router bool          `json:"router,omitempty"`
 	Group  string        `json:"group"` // "main", "pairs" or "soak" (run only when named)
 	min    time.Duration // shortest useful measurement window
 	warmup time.Duration // shortest useful warm-up
@@ -120,6 +123,9 @@ func Scenarios() []Scenario {
 		{Name: "streams2000", Title: "2,000 concurrent streams: 100 tokens at 50 tokens/s",
 			Mock: mockupstream.Config{Tokens: 100, TokensPerSec: 50}, Stream: true, Inbound: FormatOpenAI, Outbound: FormatOpenAI,
 			Connections: 2000, Memory: true, Group: "main", min: 4 * time.Second, warmup: 2500 * time.Millisecond},
+		// Each of its three cases gets half the run's window.
+		{Name: RouterScenario, Title: "The router alone: routing decisions in process (default configuration)",
+			Router: true, Group: "main", scale: 0.5},
 		pair(FormatOpenAI, FormatOpenAI),
 		pair(FormatAnthropic, FormatOpenAI),
 		pair(FormatOpenAI, FormatAnthropic),

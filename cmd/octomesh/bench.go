@@ -25,6 +25,7 @@ const benchUsage = `usage: octomesh bench [flags]                 run the benchm
                                              regenerate the README's performance section
        octomesh bench mock [flags]            (helper) serve the mock upstream
        octomesh bench goproxy [flags]         (helper) serve the minimal Go reverse proxy
+       octomesh bench router [flags]          (helper) measure the routing decision alone, in process; print JSON
 
 The harness measures the mock upstream directly, nginx, a minimal Go proxy and
 "octomesh serve" side by side, and writes report.md and report.json into
@@ -40,6 +41,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return benchMock(ctx, args[1:], stdout, stderr)
 		case "goproxy":
 			return benchGoProxy(ctx, args[1:], stdout, stderr)
+		case "router":
+			return benchRouter(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fs := newFlagSet("bench", stderr)

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/bench/harness"
+	"github.com/octomesh/octomesh/internal/config"
 )
 
 func TestBenchReadmeFromResults(t *testing.T) {
@@ -158,5 +161,62 @@ func TestBenchSmokeRunsKeepTheCommittedResults(t *testing.T) {
 		if hasGroup(list, "main") != want {
 			t.Errorf("hasGroup(%q, main) = %v", list, !want)
 		}
+	}
+}
+
+// TestBenchRouterMeasuresDecisions runs `octomesh bench router` briefly
+// and reads its JSON: every case decided, none failed, and the learned
+// router's cases cost more than the named model's (they predict quality
+// over the fleet; a long prompt costs more again).
+func TestBenchRouterMeasuresDecisions(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "router", "--warmup", "50ms", "--duration", "300ms"}, os.Getenv, &out, &errOut); err != nil {
+		t.Fatalf("bench router: %v\n%s", err, errOut.String())
+	}
+	var rr harness.RouterRun
+	if err := json.Unmarshal(out.Bytes(), &rr); err != nil {
+		t.Fatalf("output is not a RouterRun: %v\n%s", err, out.String())
+	}
+	if rr.Models != 13 || len(rr.Cases) != 3 {
+		t.Fatalf("%d models, %d cases: %s", rr.Models, len(rr.Cases), out.String())
+	}
+	byName := map[string]harness.RouterCase{}
+	for _, c := range rr.Cases {
+		byName[c.Name] = c
+		if c.Decisions == 0 || c.Errors != 0 || c.Latency.P50 <= 0 {
+			t.Errorf("%s: %+v", c.Name, c)
+		}
+	}
+	named, auto, long := byName["named"], byName["auto"], byName["auto-long"]
+	if named.Attempts != 1 || auto.Attempts <= 1 {
+		t.Errorf("attempts planned: named %.1f, auto %.1f", named.Attempts, auto.Attempts)
+	}
+	if !(named.Latency.P50 < auto.Latency.P50 && auto.Latency.P50 < long.Latency.P50) {
+		t.Errorf("p50 µs: named %.2f, auto %.2f, auto-long %.2f: want increasing", named.Latency.P50, auto.Latency.P50, long.Latency.P50)
+	}
+}
+
+// TestMeasureRouterCountsWrongPlans: a decision that plans another
+// deployment than the case expects is an error, not a figure.
+func TestMeasureRouterCountsWrongPlans(t *testing.T) {
+	cfg := config.Default()
+	w, err := buildProviders(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, defaults, _, err := newRouter(cfg.Routing, w.deployments, w.aliases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := routerCases()[0]
+	c.want = "sim/gpt-4o" // the request names sim/gpt-4o-mini
+	var log bytes.Buffer
+	_, err = measureRouter(context.Background(), rt, c, defaults, 1, 0, 50*time.Millisecond, &log)
+	if err == nil || !strings.Contains(err.Error(), "planned sim/gpt-4o-mini first, want sim/gpt-4o") {
+		t.Fatalf("err = %v, want the wrong plan named", err)
+	}
+	c.want, c.req.Model = "", "sim/no-such-model"
+	if _, err = measureRouter(context.Background(), rt, c, defaults, 1, 0, 50*time.Millisecond, &log); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("err = %v, want the router's not-found error", err)
 	}
 }
