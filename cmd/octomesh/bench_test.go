@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/bench/harness"
 	"github.com/octomesh/octomesh/internal/config"
+	"github.com/octomesh/octomesh/internal/router"
 )
 
 func TestBenchReadmeFromResults(t *testing.T) {
@@ -218,5 +221,43 @@ func TestMeasureRouterCountsWrongPlans(t *testing.T) {
 	c.want, c.req.Model = "", "sim/no-such-model"
 	if _, err = measureRouter(context.Background(), rt, c, defaults, 1, 0, 50*time.Millisecond, &log); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("err = %v, want the router's not-found error", err)
+	}
+}
+
+// TestAutoDecisionAllocations: an "auto" decision with the learned router
+// allocates only its plan (the plan box and its three slices, 12
+// attempts): the predictions and the trained names use the router's and
+// the stack's room. It allocated 6 when Predict returned a new slice and
+// built one for the names.
+func TestAutoDecisionAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	cfg := config.Default()
+	w, err := buildProviders(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, defaults, _, err := newRouter(cfg.Routing, w.deployments, w.aliases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := routerCases()[1]
+	opts, err := router.Merge(defaults, octomesh.RouteOptions{}, c.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rw routerWorker
+	var failed error
+	allocs := testing.AllocsPerRun(200, func() {
+		if n, err := rw.decide(rt, &c, opts); err != nil || n < 3 {
+			failed = fmt.Errorf("%d attempts, %v", n, err)
+		}
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if allocs > 4 {
+		t.Errorf("%.1f allocations an auto decision, want at most 4", allocs)
 	}
 }

@@ -51,19 +51,20 @@ func newQualityPredictor(deployments []octomesh.Deployment, learner *online.Lear
 	return p, nil
 }
 
-// Predict returns each deployment's predicted quality for the prompt: the
-// offline prediction, shrunk towards the mean feedback score the deployment
-// got in the prompt's cluster (see online.Learner.Blend).
-func (p *qualityPredictor) Predict(prompt string, deployments []string) []float64 {
-	models := make([]string, len(deployments))
-	for i, d := range deployments {
-		models[i] = p.names[d]
+// Predict writes each deployment's predicted quality for the prompt into
+// out: the offline prediction, shrunk towards the mean feedback score the
+// deployment got in the prompt's cluster (see online.Learner.Blend).
+func (p *qualityPredictor) Predict(prompt string, deployments []string, out []float64) {
+	// The trained names, in room on the stack for a fleet this size.
+	var room [32]string
+	models := room[:0]
+	for _, d := range deployments {
+		models = append(models, p.names[d])
 	}
-	qs := p.q.Predict(prompt, models)
+	p.q.PredictInto(prompt, models, out)
 	if p.online != nil {
-		p.online.Blend(p.online.Cluster(prompt), deployments, qs)
+		p.online.Blend(p.online.Cluster(prompt), deployments, out)
 	}
-	return qs
 }
 
 // newOnlineLearner returns the online learner for the deployments: the

@@ -22,13 +22,11 @@ type blendPredictor struct {
 	l    *online.Learner
 }
 
-func (p blendPredictor) Predict(prompt string, deps []string) []float64 {
-	q := make([]float64, len(deps))
+func (p blendPredictor) Predict(prompt string, deps []string, q []float64) {
 	for i, d := range deps {
 		q[i] = p.base[d]
 	}
 	p.l.Blend(p.l.Cluster(prompt), deps, q)
-	return q
 }
 
 // learningBed is a gateway with a router, an online learner and one

@@ -40,6 +40,7 @@ type scratch struct {
 	order   []int   // plan order, indexes in cands
 	tmp     []int
 	names   []string
+	qs      []float64 // predicted qualities, in names' order
 	targets []*target
 }
 
@@ -52,6 +53,7 @@ func newScratch(n int) *scratch {
 		order:   make([]int, 0, n),
 		tmp:     make([]int, 0, n),
 		names:   make([]string, 0, n),
+		qs:      make([]float64, 0, n),
 		targets: make([]*target, 0, MaxFallbacks+1),
 	}
 	for i := range sc.pos {

@@ -7,17 +7,19 @@ import (
 )
 
 // QualityPredictor predicts, for a prompt, the quality in [0,1] each named
-// deployment's answer would have. It returns one value per deployment, in
-// order. Implementations (the learned router) must be safe for concurrent
-// use, fast (Decide calls them inline) and must not retain the deployments
-// slice (it is reused) nor retain or log the prompt.
+// deployment's answer would have. It writes deployments[i]'s into out[i]
+// (out has one element per deployment, each NaN before the call: the
+// router's room, so that a decision allocates nothing for them).
+// Implementations (the learned router) must be safe for concurrent use,
+// fast (Decide calls them inline) and must not retain the deployments or
+// out slices (they are reused) nor retain or log the prompt.
 //
 // The router calls it only for the quality and weighted objectives; otherwise,
 // and when Config.Quality is nil, the static priors (Config.QualityPriors,
-// Config.DefaultQuality) stand in. Values that are missing, NaN or outside
-// [0,1] fall back to (or are clamped to) the prior.
+// Config.DefaultQuality) stand in. Values left NaN fall back to the prior;
+// values outside [0,1] are clamped.
 type QualityPredictor interface {
-	Predict(prompt string, deployments []string) []float64
+	Predict(prompt string, deployments []string, out []float64)
 }
 
 // promptText returns the text a quality predictor sees: the content of the
@@ -45,11 +47,16 @@ func (r *Router) predictQuality(req *octomesh.ChatRequest, sc *scratch, useModel
 		names = append(names, r.deps[sc.cands[ci].dep].d.Name)
 	}
 	sc.names = names
-	qs := r.quality.Predict(promptText(req), names)
+	qs := sc.qs[:0]
+	for range names {
+		qs = append(qs, math.NaN())
+	}
+	sc.qs = qs
+	r.quality.Predict(promptText(req), names, qs)
 	for k, ci := range sc.elig {
 		c := &sc.cands[ci]
 		q := r.deps[c.dep].prior
-		if k < len(qs) && !math.IsNaN(qs[k]) {
+		if !math.IsNaN(qs[k]) {
 			q = min(max(qs[k], 0), 1)
 		}
 		c.quality = q

@@ -94,21 +94,19 @@ type fakePredictor struct {
 	mu      sync.Mutex
 	q       map[string]float64
 	prompts []string
-	short   bool // return too few values
+	short   bool // set no value
 }
 
-func (f *fakePredictor) Predict(prompt string, deployments []string) []float64 {
+func (f *fakePredictor) Predict(prompt string, deployments []string, out []float64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.prompts = append(f.prompts, prompt)
 	if f.short {
-		return nil
+		return
 	}
-	out := make([]float64, len(deployments))
 	for i, d := range deployments {
 		out[i] = f.q[d]
 	}
-	return out
 }
 
 func TestQualityPredictor(t *testing.T) {
@@ -138,7 +136,7 @@ func TestQualityPredictor(t *testing.T) {
 	if len(fp.prompts) != 1 {
 		t.Errorf("predictor called %d times, want 1", len(fp.prompts))
 	}
-	// A predictor answering too few values falls back to the priors.
+	// A predictor that sets no value falls back to the priors.
 	fp.short = true
 	p, err = r.Decide(req, octomesh.RouteOptions{Objective: octomesh.ObjectiveQuality}, KeyScope{})
 	if err != nil {

@@ -105,12 +105,18 @@ func (r *Router) put(s *scratch) { r.pool.Put(s) }
 // mean prediction of the known models in the list, or Prior when there are
 // none.
 func (r *Router) Predict(prompt string, models []string) []float64 {
+	out := make([]float64, len(models))
+	r.PredictInto(prompt, models, out)
+	return out
+}
+
+// PredictInto is Predict writing the scores into out, which has one
+// element per model.
+func (r *Router) PredictInto(prompt string, models []string, out []float64) {
 	s := r.get()
 	defer r.put(s)
-	out := make([]float64, len(models))
 	x := s.f.Features(prompt)
-	r.predictInto(s, x, models, out)
-	return out
+	r.predictInto(s, x, models, out[:len(models)])
 }
 
 // predictInto fills out with the predicted scores of models for features x.
