@@ -99,8 +99,9 @@ func TestSmoke(t *testing.T) {
 			if tr.Latency.P50 <= 0 || tr.Latency.P99 < tr.Latency.P50 {
 				t.Errorf("%s/%s: latency %+v", s.Name, tr.Target, tr.Latency)
 			}
-			// upstream50ms and ttfb measure the targets in turn five times.
-			if got, want := len(tr.Rounds), map[bool]int{true: tailRounds, false: 0}[s.Rounds > 1]; got != want {
+			// upstream50ms and ttfb measure the targets in turn five times,
+			// nonstream and stream three times.
+			if got, want := len(tr.Rounds), map[string]int{"upstream50ms": tailRounds, TTFBScenario: tailRounds, "nonstream": ratioRounds, "stream": ratioRounds}[s.Name]; got != want {
 				t.Errorf("%s/%s: %d rounds, want %d", s.Name, tr.Target, got, want)
 			}
 			if s.Stream && (tr.TTFB == nil || tr.TTFB.P50 <= 0) {

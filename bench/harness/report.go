@@ -198,8 +198,8 @@ func (r *Report) Checks() []Check {
 		c := Check{Name: name, Target: fmt.Sprintf("≥ %.0f%% of %s's throughput", want*100, floor)}
 		o, f := get(scenario, TargetOctoMesh), get(scenario, floor)
 		if o != nil && f != nil && f.Throughput > 0 {
-			v := o.Throughput / f.Throughput
-			c.Got, c.Pass, c.Known = fmt.Sprintf("%.0f%%", v*100), v >= want, true
+			v, how := throughputRatio(o, f)
+			c.Got, c.Pass, c.Known = fmt.Sprintf("%.0f%%", v*100)+how, v >= want, true
 		}
 		out = append(out, c)
 	}

@@ -115,6 +115,35 @@ func ttfbP99Added(o, d *TargetResult) (added float64, how string, ok bool) {
 	return added, how, true
 }
 
+// throughputRatio is o's throughput over f's. With rounds on both sides
+// it is the median of the rounds' paired ratios, and how says so with
+// every round's ratio; otherwise it is the merged windows' ratio.
+func throughputRatio(o, f *TargetResult) (ratio float64, how string) {
+	if len(o.Rounds) < 2 || len(o.Rounds) != len(f.Rounds) {
+		return o.Throughput / f.Throughput, ""
+	}
+	ratios := make([]float64, len(o.Rounds))
+	each := make([]string, len(o.Rounds))
+	for i := range o.Rounds {
+		if f.Rounds[i].Throughput > 0 {
+			ratios[i] = o.Rounds[i].Throughput / f.Rounds[i].Throughput
+		}
+		each[i] = fmt.Sprintf("%.0f%%", ratios[i]*100)
+	}
+	return median(ratios), fmt.Sprintf(" (median of %d rounds: %s)", len(ratios), strings.Join(each, ", "))
+}
+
+// median returns the median of xs (not empty), which it leaves unsorted.
+func median(xs []float64) float64 {
+	sorted := slices.Clone(xs)
+	slices.Sort(sorted)
+	n := len(sorted)
+	if n%2 == 0 {
+		return (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+	return sorted[n/2]
+}
+
 // pairedAdded is the median of the rounds' paired differences of a
 // figure (of), or whole, the merged windows' difference, without rounds
 // on both sides.
@@ -128,12 +157,5 @@ func pairedAdded(o, d *TargetResult, whole float64, of func(Round) float64) (add
 		diffs[i] = of(o.Rounds[i]) - of(d.Rounds[i])
 		each[i] = fmt.Sprintf("%+.2f", diffs[i])
 	}
-	sorted := slices.Clone(diffs)
-	slices.Sort(sorted)
-	n := len(sorted)
-	added = sorted[n/2]
-	if n%2 == 0 {
-		added = (sorted[n/2-1] + sorted[n/2]) / 2
-	}
-	return added, fmt.Sprintf(" (median of %d rounds: %s ms)", n, strings.Join(each, ", "))
+	return median(diffs), fmt.Sprintf(" (median of %d rounds: %s ms)", len(diffs), strings.Join(each, ", "))
 }
