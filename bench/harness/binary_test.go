@@ -47,3 +47,16 @@ func TestRunReportsAFailedScenario(t *testing.T) {
 		t.Errorf("log does not say the scenario did not run:\n%s", log.String())
 	}
 }
+
+func TestTailKeepsTheLastLines(t *testing.T) {
+	long := strings.Repeat("bench router: auto: 3 decisions failed\n", 20) + "octomesh: routing: the final error"
+	got := tail(long, 60)
+	rest, cut := strings.CutPrefix(got, "…")
+	wholeLine := strings.HasPrefix(rest, "bench router:") || strings.HasPrefix(rest, "octomesh:")
+	if !cut || !wholeLine || !strings.HasSuffix(got, "octomesh: routing: the final error") || len(rest) > 60 {
+		t.Errorf("tail = %q, want the last whole lines within 60 bytes after an ellipsis", got)
+	}
+	if got := tail("  short\n", 60); got != "short" {
+		t.Errorf("tail of a short text = %q", got)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -227,7 +228,7 @@ func (h *run) scenario(ctx context.Context, sc Scenario) ScenarioResult {
 		if sc.rounds() > 1 {
 			fmt.Fprintf(h.o.Log, "   round %d of %d\n", r, sc.rounds())
 		}
-		for _, t := range h.o.Targets {
+		for _, t := range roundOrder(h.o.Targets, r) {
 			if ctx.Err() != nil {
 				break
 			}
@@ -249,6 +250,19 @@ func (h *run) scenario(ctx context.Context, sc Scenario) ScenarioResult {
 		}
 	}
 	return res
+}
+
+// roundOrder is the order of the targets in round r (from 1): as given in
+// odd rounds, reversed in even ones, so that no target is always measured
+// right after another (or first, after the mock's start), and a paired
+// comparison does not carry an effect of the position.
+func roundOrder(targets []string, r int) []string {
+	if r%2 == 1 {
+		return targets
+	}
+	rev := slices.Clone(targets)
+	slices.Reverse(rev)
+	return rev
 }
 
 // logResult prints one target's line of a scenario.

@@ -196,8 +196,8 @@ func TestChecks(t *testing.T) {
 		got[c.Name] = c
 	}
 	tests := []checkWant{
-		{"Non-streaming saturation", true, true, "60%"},
-		{"50 ms upstream, 200 connections: throughput", true, false, "96%"},
+		{"Non-streaming saturation", true, true, "60.0%"},
+		{"50 ms upstream, 200 connections: throughput", true, false, "96.0%"},
 		{"50 ms upstream, 200 connections: p99", true, false, "+6.00 ms"},
 		{"Streaming saturation", false, false, ""},
 		{"Memory at 200 connections", true, true, "0.0 MB"},
@@ -210,7 +210,7 @@ func TestChecks(t *testing.T) {
 		octomesh float64
 		pass     bool
 		value    string
-	}{{550, true, "60% (55% in pair-openai-openai, the same request)"}, {330, false, "60% (33% in pair-openai-openai, the same request)"}} {
+	}{{550, true, "60.0% (55.0% in pair-openai-openai, the same request)"}, {330, false, "60.0% (33.0% in pair-openai-openai, the same request)"}} {
 		rep.Scenarios = append(rep.Scenarios[:2], ScenarioResult{Scenario: Scenario{Name: PairSameAsNonstream},
 			Targets: []TargetResult{res(TargetNginx, 1000, 1), res(TargetOctoMesh, pair.octomesh, 2)}})
 		got := map[string]Check{}

@@ -135,9 +135,8 @@ func (r *Report) summaryTable(b *bytes.Buffer) {
 // has them.
 func (r *Report) routerSection(b *bytes.Buffer) {
 	for i := range r.Scenarios {
-		if rr := r.Scenarios[i].RouterRun; rr != nil && len(rr.Cases) > 0 {
-			b.WriteString(rr.note(rr.Cases[0].Workers) + "\n\n")
-			rr.table(b)
+		if s := &r.Scenarios[i]; s.RouterRun != nil && len(s.RouterRun.Cases) > 0 {
+			s.RouterRun.render(b, s.Err)
 		}
 	}
 }
@@ -149,11 +148,7 @@ func (s *ScenarioResult) table(b *bytes.Buffer) {
 		fmt.Fprintf(b, "`%s`: in process, each case warmed up for %s and measured for %s.\n\n", s.Name, s.Warmup, s.Window)
 		switch {
 		case s.RouterRun != nil && len(s.RouterRun.Cases) > 0:
-			b.WriteString(s.RouterRun.note(s.RouterRun.Cases[0].Workers) + "\n\n")
-			s.RouterRun.table(b)
-			if s.Err != "" {
-				fmt.Fprintf(b, "Failed: %s\n\n", oneLine(s.Err))
-			}
+			s.RouterRun.render(b, s.Err)
 		case s.Err != "":
 			fmt.Fprintf(b, "Not run: %s\n\n", oneLine(s.Err))
 		default:
@@ -167,7 +162,7 @@ func (s *ScenarioResult) table(b *bytes.Buffer) {
 	}
 	rounds := ""
 	if s.Rounds > 1 {
-		rounds = fmt.Sprintf("; the targets measured in turn %d times, figures over all rounds", s.Rounds)
+		rounds = fmt.Sprintf("; the targets measured in turn %d times (even rounds in reverse order), figures over all rounds", s.Rounds)
 	}
 	fmt.Fprintf(b, "`%s`: %s, %s in → %s upstream, warm-up %s, window %s%s.\n\n", s.Name, loop, formatTitle(s.Inbound), formatTitle(s.Outbound), s.Warmup, s.Window, rounds)
 	if note := scenarioNote(s.Name); note != "" {

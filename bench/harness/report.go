@@ -198,8 +198,10 @@ func (r *Report) Checks() []Check {
 		c := Check{Name: name, Target: fmt.Sprintf("≥ %.0f%% of %s's throughput", want*100, floor)}
 		o, f := get(scenario, TargetOctoMesh), get(scenario, floor)
 		if o != nil && f != nil && f.Throughput > 0 {
+			// One decimal: a whole percent could print "97%" beside a
+			// miss of 97%.
 			v, how := throughputRatio(o, f)
-			c.Got, c.Pass, c.Known = fmt.Sprintf("%.0f%%", v*100)+how, v >= want, true
+			c.Got, c.Pass, c.Known = fmt.Sprintf("%.1f%%", v*100)+how, v >= want, true
 		}
 		out = append(out, c)
 	}
@@ -214,7 +216,7 @@ func (r *Report) Checks() []Check {
 		o, f := get(PairSameAsNonstream, TargetOctoMesh), get(PairSameAsNonstream, TargetNginx)
 		if c.Known && o != nil && f != nil && f.Throughput > 0 {
 			v := o.Throughput / f.Throughput
-			c.Got += fmt.Sprintf(" (%.0f%% in %s, the same request)", v*100, PairSameAsNonstream)
+			c.Got += fmt.Sprintf(" (%.1f%% in %s, the same request)", v*100, PairSameAsNonstream)
 			c.Pass = c.Pass && v >= 0.50
 		}
 	}

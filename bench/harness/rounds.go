@@ -115,22 +115,26 @@ func ttfbP99Added(o, d *TargetResult) (added float64, how string, ok bool) {
 	return added, how, true
 }
 
-// throughputRatio is o's throughput over f's. With rounds on both sides
-// it is the median of the rounds' paired ratios, and how says so with
-// every round's ratio; otherwise it is the merged windows' ratio.
+// throughputRatio is o's throughput over f's (f's is not 0). With rounds
+// on both sides it is the median of the rounds' paired ratios, and how
+// says so with every round's ratio and the merged windows' ratio;
+// otherwise (or when a round of f served nothing) it is the merged
+// windows' ratio.
 func throughputRatio(o, f *TargetResult) (ratio float64, how string) {
+	merged := o.Throughput / f.Throughput
 	if len(o.Rounds) < 2 || len(o.Rounds) != len(f.Rounds) {
-		return o.Throughput / f.Throughput, ""
+		return merged, ""
 	}
 	ratios := make([]float64, len(o.Rounds))
 	each := make([]string, len(o.Rounds))
 	for i := range o.Rounds {
-		if f.Rounds[i].Throughput > 0 {
-			ratios[i] = o.Rounds[i].Throughput / f.Rounds[i].Throughput
+		if f.Rounds[i].Throughput <= 0 {
+			return merged, ""
 		}
-		each[i] = fmt.Sprintf("%.0f%%", ratios[i]*100)
+		ratios[i] = o.Rounds[i].Throughput / f.Rounds[i].Throughput
+		each[i] = fmt.Sprintf("%.1f%%", ratios[i]*100)
 	}
-	return median(ratios), fmt.Sprintf(" (median of %d rounds: %s)", len(ratios), strings.Join(each, ", "))
+	return median(ratios), fmt.Sprintf(" (median of %d rounds: %s; %.1f%% over all windows)", len(ratios), strings.Join(each, ", "), merged*100)
 }
 
 // median returns the median of xs (not empty), which it leaves unsorted.

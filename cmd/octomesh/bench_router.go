@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/octomesh/octomesh"
@@ -104,13 +105,12 @@ func benchRouter(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // routerWorker is one goroutine's share of a case.
 type routerWorker struct {
-	hist      *loadgen.Histogram
-	errors    uint64
-	attempts  uint64
-	firstErr  error
-	space     router.PlanSpace
-	inflight  router.Inflight
-	decisions uint64
+	space    router.PlanSpace // the request's room for its plan, as the gateway's call has
+	inflight router.Inflight  // the attempt's, as the gateway's executor has
+
+	decisions, errors, attempts uint64 // in the window
+	hist                        *loadgen.Histogram
+	firstErr                    error
 }
 
 // decide makes one decision as the gateway does for a request: the plan
@@ -137,55 +137,69 @@ func (w *routerWorker) decide(rt *router.Router, c *routerCaseSpec, opts octomes
 }
 
 // measureRouter runs workers goroutines deciding c in closed loops through
-// the warm-up and the window, and returns the window's figures.
+// the warm-up and the window, and returns the window's figures. The
+// window is a flag the workers read before each decision: it is set after
+// the first reading of CPU and allocations and cleared before the second,
+// so that the decisions counted are the ones those readings span.
 func measureRouter(ctx context.Context, rt *router.Router, c routerCaseSpec, opts octomesh.RouteOptions, workers int, warmup, dur time.Duration, log io.Writer) (harness.RouterCase, error) {
-	from := time.Now().Add(warmup)
-	to := from.Add(dur)
+	var measuring, stop atomic.Bool
 	ws := make([]*routerWorker, workers)
 	var wg sync.WaitGroup
 	for i := range ws {
 		w := &routerWorker{hist: loadgen.NewHistogram()}
 		ws[i] = w
 		wg.Go(func() {
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				if t0.After(to) {
-					return
+			for i := 0; !stop.Load(); i++ {
+				on := measuring.Load()
+				var t0 time.Time
+				timed := on && i%harness.TimeEvery == 0
+				if timed {
+					t0 = time.Now()
 				}
 				attempts, err := w.decide(rt, &c, opts)
-				if t0.Before(from) {
-					continue
-				}
-				if err != nil {
+				switch {
+				case !on:
+				case err != nil:
 					w.errors++
 					if w.firstErr == nil {
 						w.firstErr = err
 					}
-					continue
+				default:
+					if timed {
+						w.hist.Record(time.Since(t0))
+					}
+					w.decisions++
+					w.attempts += uint64(attempts)
 				}
-				w.hist.Record(time.Since(t0))
-				w.decisions++
-				w.attempts += uint64(attempts)
 			}
 		})
 	}
-	// CPU and allocations at the window's edges.
+	defer func() { stop.Store(true); wg.Wait() }()
 	var cpu [2]time.Duration
+	var cpuOK [2]bool
 	var mem [2]runtime.MemStats
-	edge := func(i int, at time.Time) {
-		time.Sleep(time.Until(at))
+	read := func(i int) {
 		if s, err := procstat.ReadTree(os.Getpid()); err == nil {
-			cpu[i] = s.CPU
+			cpu[i], cpuOK[i] = s.CPU, true
 		}
 		runtime.ReadMemStats(&mem[i])
 	}
-	edge(0, from)
-	edge(1, to)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if err := sleepCtx(ctx, warmup); err != nil {
 		return harness.RouterCase{}, err
 	}
-	res := harness.RouterCase{Name: c.name, Title: c.title, Workers: workers, Seconds: dur.Seconds()}
+	read(0)
+	measuring.Store(true)
+	start := time.Now()
+	err := sleepCtx(ctx, dur)
+	measuring.Store(false)
+	elapsed := time.Since(start)
+	read(1)
+	if err != nil {
+		return harness.RouterCase{}, err
+	}
+	stop.Store(true)
+	wg.Wait()
+	res := harness.RouterCase{Name: c.name, Title: c.title, Workers: workers, Seconds: elapsed.Seconds()}
 	hist := loadgen.NewHistogram()
 	var firstErr error
 	for _, w := range ws {
@@ -203,14 +217,16 @@ func measureRouter(ctx context.Context, rt *router.Router, c routerCaseSpec, opt
 		}
 		return res, fmt.Errorf("no decision in the window")
 	}
-	n := float64(res.Decisions)
-	res.PerSecond = n / dur.Seconds()
-	if cpu[1] > cpu[0] {
-		res.CPUPerDecision = float64(cpu[1]-cpu[0]) / float64(time.Microsecond) / n
+	// Failed decisions cost CPU and allocations too: the figures are per
+	// decision made, failed or not (a case with failures fails the run).
+	made := float64(res.Decisions + res.Errors)
+	res.PerSecond = float64(res.Decisions) / elapsed.Seconds()
+	if cpuOK[0] && cpuOK[1] {
+		res.CPUPerDecision = float64(cpu[1]-cpu[0]) / float64(time.Microsecond) / made
 	}
-	res.AllocsPerDecision = float64(mem[1].Mallocs-mem[0].Mallocs) / n
-	res.BytesPerDecision = float64(mem[1].TotalAlloc-mem[0].TotalAlloc) / n
-	res.Attempts /= n
+	res.AllocsPerDecision = float64(mem[1].Mallocs-mem[0].Mallocs) / made
+	res.BytesPerDecision = float64(mem[1].TotalAlloc-mem[0].TotalAlloc) / made
+	res.Attempts /= float64(res.Decisions)
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 	res.Latency = harness.Micros{P50: us(hist.Percentile(50)), P90: us(hist.Percentile(90)), P99: us(hist.Percentile(99)),
 		P999: us(hist.Percentile(99.9)), Max: us(hist.Max())}
@@ -218,4 +234,16 @@ func measureRouter(ctx context.Context, rt *router.Router, c routerCaseSpec, opt
 		fmt.Fprintf(log, "bench router: %s: %d decisions failed, the first: %v\n", c.name, res.Errors, firstErr)
 	}
 	return res, nil
+}
+
+// sleepCtx sleeps for d, or until ctx is done (and returns its error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -224,12 +223,13 @@ func TestMeasureRouterCountsWrongPlans(t *testing.T) {
 	}
 }
 
-// TestAutoDecisionAllocations: an "auto" decision with the learned router
-// allocates only its plan (the plan box and its three slices, 12
+// TestDecisionAllocations: a decision for a named model allocates nothing
+// (its plan fits the request's room), and an "auto" decision with the
+// learned router only its plan (the plan box and its three slices, 12
 // attempts): the predictions and the trained names use the router's and
-// the stack's room. It allocated 6 when Predict returned a new slice and
-// built one for the names.
-func TestAutoDecisionAllocations(t *testing.T) {
+// the stack's room. An auto decision allocated 6 when Predict returned a
+// new slice and built one for the names.
+func TestDecisionAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
@@ -242,22 +242,24 @@ func TestAutoDecisionAllocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := routerCases()[1]
-	opts, err := router.Merge(defaults, octomesh.RouteOptions{}, c.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rw routerWorker
-	var failed error
-	allocs := testing.AllocsPerRun(200, func() {
-		if n, err := rw.decide(rt, &c, opts); err != nil || n < 3 {
-			failed = fmt.Errorf("%d attempts, %v", n, err)
+	for i, want := range map[int]float64{0: 0, 1: 4} {
+		c := routerCases()[i]
+		opts, err := router.Merge(defaults, octomesh.RouteOptions{}, c.opts)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	if failed != nil {
-		t.Fatal(failed)
-	}
-	if allocs > 4 {
-		t.Errorf("%.1f allocations an auto decision, want at most 4", allocs)
+		var rw routerWorker
+		var failed error
+		allocs := testing.AllocsPerRun(200, func() {
+			if _, err := rw.decide(rt, &c, opts); err != nil {
+				failed = err
+			}
+		})
+		if failed != nil {
+			t.Fatalf("%s: %v", c.name, failed)
+		}
+		if allocs > want {
+			t.Errorf("%s: %.1f allocations a decision, want at most %.0f", c.name, allocs, want)
+		}
 	}
 }

@@ -55,7 +55,8 @@ func newQualityPredictor(deployments []octomesh.Deployment, learner *online.Lear
 // out: the offline prediction, shrunk towards the mean feedback score the
 // deployment got in the prompt's cluster (see online.Learner.Blend).
 func (p *qualityPredictor) Predict(prompt string, deployments []string, out []float64) {
-	// The trained names, in room on the stack for a fleet this size.
+	// The trained names: up to 32 deployments' stay on the stack, more
+	// spill to the heap.
 	var room [32]string
 	models := room[:0]
 	for _, d := range deployments {

@@ -16,8 +16,10 @@ import (
 //
 // The router calls it only for the quality and weighted objectives; otherwise,
 // and when Config.Quality is nil, the static priors (Config.QualityPriors,
-// Config.DefaultQuality) stand in. Values left NaN fall back to the prior;
-// values outside [0,1] are clamped.
+// Config.DefaultQuality) stand in. Values left NaN fall back to the prior
+// (an adapter blending in online feedback should leave them NaN, so the
+// fallback is the prior, not a blend with NaN); values outside [0,1] are
+// clamped.
 type QualityPredictor interface {
 	Predict(prompt string, deployments []string, out []float64)
 }

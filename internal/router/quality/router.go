@@ -113,6 +113,9 @@ func (r *Router) Predict(prompt string, models []string) []float64 {
 // PredictInto is Predict writing the scores into out, which has one
 // element per model.
 func (r *Router) PredictInto(prompt string, models []string, out []float64) {
+	if len(out) < len(models) {
+		panic("quality: PredictInto's out is shorter than its models")
+	}
 	s := r.get()
 	defer r.put(s)
 	x := s.f.Features(prompt)
