@@ -98,7 +98,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	partial := *profile != "" || *targets != "" || *scenarios != "" && !hasGroup(*scenarios, "main")
 	outSet := false
 	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
-	*out = resultsDir(*out, outSet, mode, partial)
+	base := *out
+	*out = resultsDir(base, outSet, mode, partial)
 	binary := *bin
 	if binary == "" {
 		tmp, err := os.MkdirTemp("", "octomesh-bench-bin-")
@@ -127,6 +128,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep, runErr := harness.Run(ctx, opts)
 	if rep == nil {
 		return runErr
+	}
+	if ctx.Err() != nil {
+		// Interrupted (Ctrl-C, SIGTERM): the report is written for a
+		// look, but as a partial run's, never over the committed results.
+		*out = resultsDir(base, outSet, mode, true)
+		fmt.Fprintf(stdout, "\nInterrupted: the partial report goes to %s.\n", *out)
 	}
 	dir := filepath.Join(*out, rep.Started.Format("20060102-150405"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {

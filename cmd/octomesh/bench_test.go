@@ -263,3 +263,23 @@ func TestDecisionAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchInterruptedRunKeepsTheCommittedResults: a full run stopped
+// before its end (its context cancelled, as by SIGTERM) wrote its partial
+// report over bench/results/latest.* before; it goes to tmp/ now.
+func TestBenchInterruptedRunKeepsTheCommittedResults(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	err := run(ctx, []string{"bench", "--bin", "/bin/true", "--no-install"}, os.Getenv, &out, io.Discard)
+	if err == nil {
+		t.Fatalf("an interrupted run returned no error:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join("bench", "results", "latest.json")); !os.IsNotExist(err) {
+		t.Errorf("bench/results/latest.json: %v, want none\n%s", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join("bench", "results", "tmp", "latest.json")); err != nil {
+		t.Errorf("the partial report: %v\n%s", err, out.String())
+	}
+}
