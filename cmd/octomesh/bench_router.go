@@ -77,12 +77,7 @@ func benchRouter(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *dur <= 0 || *warmup < 0 || *workers < 1 {
 		return usageError{"--duration must be positive, --warmup not negative and --workers at least 1"}
 	}
-	cfg := config.Default()
-	w, err := buildProviders(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	rt, defaults, _, err := newRouter(cfg.Routing, w.deployments, w.aliases)
+	rt, defaults, err := defaultRouter()
 	if err != nil {
 		return err
 	}
@@ -101,6 +96,18 @@ func benchRouter(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// defaultRouter is the router `octomesh serve` builds from its default
+// configuration, and its default route options.
+func defaultRouter() (*router.Router, octomesh.RouteOptions, error) {
+	cfg := config.Default()
+	w, err := buildProviders(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, octomesh.RouteOptions{}, err
+	}
+	rt, defaults, _, err := newRouter(cfg.Routing, w.deployments, w.aliases)
+	return rt, defaults, err
 }
 
 // routerWorker is one goroutine's share of a case.

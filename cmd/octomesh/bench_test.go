@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/octomesh/octomesh"
 	"github.com/octomesh/octomesh/bench/harness"
-	"github.com/octomesh/octomesh/internal/config"
 	"github.com/octomesh/octomesh/internal/router"
 )
 
@@ -201,12 +199,7 @@ func TestBenchRouterMeasuresDecisions(t *testing.T) {
 // TestMeasureRouterCountsWrongPlans: a decision that plans another
 // deployment than the case expects is an error, not a figure.
 func TestMeasureRouterCountsWrongPlans(t *testing.T) {
-	cfg := config.Default()
-	w, err := buildProviders(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, defaults, _, err := newRouter(cfg.Routing, w.deployments, w.aliases)
+	rt, defaults, err := defaultRouter()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,12 +226,7 @@ func TestDecisionAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	cfg := config.Default()
-	w, err := buildProviders(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, defaults, _, err := newRouter(cfg.Routing, w.deployments, w.aliases)
+	rt, defaults, err := defaultRouter()
 	if err != nil {
 		t.Fatal(err)
 	}
