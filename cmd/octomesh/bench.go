@@ -48,8 +48,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage, "\nflags:\n"); fs.PrintDefaults() }
 	quick := fs.Bool("quick", false, "smoke run: 2s per target and scenario (per round in the scenarios measured in rounds)")
-	duration := fs.Duration("duration", 0, "measurement window per target and scenario, per round in the scenarios measured in rounds: upstream50ms and ttfb (default 10s, 2s with --quick)")
-	warmup := fs.Duration("warmup", 0, "warm-up before each window (default duration/5, at most 2s)")
+	duration := fs.Duration("duration", 0, "measurement window per target and scenario, per round in the scenarios measured in rounds: nonstream, upstream50ms, stream and ttfb (default 10s, 2s with --quick; the pair and router scenarios get half)")
+	warmup := fs.Duration("warmup", 0, "warm-up before each window (default duration/5, at most 2s; 500ms with --quick)")
 	targets := fs.String("targets", "", "comma-separated targets (default direct,nginx,goproxy,octomesh)")
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios or groups (main, pairs); default main and pairs: the 10-minute soak runs only when named")
 	out := fs.String("out", filepath.Join("bench", "results"), "results directory (quick, custom-duration, profiled and partial runs default to bench/results/tmp, which git ignores)")
