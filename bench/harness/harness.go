@@ -519,6 +519,19 @@ func clipString(s string, n int) string {
 	return s
 }
 
+// tail returns s's last n bytes or fewer, whole lines if it can.
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		s = s[i+1:]
+	}
+	return "…" + s
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

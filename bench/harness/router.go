@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -107,19 +106,6 @@ func (h *run) routerScenario(ctx context.Context, sc Scenario, res *ScenarioResu
 			res.Err = fmt.Sprintf("%s: %d of %d decisions failed", c.Name, c.Errors, c.Decisions+c.Errors)
 		}
 	}
-}
-
-// tail returns s's last n bytes or fewer, whole lines if it can.
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
-		s = s[i+1:]
-	}
-	return "…" + s
 }
 
 // render writes the router's note, its table, and the scenario's error
